@@ -1,0 +1,181 @@
+/**
+ * `painter`: the command-line face of the engine.
+ *
+ *   painter models [--json]
+ *   painter sample --model ID [--class N] [--guidance G] [--steps N] [--sampler euler|heun|ddpm]
+ *                  [--seed S] --out RUN.safetensors [--png STRIP.png] [--json]
+ *   painter serve [--port P]
+ *
+ * Errors print one line on stderr and exit non-zero; output files are
+ * written atomically, so a failure leaves none behind.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SAMPLER_NAMES, type SamplerName } from './contract';
+import { integerFlag, numberFlag, parseFlags, requiredFlag } from './cli-args';
+import { Engine } from './engine/service';
+import { PainterError, toErrorPayload } from './engine/errors';
+import { encodePng, imageToRaster, rasterGrid } from './engine/png';
+import { serializeRun, type RunRecord } from './engine/runs';
+import { writeFileAtomic } from './engine/safetensors';
+import { saveRunFile } from './engine/service';
+import type { ProviderName } from './engine/denoisers/onnx';
+
+const PACKAGE_ROOT = resolve(__dirname, '..', '..');
+
+const USAGE = `painter — watch diffusion models paint
+
+  painter models [--json]
+  painter sample --model ID [--class N] [--guidance G] [--steps N] [--sampler euler|heun|ddpm]
+                 [--seed S] --out RUN.safetensors [--png STRIP.png] [--json]
+  painter serve [--port P]
+
+Environment: PAINTER_HOME (settings and autosaved runs; default ~/.config/painter),
+PAINTER_PROVIDERS (execution providers to try, e.g. "cuda,cpu").`;
+
+export function userDataDir(): string {
+  return process.env['PAINTER_HOME'] ?? join(process.env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'), 'painter');
+}
+
+export function preferredProviders(): ProviderName[] | undefined {
+  const text = process.env['PAINTER_PROVIDERS'];
+  if (text === undefined || text.trim() === '') return undefined;
+  const known: ProviderName[] = ['cuda', 'dml', 'coreml', 'cpu'];
+  return text.split(',').map((name) => {
+    const provider = name.trim().toLowerCase() as ProviderName;
+    if (!known.includes(provider)) throw new PainterError('BAD_ARGUMENT', `PAINTER_PROVIDERS: unknown provider "${name}"; known: ${known.join(', ')}.`);
+    return provider;
+  });
+}
+
+function makeEngine(): Engine {
+  const providers = preferredProviders();
+  return new Engine({ nativeModelsDir: join(PACKAGE_ROOT, 'native-models'), userDataDir: userDataDir(), ...(providers ? { providers } : {}) });
+}
+
+async function commandModels(args: string[]): Promise<void> {
+  const flags = parseFlags(args, { values: [], switches: ['json'] }, 'models');
+  const engine = makeEngine();
+  try {
+    const models = await engine.call('listModels', {});
+    if (flags.switches.has('json')) {
+      process.stdout.write(`${JSON.stringify(models)}\n`);
+      return;
+    }
+    for (const model of models) {
+      const { channels, height, width } = model.image;
+      const classes = model.classes ? `${model.classes.length} classes` : 'unconditional';
+      process.stdout.write(`${model.id.padEnd(26)} ${model.kind.padEnd(9)} ${`${channels}×${height}×${width}`.padEnd(10)} ${classes.padEnd(14)} ${model.name}\n`);
+    }
+    for (const problem of engine.registry.scanProblems) process.stderr.write(`warning: ${problem}\n`);
+  } finally {
+    await engine.dispose();
+  }
+}
+
+/** x̂0 over x_t, for up to 16 states evenly spread from the first to the last. */
+function stripPng(run: RunRecord): Uint8Array {
+  const { stepCount } = run.summary;
+  const dim = run.image.channels * run.image.height * run.image.width;
+  const columns = Math.min(16, stepCount);
+  const picks = Array.from({ length: columns }, (_, i) => Math.round((i * (stepCount - 1)) / Math.max(columns - 1, 1)));
+  const top = picks.map((s) => imageToRaster(run.x0Hat, s * dim, run.image));
+  const bottom = picks.map((s) => imageToRaster(run.xt, s * dim, run.image));
+  const scale = Math.max(1, Math.floor(96 / run.image.width));
+  return encodePng(rasterGrid([...top, ...bottom], columns, scale));
+}
+
+async function commandSample(args: string[]): Promise<void> {
+  const flags = parseFlags(args, { values: ['model', 'class', 'guidance', 'steps', 'sampler', 'seed', 'out', 'png'], switches: ['json'] }, 'sample');
+  const modelId = requiredFlag(flags, 'model', 'sample');
+  const out = resolve(requiredFlag(flags, 'out', 'sample'));
+  if (!out.endsWith('.safetensors')) throw new PainterError('BAD_ARGUMENT', `--out must end in .safetensors; got "${out}".`);
+  const png = flags.values.get('png');
+  const sampler = flags.values.get('sampler') ?? 'euler';
+  if (!(SAMPLER_NAMES as readonly string[]).includes(sampler)) {
+    throw new PainterError('BAD_ARGUMENT', `--sampler must be one of ${SAMPLER_NAMES.join(', ')}; got "${sampler}".`);
+  }
+  const engine = makeEngine();
+  try {
+    const info = await engine.registry.info(engine.registry.get(modelId).manifest.id);
+    const classText = flags.values.get('class');
+    const summary = await engine.generate({
+      modelId,
+      seed: integerFlag(flags, 'seed', 0, 0, 2 ** 32 - 1),
+      steps: integerFlag(flags, 'steps', info.defaultSteps, 1, 1000),
+      sampler: sampler as SamplerName,
+      classLabel: classText === undefined ? null : integerFlag(flags, 'class', 0, 0, 1_000_000),
+      guidance: numberFlag(flags, 'guidance', info.defaultGuidance, 0, 50),
+    });
+    const run = engine.getRunRecord(summary.runId);
+    const pngBytes = png === undefined ? null : stripPng(run);
+    serializeRun(run); // validate serialisation before touching any output path
+    saveRunFile(out, run);
+    if (pngBytes !== null) writeFileAtomic(resolve(png!), pngBytes);
+    if (flags.switches.has('json')) {
+      const line = {
+        model: modelId,
+        steps: summary.settings.steps,
+        sampler: summary.settings.sampler,
+        seed: summary.settings.seed,
+        evaluations: summary.evaluations[summary.evaluations.length - 1],
+        seconds: Number(summary.seconds.toFixed(4)),
+        out,
+        ...(png === undefined ? {} : { png: resolve(png) }),
+      };
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+    } else {
+      process.stdout.write(`Wrote ${out} (${summary.stepCount} states, ${summary.seconds.toFixed(2)} s)\n`);
+    }
+  } finally {
+    await engine.dispose();
+  }
+}
+
+async function commandServe(args: string[]): Promise<void> {
+  const flags = parseFlags(args, { values: ['port'], switches: [] }, 'serve');
+  const { startServer } = await import('./server');
+  const providers = preferredProviders();
+  const server = await startServer({
+    port: integerFlag(flags, 'port', 0, 0, 65535),
+    rendererDir: join(PACKAGE_ROOT, 'out', 'renderer'),
+    workerPath: join(__dirname, 'engine-worker.cjs'),
+    nativeModelsDir: join(PACKAGE_ROOT, 'native-models'),
+    userDataDir: userDataDir(),
+    ...(providers ? { providers } : {}),
+  });
+  process.stdout.write(`Painter is serving the studio at\n  ${server.url}\n(127.0.0.1 only; the token in the URL is required; Ctrl+C stops)\n`);
+  const stop = (): void => {
+    void server.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'models':
+        await commandModels(rest);
+        return 0;
+      case 'sample':
+        await commandSample(rest);
+        return 0;
+      case 'serve':
+        await commandServe(rest);
+        return 0;
+      case undefined:
+      case '--help':
+      case 'help':
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new PainterError('BAD_ARGUMENT', `Unknown command "${command}"; commands: models, sample, serve (painter --help).`);
+    }
+  } catch (error) {
+    const payload = toErrorPayload(error);
+    process.stderr.write(`painter: ${payload.message}\n`);
+    return payload.code === 'BAD_ARGUMENT' ? 2 : 1;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Denoisers with a closed form, built from a statistics file (DESIGN.md §2):
+ * the Gaussian, the Gaussian mixture and the delta mixture.
+ */
+import { join } from 'node:path';
+import { PainterError } from '../errors';
+import type { AnalyticManifest } from '../manifest';
+import { readSafetensors, toFloat32, type SafetensorsFile } from '../safetensors';
+import { KarrasSchedule, type NoiseSchedule } from '../schedules';
+import { GaussianModel } from './gaussian';
+import { combineGuidance, needsGuidancePair } from './guidance';
+import { DeltaMixtureModel, GaussianMixtureModel } from './mixture';
+import { imageDim, type DenoiseCondition, type Denoiser } from './types';
+
+function tensor(file: SafetensorsFile, name: string, path: string, shape: number[]): Float32Array {
+  const entry = file.tensors.get(name);
+  if (entry === undefined) {
+    throw new PainterError('BAD_FILE', `${path} has no tensor "${name}"; it has ${[...file.tensors.keys()].join(', ') || 'none'}.`, { path, tensor: name });
+  }
+  if (entry.shape.length !== shape.length || entry.shape.some((d, i) => shape[i]! >= 0 && d !== shape[i])) {
+    throw new PainterError('BAD_FILE', `Tensor "${name}" in ${path} has shape [${entry.shape.join(', ')}]; expected [${shape.map((d) => (d < 0 ? '?' : d)).join(', ')}].`, {
+      path,
+      tensor: name,
+      shape: entry.shape,
+    });
+  }
+  return toFloat32(entry, name, path);
+}
+
+function shapeOf(file: SafetensorsFile, name: string): number[] | undefined {
+  return file.tensors.get(name)?.shape;
+}
+
+export function gaussianFromStats(file: SafetensorsFile, path: string, dim: number): GaussianModel {
+  const rank = shapeOf(file, 'eigvals')?.[0] ?? -1;
+  const mean = tensor(file, 'mean', path, [dim]);
+  const eigvecs = tensor(file, 'eigvecs', path, [dim, rank]);
+  const eigvals = Float64Array.from(tensor(file, 'eigvals', path, [rank]));
+  const residual = file.tensors.has('residual_variance') ? tensor(file, 'residual_variance', path, [-1])[0]! : 0;
+  return new GaussianModel(mean, eigvecs, eigvals, residual);
+}
+
+function mixtureFromStats(file: SafetensorsFile, path: string, dim: number): GaussianMixtureModel {
+  const count = shapeOf(file, 'weights')?.[0] ?? -1;
+  const rank = shapeOf(file, 'eigvals')?.[1] ?? -1;
+  const weights = Float64Array.from(tensor(file, 'weights', path, [count]));
+  const means = tensor(file, 'means', path, [count, dim]);
+  const eigvecs = tensor(file, 'eigvecs', path, [count, dim, rank]);
+  const eigvals = tensor(file, 'eigvals', path, [count, rank]);
+  const residual = file.tensors.has('residual_variance') ? tensor(file, 'residual_variance', path, [count]) : new Float32Array(count);
+  const components = Array.from(
+    { length: count },
+    (_, c) =>
+      new GaussianModel(
+        means.slice(c * dim, (c + 1) * dim),
+        eigvecs.slice(c * dim * rank, (c + 1) * dim * rank),
+        Float64Array.from(eigvals.subarray(c * rank, (c + 1) * rank)),
+        residual[c]!,
+      ),
+  );
+  return new GaussianMixtureModel(components, weights);
+}
+
+function deltaFromStats(file: SafetensorsFile, path: string, dim: number, range: [number, number]): DeltaMixtureModel {
+  const entry = file.tensors.get('images');
+  if (entry === undefined) throw new PainterError('BAD_FILE', `${path} has no tensor "images".`, { path, tensor: 'images' });
+  if (entry.shape.length !== 2 || entry.shape[1] !== dim) {
+    throw new PainterError('BAD_FILE', `Tensor "images" in ${path} has shape [${entry.shape.join(', ')}]; expected [N, ${dim}].`, { path });
+  }
+  let images: Float32Array;
+  if (entry.dtype === 'U8') {
+    // 0..255 mapped linearly onto the model's pixel range.
+    const [low, high] = range;
+    images = Float32Array.from(entry.data as Uint8Array, (v) => low + ((high - low) * v) / 255);
+  } else {
+    images = toFloat32(entry, 'images', path);
+  }
+  const labelsEntry = file.tensors.get('labels');
+  let labels: Int32Array | null = null;
+  if (labelsEntry !== undefined) {
+    const data = labelsEntry.data;
+    labels = data instanceof BigInt64Array ? Int32Array.from(data, (v) => Number(v)) : Int32Array.from(data as ArrayLike<number>);
+  }
+  return new DeltaMixtureModel(images, dim, labels);
+}
+
+type Model =
+  | { kind: 'gaussian'; model: GaussianModel }
+  | { kind: 'gmm'; model: GaussianMixtureModel }
+  | { kind: 'delta'; model: DeltaMixtureModel };
+
+export class AnalyticDenoiser implements Denoiser {
+  readonly provider = 'analytic';
+  readonly dim: number;
+  readonly schedule: NoiseSchedule;
+  readonly classes: readonly string[] | null;
+  readonly unconditional = true;
+
+  constructor(
+    readonly manifest: AnalyticManifest,
+    private readonly model: Model,
+    schedule?: NoiseSchedule,
+  ) {
+    this.dim = imageDim(manifest.image);
+    this.schedule = schedule ?? new KarrasSchedule(manifest.sigmaMin, manifest.sigmaMax);
+    this.classes = model.kind === 'gaussian' ? null : (manifest.conditioning?.classes ?? null);
+  }
+
+  get image(): AnalyticManifest['image'] {
+    return this.manifest.image;
+  }
+
+  /** The Gaussian model, when this denoiser is one (for closed-form analyses). */
+  get gaussian(): GaussianModel | null {
+    return this.model.kind === 'gaussian' ? this.model.model : null;
+  }
+
+  static load(manifest: AnalyticManifest, folder: string): AnalyticDenoiser {
+    const path = join(folder, manifest.stats);
+    const file = readSafetensors(path);
+    const dim = imageDim(manifest.image);
+    switch (manifest.kind) {
+      case 'gaussian':
+        return new AnalyticDenoiser(manifest, { kind: 'gaussian', model: gaussianFromStats(file, path, dim) });
+      case 'gmm':
+        return new AnalyticDenoiser(manifest, { kind: 'gmm', model: mixtureFromStats(file, path, dim) });
+      case 'delta':
+        return new AnalyticDenoiser(manifest, { kind: 'delta', model: deltaFromStats(file, path, dim, manifest.image.range) });
+    }
+  }
+
+  async denoise(x: Float32Array, sigmas: ArrayLike<number>, condition?: DenoiseCondition): Promise<Float32Array> {
+    const batch = x.length / this.dim;
+    const labels = condition?.labels ?? new Array<number | null>(batch).fill(null);
+    const conditional = this.denoiseWithLabels(x, sigmas, labels);
+    if (!needsGuidancePair(condition)) return conditional;
+    const unconditional = this.denoiseWithLabels(x, sigmas, labels.map(() => null));
+    return combineGuidance(unconditional, conditional, condition!.guidance);
+  }
+
+  private denoiseWithLabels(x: Float32Array, sigmas: ArrayLike<number>, labels: ReadonlyArray<number | null>): Float32Array {
+    switch (this.model.kind) {
+      case 'gaussian':
+        return this.model.model.denoise(x, sigmas);
+      case 'gmm':
+        return this.model.model.denoise(x, sigmas, labels);
+      case 'delta':
+        return this.model.model.denoise(x, sigmas, labels);
+    }
+  }
+
+  /** The same model walking another schedule (e.g. a network's σ grid, for a side-by-side). */
+  withSchedule(schedule: NoiseSchedule): AnalyticDenoiser {
+    return new AnalyticDenoiser(this.manifest, this.model, schedule);
+  }
+
+  async dispose(): Promise<void> {}
+}

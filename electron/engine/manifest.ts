@@ -1,0 +1,119 @@
+/**
+ * The model manifest: everything the engine needs to know about a model,
+ * so that no model is ever described by a code path (DESIGN.md §4).
+ *
+ * A manifest lives at `native-models/<id>/manifest.json` (or in a folder the
+ * user adds). Paths inside it are relative to that folder.
+ */
+
+/** Noise schedule the network was trained with. */
+export type ScheduleSpec =
+  /** VP (DDPM) with linear β from betaStart to betaEnd over `timesteps` discrete steps. */
+  | { type: 'vp-linear'; timesteps: number; betaStart: number; betaEnd: number }
+  /** VP with the cosine ᾱ schedule of Nichol & Dhariwal (s = 0.008 unless given). */
+  | { type: 'vp-cosine'; timesteps: number; s?: number }
+  /** EDM (variance exploding): x = x0 + σ·ε, σ in [sigmaMin, sigmaMax]. */
+  | { type: 'edm'; sigmaMin: number; sigmaMax: number; rho?: number };
+
+/** What the network predicts. */
+export type PredictionType = 'epsilon' | 'x0' | 'v';
+
+export type TensorDtype = 'float32' | 'int64';
+
+/**
+ * How the timestep input is encoded:
+ * - `index`: the discrete VP step t in [0, T-1] (int64 or float32),
+ * - `sigma`: σ itself (EDM),
+ * - `edm-cnoise`: ln(σ)/4, as in Karras et al. 2022 preconditioning.
+ */
+export type TimestepEncoding = 'index' | 'sigma' | 'edm-cnoise';
+
+export interface OnnxIoSpec {
+  /** The ONNX file, relative to the manifest's folder. */
+  file: string;
+  /** Noisy image input, NCHW float32, in the model's own convention (VP: x_t; EDM: x0 + σε). */
+  sample: { name: string };
+  timestep: {
+    name: string;
+    dtype: TensorDtype;
+    /** `batch`: shape [B]; `scalar`: shape [] or [1], one value for the whole batch. */
+    shape: 'batch' | 'scalar';
+    encoding: TimestepEncoding;
+  };
+  /** Class label input, shape [B], for class-conditional models. */
+  classLabel?: { name: string; dtype: TensorDtype };
+  output: { name: string };
+  /** Fixed batch size if the graph has one; absent for a dynamic batch dimension. */
+  fixedBatch?: number;
+}
+
+export interface ClassConditioning {
+  /** Human-readable class names; label k is classes[k]. */
+  classes: string[];
+  /**
+   * The label that means "no class" (label dropout during training), for the
+   * unconditional model and classifier-free guidance. Absent: conditional only.
+   */
+  nullLabel?: number;
+  defaultGuidance?: number;
+}
+
+export interface ImageSpec {
+  channels: number;
+  height: number;
+  width: number;
+  /** Pixel range of the model's data, e.g. [-1, 1]. */
+  range: [number, number];
+  /**
+   * Region that holds the real image when the data were padded (e.g. 28×28
+   * Fashion-MNIST inside 32×32). Absent: the whole image.
+   */
+  crop?: { top: number; left: number; height: number; width: number };
+}
+
+interface ManifestBase {
+  /** Stable id, [a-z0-9-]+, unique in the registry. */
+  id: string;
+  name: string;
+  description?: string;
+  image: ImageSpec;
+  space: 'pixel' | 'latent';
+  conditioning?: ClassConditioning;
+  /**
+   * Gaussian statistics of the data (safetensors, see `stats` below), so that
+   * theory overlays can be drawn beside a network. Relative path.
+   */
+  stats?: string;
+  /** Free-form provenance shown in the UI: dataset, licence, model card. */
+  card?: string;
+}
+
+/** A trained network in ONNX. */
+export interface OnnxManifest extends ManifestBase {
+  kind: 'onnx';
+  prediction: PredictionType;
+  schedule: ScheduleSpec;
+  onnx: OnnxIoSpec;
+}
+
+/**
+ * Analytic models computed from data statistics (DESIGN.md §2). All tensors
+ * live in one safetensors file named by `stats`:
+ * - gaussian: `mean` [D], `eigvecs` [D, K] (columns u_k, λ descending),
+ *   `eigvals` [K], optional scalar `residual_variance` [1] (isotropic variance
+ *   of the part outside span(U) when K < D).
+ * - gmm: `weights` [C], `means` [C, D], `eigvecs` [C, D, K], `eigvals` [C, K],
+ *   optional `residual_variance` [C].
+ * - delta: `images` [N, D] (float32 in the model range, or uint8 0..255 mapped
+ *   linearly onto `image.range`), optional `labels` [N].
+ * D = channels·height·width in NCHW row-major order.
+ */
+export interface AnalyticManifest extends ManifestBase {
+  kind: 'gaussian' | 'gmm' | 'delta';
+  stats: string;
+  /** σ range the sampler uses (the model itself is defined for every σ > 0). */
+  sigmaMin: number;
+  sigmaMax: number;
+}
+
+export type ModelManifest = OnnxManifest | AnalyticManifest;

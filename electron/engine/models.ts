@@ -1,0 +1,179 @@
+/**
+ * The model registry: bundled models under native-models/ and folders the
+ * user adds, each described by its manifest.json. Denoisers load lazily and
+ * stay loaded until the registry is disposed.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import type { ModelInfo } from '../contract';
+import { AnalyticDenoiser } from './denoisers/analytic';
+import { OnnxDenoiser, type ProviderName } from './denoisers/onnx';
+import type { Denoiser } from './denoisers/types';
+import { PainterError } from './errors';
+import type { ModelManifest } from './manifest';
+import { validateManifest } from './manifest-validate';
+
+export interface RegisteredModel {
+  manifest: ModelManifest;
+  folder: string;
+  source: 'bundled' | 'user';
+  /** sha256 of manifest.json, recorded in every run. */
+  manifestHash: string;
+}
+
+export const MANIFEST_FILE = 'manifest.json';
+
+export function readManifest(folder: string): { manifest: ModelManifest; hash: string } {
+  const path = join(folder, MANIFEST_FILE);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new PainterError('BAD_MANIFEST', `${folder} is not a folder.`, { path: folder });
+  }
+  if (!existsSync(path)) {
+    throw new PainterError('BAD_MANIFEST', `${folder} has no ${MANIFEST_FILE}; a model folder needs one (see docs/models.md).`, { path });
+  }
+  const text = readFileSync(path, 'utf-8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new PainterError('BAD_MANIFEST', `${path} is not valid JSON: ${(error as Error).message}`, { path });
+  }
+  return { manifest: validateManifest(json, path), hash: createHash('sha256').update(text).digest('hex') };
+}
+
+export interface RegistryOptions {
+  bundledFolder: string;
+  userFolders?: readonly string[];
+  providers?: readonly ProviderName[];
+  onNotice?: (message: string) => void;
+}
+
+export class ModelRegistry {
+  private readonly models = new Map<string, RegisteredModel>();
+  private readonly loaded = new Map<string, Promise<Denoiser>>();
+  /** Problems met while scanning the bundled folder (shown, never fatal). */
+  readonly scanProblems: string[] = [];
+
+  constructor(private readonly options: RegistryOptions) {
+    if (existsSync(options.bundledFolder)) {
+      for (const entry of readdirSync(options.bundledFolder).sort()) {
+        const folder = join(options.bundledFolder, entry);
+        if (!statSync(folder).isDirectory() || !existsSync(join(folder, MANIFEST_FILE))) continue;
+        try {
+          this.register(folder, 'bundled');
+        } catch (error) {
+          this.scanProblems.push((error as Error).message);
+        }
+      }
+    }
+    for (const folder of options.userFolders ?? []) {
+      try {
+        this.register(folder, 'user');
+      } catch (error) {
+        this.scanProblems.push((error as Error).message);
+      }
+    }
+  }
+
+  private register(folder: string, source: 'bundled' | 'user'): RegisteredModel {
+    const absolute = resolve(folder);
+    const { manifest, hash } = readManifest(absolute);
+    const existing = this.models.get(manifest.id);
+    if (existing !== undefined && existing.folder !== absolute) {
+      throw new PainterError('BAD_MANIFEST', `Model id "${manifest.id}" in ${absolute} is already used by ${existing.folder}.`, { id: manifest.id });
+    }
+    const model: RegisteredModel = { manifest, folder: absolute, source, manifestHash: hash };
+    this.models.set(manifest.id, model);
+    return model;
+  }
+
+  /** Adds a user folder after loading it once, so a broken model is refused up front. */
+  async addFolder(folder: string): Promise<RegisteredModel> {
+    const model = this.register(folder, 'user');
+    try {
+      await this.load(model.manifest.id);
+    } catch (error) {
+      this.models.delete(model.manifest.id);
+      this.loaded.delete(model.manifest.id);
+      throw error;
+    }
+    return model;
+  }
+
+  list(): RegisteredModel[] {
+    return [...this.models.values()];
+  }
+
+  get(id: string): RegisteredModel {
+    const model = this.models.get(id);
+    if (model === undefined) {
+      const known = [...this.models.keys()];
+      throw new PainterError('MODEL_NOT_FOUND', `No model "${id}". Known models: ${known.join(', ') || 'none'}.`, { id, known });
+    }
+    return model;
+  }
+
+  load(id: string): Promise<Denoiser> {
+    const model = this.get(id);
+    let pending = this.loaded.get(id);
+    if (pending === undefined) {
+      pending = this.loadModel(model);
+      pending.catch(() => this.loaded.delete(id));
+      this.loaded.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async loadModel(model: RegisteredModel): Promise<Denoiser> {
+    const { manifest, folder } = model;
+    if (manifest.kind === 'onnx') {
+      const options = {
+        ...(this.options.providers ? { providers: this.options.providers } : {}),
+        ...(this.options.onNotice ? { onProviderFallback: this.options.onNotice } : {}),
+      };
+      return OnnxDenoiser.load(manifest, join(folder, manifest.onnx.file), options);
+    }
+    return AnalyticDenoiser.load(manifest, folder);
+  }
+
+  /** The Gaussian statistics a model names (its own for a Gaussian), for theory overlays. */
+  statsPath(id: string): string | null {
+    const { manifest, folder } = this.get(id);
+    return manifest.stats === undefined ? null : join(folder, manifest.stats);
+  }
+
+  async info(id: string): Promise<ModelInfo> {
+    const { manifest, folder, source } = this.get(id);
+    let provider = manifest.kind === 'onnx' ? 'not loaded' : 'analytic';
+    if (this.loaded.has(id)) {
+      try {
+        provider = (await this.loaded.get(id)!).provider;
+      } catch {
+        provider = 'failed to load';
+      }
+    }
+    const classes = manifest.conditioning?.classes ?? null;
+    const conditionalOnly = manifest.kind === 'onnx' && manifest.onnx.classLabel !== undefined && manifest.conditioning?.nullLabel === undefined;
+    return {
+      id,
+      name: manifest.name,
+      description: manifest.description ?? '',
+      kind: manifest.kind,
+      image: manifest.image,
+      classes: manifest.kind === 'gaussian' ? null : classes,
+      unconditional: !conditionalOnly,
+      defaultGuidance: manifest.conditioning?.defaultGuidance ?? 1,
+      defaultSteps: manifest.kind === 'delta' || manifest.kind === 'gmm' ? 30 : 50,
+      provider,
+      source,
+      folder,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.loaded.values()];
+    this.loaded.clear();
+    await Promise.all(all.map(async (pending) => (await pending.catch(() => null))?.dispose()));
+  }
+}

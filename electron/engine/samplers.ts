@@ -1,0 +1,177 @@
+/**
+ * Samplers in the σ form (DESIGN.md §2), recording every step.
+ *
+ * Probability-flow ODE dx/dσ = (x − D(x, σ))/σ: Euler (= DDIM with η = 0)
+ * and Heun (Karras et al. 2022, Algorithm 1); and DDPM ancestral sampling,
+ * which in σ form is the ancestral step with σ_up² = σ'²(σ² − σ'²)/σ².
+ *
+ * A batch of B trajectories walks one σ grid, each with its own seed, so a
+ * trajectory does not depend on the batch it ran in.
+ */
+import type { SamplerName } from '../contract';
+import { throwIfCancelled, PainterError } from './errors';
+import type { DenoiseCondition, Denoiser } from './denoisers/types';
+import { INITIAL_NOISE_STREAM, seededNormal, stepNoiseStream } from './rng';
+
+export interface SampleOptions {
+  denoiser: Denoiser;
+  sampler: SamplerName;
+  /** σ grid, descending, last entry 0; length steps + 1. */
+  sigmas: Float64Array;
+  /** One seed per trajectory; B = seeds.length. */
+  seeds: readonly number[];
+  condition?: DenoiseCondition;
+  /**
+   * Start at grid index `step` from a given σ-form state [B·D] instead of
+   * from fresh noise at index 0 (branching, teleportation).
+   */
+  start?: { step: number; state: Float32Array };
+  /** Added to the state at grid index `step`, in the model's own x_t convention, [B·D]. */
+  perturbation?: { step: number; delta: Float32Array };
+  signal?: AbortSignal;
+  onStep?: (done: number, total: number) => void;
+}
+
+/**
+ * Recorded states from `firstStep` to the end, all in σ form, laid out
+ * [state j][trajectory b][D], j = 0 … steps − firstStep.
+ */
+export interface Trajectory {
+  firstStep: number;
+  batch: number;
+  dim: number;
+  sigmas: Float64Array;
+  /** σ-form states x(σ_j). */
+  states: Float32Array;
+  /** x̂0 = D(x_j, σ_j); at the final state (σ = 0) the state itself. */
+  x0Hat: Float32Array;
+  /** Cumulative network evaluations per trajectory up to and including each state's x̂0. */
+  evaluations: Int32Array;
+}
+
+/** Initial σ-form noise for one seed: the model's unit-variance x_T mapped to σ form. */
+export function initialNoise(denoiser: Denoiser, seed: number, sigmaStart: number): Float32Array {
+  const noise = seededNormal(seed, INITIAL_NOISE_STREAM, denoiser.dim);
+  // VP: x_T ~ N(0, I) in the model's convention, so x = x_T / α_T; EDM: x = σ_max ε.
+  const scale = denoiser.schedule.kind === 'vp' ? 1 / denoiser.schedule.modelScale(sigmaStart) : sigmaStart;
+  for (let i = 0; i < noise.length; i++) noise[i]! *= scale;
+  return noise;
+}
+
+function checkGrid(sigmas: Float64Array): void {
+  if (sigmas.length < 2 || sigmas[sigmas.length - 1] !== 0) {
+    throw new PainterError('BAD_ARGUMENT', 'A σ grid needs at least one step and must end at 0.');
+  }
+  for (let i = 0; i + 1 < sigmas.length; i++) {
+    if (!(sigmas[i]! > sigmas[i + 1]!)) throw new PainterError('BAD_ARGUMENT', `The σ grid must decrease; σ[${i}] = ${sigmas[i]}, σ[${i + 1}] = ${sigmas[i + 1]}.`);
+  }
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export async function sample(options: SampleOptions): Promise<Trajectory> {
+  const { denoiser, sampler, sigmas, seeds, condition, signal } = options;
+  checkGrid(sigmas);
+  const dim = denoiser.dim;
+  const batch = seeds.length;
+  const steps = sigmas.length - 1;
+  const firstStep = options.start?.step ?? 0;
+  if (!Number.isInteger(firstStep) || firstStep < 0 || firstStep >= steps) {
+    throw new PainterError('BAD_ARGUMENT', `A run can start at step 0 to ${steps - 1}; got ${firstStep}.`, { step: firstStep });
+  }
+  const recorded = steps - firstStep + 1;
+  const trajectory: Trajectory = {
+    firstStep,
+    batch,
+    dim,
+    sigmas: sigmas.slice(firstStep),
+    states: new Float32Array(recorded * batch * dim),
+    x0Hat: new Float32Array(recorded * batch * dim),
+    evaluations: new Int32Array(recorded * batch),
+  };
+
+  let x: Float32Array;
+  if (options.start !== undefined) {
+    if (options.start.state.length !== batch * dim) {
+      throw new PainterError('BAD_ARGUMENT', `The start state has ${options.start.state.length} values; expected ${batch}×${dim}.`);
+    }
+    x = Float32Array.from(options.start.state);
+  } else {
+    x = new Float32Array(batch * dim);
+    seeds.forEach((seed, b) => x.set(initialNoise(denoiser, seed, sigmas[0]!), b * dim));
+  }
+  const perturbation = options.perturbation;
+  if (perturbation !== undefined && (perturbation.step < firstStep || perturbation.step >= steps || perturbation.delta.length !== batch * dim)) {
+    throw new PainterError('BAD_ARGUMENT', `A perturbation must fall on a step from ${firstStep} to ${steps - 1} and have ${batch}×${dim} values.`, {
+      step: perturbation.step,
+    });
+  }
+
+  let evaluations = 0;
+  const evaluate = async (state: Float32Array, sigma: number): Promise<Float32Array> => {
+    evaluations++;
+    const result = await denoiser.denoise(state, new Float64Array(batch).fill(sigma), condition);
+    await yieldToEventLoop();
+    throwIfCancelled(signal);
+    return result;
+  };
+
+  for (let i = firstStep; i < steps; i++) {
+    throwIfCancelled(signal);
+    const sigma = sigmas[i]!;
+    const next = sigmas[i + 1]!;
+    if (perturbation !== undefined && perturbation.step === i) {
+      const toSigmaForm = 1 / denoiser.schedule.modelScale(sigma);
+      for (let k = 0; k < x.length; k++) x[k]! += perturbation.delta[k]! * toSigmaForm;
+    }
+    const denoised = await evaluate(x, sigma);
+    const j = i - firstStep;
+    trajectory.states.set(x, j * batch * dim);
+    trajectory.x0Hat.set(denoised, j * batch * dim);
+    trajectory.evaluations.fill(evaluations, j * batch, (j + 1) * batch);
+
+    const derivative = new Float32Array(x.length);
+    for (let k = 0; k < x.length; k++) derivative[k] = (x[k]! - denoised[k]!) / sigma;
+    if (next === 0) {
+      // The last step lands on D itself, exactly.
+      x = denoised;
+    } else if (sampler === 'euler') {
+      for (let k = 0; k < x.length; k++) x[k]! += (next - sigma) * derivative[k]!;
+    } else if (sampler === 'heun') {
+      const trial = new Float32Array(x.length);
+      for (let k = 0; k < x.length; k++) trial[k] = x[k]! + (next - sigma) * derivative[k]!;
+      const trialDenoised = await evaluate(trial, next);
+      for (let k = 0; k < x.length; k++) {
+        const trialDerivative = (trial[k]! - trialDenoised[k]!) / next;
+        x[k]! += (next - sigma) * 0.5 * (derivative[k]! + trialDerivative);
+      }
+    } else {
+      // Ancestral: σ_up² = σ'²(σ² − σ'²)/σ², σ_down² = σ'² − σ_up².
+      const up = Math.sqrt((next * next * (sigma * sigma - next * next)) / (sigma * sigma));
+      const down = Math.sqrt(next * next - up * up);
+      for (let b = 0; b < batch; b++) {
+        const noise = seededNormal(seeds[b]!, stepNoiseStream(i), dim);
+        for (let d = 0; d < dim; d++) {
+          const k = b * dim + d;
+          x[k]! += (down - sigma) * derivative[k]! + up * noise[d]!;
+        }
+      }
+    }
+    options.onStep?.(i + 1 - firstStep, steps - firstStep);
+  }
+  const last = steps - firstStep;
+  trajectory.states.set(x, last * batch * dim);
+  trajectory.x0Hat.set(x, last * batch * dim);
+  trajectory.evaluations.fill(evaluations, last * batch, (last + 1) * batch);
+  return trajectory;
+}
+
+/** Converts σ-form states [state][b][D] to the model's convention in place order (new array). */
+export function toModelConvention(states: Float32Array, sigmas: Float64Array, batchDim: number, denoiser: Denoiser): Float32Array {
+  const out = new Float32Array(states.length);
+  for (let j = 0; j < sigmas.length; j++) {
+    const scale = denoiser.schedule.modelScale(sigmas[j]!);
+    for (let k = 0; k < batchDim; k++) out[j * batchDim + k] = states[j * batchDim + k]! * scale;
+  }
+  return out;
+}

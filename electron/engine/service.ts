@@ -1,0 +1,222 @@
+/**
+ * The engine's service: one method per API call of the contract, plain Node.
+ * Hosted by the engine worker (Electron and browser mode) and called
+ * directly by the CLI and the tests.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
+import type { ApiEvents, ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, RunSummary, JobProgress } from '../contract';
+import type { ProviderName } from './denoisers/onnx';
+import type { Denoiser } from './denoisers/types';
+import { PainterError } from './errors';
+import { ModelRegistry } from './models';
+import { readRun, writeRun, type RunRecord } from './runs';
+import { sample, toModelConvention } from './samplers';
+
+export interface EngineOptions {
+  /** Folder of bundled models (native-models/). */
+  nativeModelsDir: string;
+  /** Where user settings and autosaved runs live. */
+  userDataDir: string;
+  providers?: ProviderName[];
+}
+
+export interface CallContext {
+  signal?: AbortSignal;
+  emit?: <E extends keyof ApiEvents>(name: E, payload: ApiEvents[E]) => void;
+}
+
+export interface JobContext {
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+const USER_MODELS_FILE = 'models.json';
+
+export class Engine {
+  readonly registry: ModelRegistry;
+  private readonly runs = new Map<string, RunRecord>();
+  private readonly jobs = new Map<string, AbortController>();
+  readonly notices: string[] = [];
+
+  constructor(private readonly options: EngineOptions) {
+    this.registry = new ModelRegistry({
+      bundledFolder: options.nativeModelsDir,
+      userFolders: this.readUserFolders(),
+      ...(options.providers ? { providers: options.providers } : {}),
+      onNotice: (message) => this.notices.push(message),
+    });
+  }
+
+  private readUserFolders(): string[] {
+    const path = join(this.options.userDataDir, USER_MODELS_FILE);
+    if (!existsSync(path)) return [];
+    try {
+      const value: unknown = JSON.parse(readFileSync(path, 'utf-8'));
+      return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private writeUserFolders(): void {
+    const folders = this.registry.list().filter((m) => m.source === 'user').map((m) => m.folder);
+    mkdirSync(this.options.userDataDir, { recursive: true });
+    writeFileSync(join(this.options.userDataDir, USER_MODELS_FILE), JSON.stringify(folders, null, 2));
+  }
+
+  async call<M extends keyof ApiMethods>(method: M, params: ApiParams<M>, context: CallContext = {}): Promise<ApiResult<M>> {
+    const handler = this.handlers[method] as (p: ApiParams<M>, c: CallContext) => Promise<ApiResult<M>>;
+    return handler(params, context);
+  }
+
+  private readonly handlers: { [M in keyof ApiMethods]: (params: ApiParams<M>, context: CallContext) => Promise<ApiResult<M>> } = {
+    listModels: () => Promise.all(this.registry.list().map((m) => this.registry.info(m.manifest.id))),
+    addModelFolder: async ({ folder }) => {
+      const model = await this.registry.addFolder(folder);
+      this.writeUserFolders();
+      return this.registry.info(model.manifest.id);
+    },
+    generate: ({ jobId, ...request }, context) =>
+      this.runJob(jobId, context, (signal) =>
+        this.generate(request, {
+          signal,
+          onProgress: (done, total) => context.emit?.('progress', { jobId, done, total, message: `step ${done} of ${total}` }),
+        }),
+      ),
+    cancel: async ({ jobId }) => {
+      const job = this.jobs.get(jobId);
+      job?.abort();
+      return { cancelled: job !== undefined };
+    },
+    listRuns: async () => [...this.runs.values()].map((run) => run.summary),
+    getRun: async ({ runId }) => {
+      const run = this.getRunRecord(runId);
+      return { summary: run.summary, image: run.image, xt: run.xt, x0Hat: run.x0Hat };
+    },
+    saveRun: async ({ runId, path }) => {
+      const absolute = resolve(path);
+      saveRunFile(absolute, this.getRunRecord(runId));
+      return { path: absolute };
+    },
+    openRun: async ({ path }) => {
+      const run = readRun(resolve(path));
+      this.runs.set(run.summary.runId, run);
+      return run.summary;
+    },
+  };
+
+  private async runJob<T>(jobId: string, context: CallContext, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.jobs.has(jobId)) throw new PainterError('BAD_ARGUMENT', `Job id "${jobId}" is already running.`, { jobId });
+    const controller = new AbortController();
+    context.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+    this.jobs.set(jobId, controller);
+    const progress = (done: number, total: number, message: string): void =>
+      context.emit?.('progress', { jobId, done, total, message } satisfies JobProgress);
+    try {
+      return await work(controller.signal).finally(() => progress(1, 1, 'done'));
+    } finally {
+      this.jobs.delete(jobId);
+    }
+  }
+
+  getRunRecord(runId: string): RunRecord {
+    const run = this.runs.get(runId);
+    if (run === undefined) throw new PainterError('RUN_NOT_FOUND', `No run "${runId}" is open.`, { runId });
+    return run;
+  }
+
+  /** Checks a request against the model before any work starts. */
+  checkRequest(request: GenerateRequest, denoiser: Denoiser, info: ModelInfo): void {
+    const { classLabel, guidance } = request;
+    if (classLabel !== null) {
+      const classes = denoiser.classes;
+      if (classes === null) {
+        throw new PainterError('BAD_ARGUMENT', `Model "${info.id}" takes no class; leave the class empty.`, { classLabel });
+      }
+      if (!Number.isInteger(classLabel) || classLabel < 0 || classLabel >= classes.length) {
+        throw new PainterError('BAD_ARGUMENT', `Class ${classLabel} is not one of model "${info.id}"'s classes 0–${classes.length - 1} (${classes.join(', ')}).`, {
+          classLabel,
+          classes,
+        });
+      }
+    } else if (!info.unconditional) {
+      throw new PainterError('BAD_ARGUMENT', `Model "${info.id}" needs a class (0–${(denoiser.classes?.length ?? 1) - 1}).`);
+    }
+    if (guidance !== 1 && classLabel !== null && !info.unconditional) {
+      throw new PainterError('BAD_ARGUMENT', `Model "${info.id}" has no unconditional mode, so guidance must be 1.`, { guidance });
+    }
+  }
+
+  async generate(request: GenerateRequest, context: JobContext = {}): Promise<RunSummary> {
+    const started = performance.now();
+    const model = this.registry.get(request.modelId);
+    const denoiser = await this.registry.load(request.modelId);
+    const info = await this.registry.info(request.modelId);
+    this.checkRequest(request, denoiser, info);
+    const sigmas = denoiser.schedule.samplingSigmas(request.steps);
+    const trajectory = await sample({
+      denoiser,
+      sampler: request.sampler,
+      sigmas,
+      seeds: [request.seed],
+      condition: { labels: [request.classLabel], guidance: request.guidance },
+      ...(context.signal ? { signal: context.signal } : {}),
+      ...(context.onProgress ? { onStep: context.onProgress } : {}),
+    });
+    const summary: RunSummary = {
+      runId: randomUUID(),
+      modelId: request.modelId,
+      settings: { ...request },
+      stepCount: sigmas.length,
+      sigmas: Array.from(sigmas),
+      evaluations: Array.from(trajectory.evaluations),
+      seconds: (performance.now() - started) / 1000,
+      createdAt: new Date().toISOString(),
+      branch: null,
+    };
+    const run: RunRecord = {
+      summary,
+      manifestHash: model.manifestHash,
+      image: denoiser.image,
+      xt: toModelConvention(trajectory.states, sigmas, denoiser.dim, denoiser),
+      x0Hat: trajectory.x0Hat,
+    };
+    this.runs.set(summary.runId, run);
+    this.autosave(run);
+    return summary;
+  }
+
+  /** Every run is kept on disk as it is made, so a crash loses nothing. */
+  private autosave(run: RunRecord): void {
+    const folder = join(this.options.userDataDir, 'runs');
+    try {
+      mkdirSync(folder, { recursive: true });
+      writeRun(join(folder, `${run.summary.runId}.safetensors`), run);
+    } catch (error) {
+      this.notices.push(`Could not autosave run ${run.summary.runId}: ${(error as Error).message}`);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    for (const job of this.jobs.values()) job.abort();
+    await this.registry.dispose();
+  }
+}
+
+/**
+ * Saves a run, refusing to overwrite a file that exists but is not a Painter
+ * run (so a mistyped path never destroys someone's data).
+ */
+export function saveRunFile(path: string, run: RunRecord): void {
+  if (existsSync(path)) {
+    try {
+      readRun(path);
+    } catch {
+      throw new PainterError('BAD_FILE', `${path} exists and is not a Painter run; refusing to overwrite it.`, { path });
+    }
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  writeRun(path, run);
+}

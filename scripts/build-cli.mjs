@@ -1,0 +1,20 @@
+// Bundles the CLI, the engine worker and the benchmarks for plain Node (CommonJS,
+// so onnxruntime-node's CommonJS exports load as they are). Runs on `npm install`.
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const entryPoints = { cli: 'electron/cli-main.ts', 'engine-worker': 'electron/engine-worker.ts' };
+if (existsSync('bench/bench.ts')) entryPoints.bench = 'bench/bench.ts';
+
+await build({
+  entryPoints,
+  outdir: 'out/cli',
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: 'linked',
+  external: ['onnxruntime-node', 'ws', 'electron'],
+  logLevel: 'warning',
+});
