@@ -163,10 +163,9 @@ class WebSocketTransport implements Transport {
 
   private closedMessage(wasOpen: boolean): string {
     if (wasOpen) return 'Lost the connection to the engine; reconnecting…';
-    const where = `the engine at ${location.host}`;
     return this.hasToken
-      ? `Cannot reach ${where}. Is \`painter serve\` still running? Retrying…`
-      : `Cannot reach ${where}: this page was opened without its access token. Open the full link that \`painter serve\` printed.`;
+      ? `No answer from ${location.host}. Is \`painter serve\` still running? Retrying…`
+      : `This page was opened without its access token. Open the full link that \`painter serve\` printed.`;
   }
 
   private scheduleReconnect(): void {

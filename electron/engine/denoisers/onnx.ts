@@ -270,8 +270,9 @@ export class OnnxDenoiser implements Denoiser {
     if (output === undefined || !(output.data instanceof Float32Array) || output.data.length !== rows * dim) {
       throw badModel(this.manifest, `output "${io.output.name}" did not have ${rows}×${dim} float32 values.`);
     }
+    const x0 = this.toX0(input, output.data, effective, count);
     for (const tensor of Object.values(result)) tensor.dispose();
-    return this.toX0(input, output.data, effective, count);
+    return x0;
   }
 
   private toX0(modelInput: Float32Array, output: Float32Array, sigmas: Float64Array, count: number): Float32Array {

@@ -17,8 +17,11 @@ export type JobOutcome =
 class Job {
   progress = $state<JobProgress | null>(null);
   cancelling = $state(false);
+  /** The run is computed and its tensors are on their way: too late to cancel. */
+  fetching = $state(false);
   outcome = $state<JobOutcome>({ kind: 'idle' });
   readonly running = $derived(this.progress !== null);
+  readonly cancellable = $derived(this.running && !this.cancelling && !this.fetching);
 
   constructor() {
     api.onEvent('progress', (payload) => {
@@ -34,7 +37,8 @@ class Job {
     notices.dismiss();
     try {
       const summary = await api.call('generate', { ...request, jobId });
-      this.progress = { jobId, done: request.steps, total: request.steps, message: 'Loading the run…' };
+      this.fetching = true;
+      this.progress = { jobId, done: 1, total: 1, message: 'Loading the run…' };
       run.show(await api.call('getRun', { runId: summary.runId }));
       this.outcome = { kind: 'done', seconds: summary.seconds };
     } catch (error) {
@@ -47,12 +51,13 @@ class Job {
     } finally {
       this.progress = null;
       this.cancelling = false;
+      this.fetching = false;
     }
   }
 
   async cancel(): Promise<void> {
     const jobId = this.progress?.jobId;
-    if (jobId === undefined || this.cancelling) return;
+    if (jobId === undefined || !this.cancellable) return;
     this.cancelling = true;
     try {
       await api.call('cancel', { jobId });
