@@ -1,0 +1,80 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readRun } from '../../electron/engine/runs';
+
+const ROOT = join(__dirname, '..', '..');
+const home = mkdtempSync(join(tmpdir(), 'painter-cli-'));
+const out = mkdtempSync(join(tmpdir(), 'painter-cli-out-'));
+
+function painter(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'painter.cjs'), ...args], {
+    env: { ...process.env, PAINTER_HOME: home },
+    encoding: 'utf-8',
+    timeout: 60_000,
+  });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(() => {
+  const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT, encoding: 'utf-8' });
+  expect(build.status, build.stderr).toBe(0);
+});
+
+describe('painter CLI', () => {
+  it('lists the bundled models as JSON', () => {
+    const result = painter('models', '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const models = JSON.parse(result.stdout) as Array<{ id: string; kind: string }>;
+    expect(models.map((m) => m.id)).toContain('fashion-mnist-gaussian');
+  });
+
+  it('samples a run, writes the run and a PNG strip, and prints a one-line JSON summary', () => {
+    const run = join(out, 'run.safetensors');
+    const png = join(out, 'strip.png');
+    const result = painter('sample', '--model', 'fashion-mnist-gmm', '--class', '3', '--steps', '20', '--seed', '9', '--out', run, '--png', png, '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const summary = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(summary).toMatchObject({ model: 'fashion-mnist-gmm', steps: 20, evaluations: 20, out: run, png });
+    expect(typeof summary['seconds']).toBe('number');
+    const record = readRun(run);
+    expect(record.summary.stepCount).toBe(21);
+    expect(record.summary.settings.classLabel).toBe(3);
+    expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  const failures: Array<[string, string[], RegExp]> = [
+    ['a missing model', ['sample', '--model', 'no-such-model'], /No model "no-such-model". Known models: .*fashion-mnist-gaussian/],
+    ['an unknown class', ['sample', '--model', 'fashion-mnist-gmm', '--class', '42'], /Class 42 is not one of model "fashion-mnist-gmm"'s classes 0–9/],
+    ['a bad flag', ['sample', '--model', 'fashion-mnist-gmm', '--colour', 'red'], /Unknown flag --colour/],
+    ['a bad number', ['sample', '--model', 'fashion-mnist-gmm', '--steps', 'many'], /--steps must be an integer/],
+    ['an unknown sampler', ['sample', '--model', 'fashion-mnist-gmm', '--sampler', 'rk4'], /--sampler must be one of euler, heun, ddpm/],
+    ['an unknown command', ['paint'], /Unknown command "paint"/],
+  ];
+  for (const [what, args, message] of failures) {
+    it(`refuses ${what} with one line on stderr, a non-zero exit and no output file`, () => {
+      const target = join(out, `${what.replace(/\W+/g, '-')}.safetensors`);
+      const result = painter(...args, ...(args[0] === 'sample' ? ['--out', target, '--png', `${target}.png`] : []));
+      expect(result.code).not.toBe(0);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(existsSync(target)).toBe(false);
+      expect(existsSync(`${target}.png`)).toBe(false);
+    });
+  }
+
+  it('refuses to overwrite a file that is not a run, leaving it as it was', () => {
+    const target = join(out, 'precious.safetensors');
+    writeFileSync(target, 'my thesis');
+    const result = painter('sample', '--model', 'fashion-mnist-gaussian', '--steps', '5', '--out', target);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/exists and is not a Painter run; refusing to overwrite/);
+    expect(readFileSync(target, 'utf-8')).toBe('my thesis');
+    expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+});
