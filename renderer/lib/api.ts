@@ -164,7 +164,7 @@ class WebSocketTransport implements Transport {
   private closedMessage(wasOpen: boolean): string {
     if (wasOpen) return 'Lost the connection to the engine; reconnecting…';
     return this.hasToken
-      ? `No answer from ${location.host}. Is \`painter serve\` still running? Retrying…`
+      ? `No answer from ${location.host}. Is \`painter serve\` still running? (If it was restarted, open the new link it printed.) Retrying…`
       : `This page was opened without its access token. Open the full link that \`painter serve\` printed.`;
   }
 

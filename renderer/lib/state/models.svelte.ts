@@ -34,6 +34,7 @@ class Models {
       const added = await api.call('addModelFolder', { folder });
       this.list = [...this.list.filter((model) => model.id !== added.id), added];
       this.selectedId = added.id;
+      notices.dismiss();
     } catch (error) {
       notices.report(error);
     }
