@@ -80,7 +80,11 @@ function stripPng(run: RunRecord): Uint8Array {
   const columns = Math.min(16, stepCount);
   const picks = Array.from({ length: columns }, (_, i) => Math.round((i * (stepCount - 1)) / Math.max(columns - 1, 1)));
   const top = picks.map((s) => imageToRaster(run.x0Hat, s * dim, run.image));
-  const bottom = picks.map((s) => imageToRaster(run.xt, s * dim, run.image));
+  // σ-form states are drawn as x/√(1+σ²) (the VP state), or early ones would be clipped noise.
+  const bottom = picks.map((s) => {
+    const gain = run.summary.convention === 'sigma' ? 1 / Math.sqrt(1 + run.summary.sigmas[s]! ** 2) : 1;
+    return imageToRaster(run.xt.subarray(s * dim, (s + 1) * dim).map((v) => v * gain), 0, run.image);
+  });
   const scale = Math.max(1, Math.floor(96 / run.image.width));
   return encodePng(rasterGrid([...top, ...bottom], columns, scale));
 }

@@ -85,7 +85,14 @@ export interface RunSummary {
   seconds: number;
   createdAt: string;
   branch: BranchInfo | null;
+  /**
+   * How `xt` is stored: `vp` (x_t = α_t x0 + σ_t ε, unit variance) or `sigma`
+   * (x0 + σ ε, the EDM and analytic models' own convention).
+   */
+  convention: StateConvention;
 }
+
+export type StateConvention = 'vp' | 'sigma';
 
 /**
  * The tensors of a run, NCHW row-major per state, states stacked first:

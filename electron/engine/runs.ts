@@ -6,7 +6,7 @@
  *
  * Python: `safetensors.numpy.load_file(path)`; metadata via `safe_open(path, "np").metadata()`.
  */
-import type { GenerateRequest, RunSummary, BranchInfo } from '../contract';
+import type { GenerateRequest, RunSummary, BranchInfo, StateConvention } from '../contract';
 import { PainterError } from './errors';
 import type { ImageSpec } from './manifest';
 import { parseSafetensors, readSafetensors, serializeSafetensors, writeFileAtomic, type SafetensorsFile } from './safetensors';
@@ -33,6 +33,7 @@ interface RunMetadata {
   seconds: number;
   createdAt: string;
   branch: BranchInfo | null;
+  convention: StateConvention;
 }
 
 export function serializeRun(run: RunRecord): Uint8Array {
@@ -48,6 +49,7 @@ export function serializeRun(run: RunRecord): Uint8Array {
     seconds: summary.seconds,
     createdAt: summary.createdAt,
     branch: summary.branch,
+    convention: summary.convention,
   };
   return serializeSafetensors(
     {
@@ -133,6 +135,7 @@ export function runFromSafetensors(file: SafetensorsFile, path: string): RunReco
     seconds: Number(meta['seconds']),
     createdAt: String(meta['createdAt']),
     branch: isRecord(branch) ? (branch as unknown as BranchInfo) : null,
+    convention: meta['convention'] === 'vp' ? 'vp' : 'sigma',
   };
   return {
     summary,

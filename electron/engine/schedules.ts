@@ -73,6 +73,17 @@ export class DiscreteVpSchedule implements NoiseSchedule {
 
   /** The discrete t whose σ is nearest to `sigma` in log space. */
   timestepOf(sigma: number): number {
+    if (sigma === this.lastSigma) return this.lastTimestep;
+    const t = this.nearestTimestep(sigma);
+    this.lastSigma = sigma;
+    this.lastTimestep = t;
+    return t;
+  }
+
+  private lastSigma = Number.NaN;
+  private lastTimestep = 0;
+
+  private nearestTimestep(sigma: number): number {
     const target = Math.log(Math.max(sigma, 1e-12));
     let low = 0;
     let high = this.sigmas.length - 1;

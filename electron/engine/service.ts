@@ -175,6 +175,7 @@ export class Engine {
       seconds: (performance.now() - started) / 1000,
       createdAt: new Date().toISOString(),
       branch: null,
+      convention: denoiser.schedule.kind === 'vp' ? 'vp' : 'sigma',
     };
     const run: RunRecord = {
       summary,

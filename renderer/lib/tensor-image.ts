@@ -62,21 +62,6 @@ export function stateToRgba(stack: Float32Array, index: number, image: ImageSpec
 }
 
 /**
- * Whether a run's x_t is in σ form (x = x0 + σε, DESIGN.md §2) rather than
- * variance-preserving form. Read off the first state: its RMS is about σ_0 in
- * σ form and about 1 in VP form. Below σ_0 = 2 the two cannot be told apart
- * this way, and barely differ, so such runs count as VP.
- */
-export function isSigmaForm(xt: Float32Array, image: ImageSpec, sigmas: readonly number[]): boolean {
-  const sigma0 = sigmas[0] ?? 0;
-  if (sigma0 < 2) return false;
-  const length = stateLength(image);
-  let sumOfSquares = 0;
-  for (let i = 0; i < length; i++) sumOfSquares += xt[i]! ** 2;
-  return Math.sqrt(sumOfSquares / length) > (1 + sigma0) / 2;
-}
-
-/**
  * Display gain for x_t at noise level σ. A VP run keeps x_t near unit
  * variance and is drawn as is; a σ-form x_t would be a field of clipped noise
  * of size σ_max, so it is drawn as x/√(1 + σ²), which is exactly the VP state

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * Page object for the studio in browser mode: starts `painter serve` in-process
  * on a free port, drives Debian's Chromium with playwright-core, and reads what

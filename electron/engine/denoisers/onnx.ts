@@ -237,19 +237,30 @@ export class OnnxDenoiser implements Denoiser {
     const effective = new Float64Array(rows);
     const timesteps = new Float64Array(rows);
     const schedule = this.schedule;
+    const discrete = schedule instanceof DiscreteVpSchedule ? schedule : null;
+    let previousSigma = Number.NaN;
+    let sigmaUsed = 0;
+    let timestep = 0;
+    let scale = 1;
     for (let r = 0; r < rows; r++) {
-      const b = start + Math.min(r, count - 1);
+      const b = start + (r < count ? r : count - 1);
       const sigma = sigmas[b]!;
-      if (schedule instanceof DiscreteVpSchedule) {
-        const t = schedule.timestepOf(sigma);
-        timesteps[r] = t;
-        effective[r] = schedule.sigmas[t]!;
-      } else {
-        effective[r] = sigma;
-        timesteps[r] = io.timestep.encoding === 'edm-cnoise' ? Math.log(sigma) / 4 : sigma;
+      if (sigma !== previousSigma) {
+        previousSigma = sigma;
+        if (discrete !== null) {
+          timestep = discrete.timestepOf(sigma);
+          sigmaUsed = discrete.sigmas[timestep]!;
+        } else {
+          sigmaUsed = sigma;
+          timestep = io.timestep.encoding === 'edm-cnoise' ? Math.log(sigma) / 4 : sigma;
+        }
+        scale = schedule.modelScale(sigmaUsed);
       }
-      const scale = schedule.modelScale(effective[r]!);
-      for (let i = 0; i < dim; i++) input[r * dim + i] = x[b * dim + i]! * scale;
+      effective[r] = sigmaUsed;
+      timesteps[r] = timestep;
+      const offset = b * dim;
+      const target = r * dim;
+      for (let i = 0; i < dim; i++) input[target + i] = x[offset + i]! * scale;
     }
     const { channels, height, width } = this.manifest.image;
     const feeds: Record<string, ort.Tensor> = {
@@ -285,11 +296,15 @@ export class OnnxDenoiser implements Denoiser {
       // VP: x_t = α x0 + s ε with α = 1/sqrt(1+σ²), s = σ α. EDM: x = x0 + σ ε.
       const alpha = vp ? vpAlpha(sigma) : 1;
       const s = vp ? sigma * alpha : sigma;
-      for (let i = 0; i < dim; i++) {
-        const index = r * dim + i;
-        const xt = modelInput[index]!;
-        const o = output[index]!;
-        x0[index] = prediction === 'x0' ? o : prediction === 'epsilon' ? (xt - s * o) / alpha : alpha * xt - s * o;
+      const begin = r * dim;
+      const stop = begin + dim;
+      if (prediction === 'x0') {
+        x0.set(output.subarray(begin, stop), begin);
+      } else if (prediction === 'epsilon') {
+        const inverseAlpha = 1 / alpha;
+        for (let k = begin; k < stop; k++) x0[k] = (modelInput[k]! - s * output[k]!) * inverseAlpha;
+      } else {
+        for (let k = begin; k < stop; k++) x0[k] = alpha * modelInput[k]! - s * output[k]!;
       }
     }
     return x0;
@@ -297,13 +312,50 @@ export class OnnxDenoiser implements Denoiser {
 
   private timestepTensor(values: Float64Array, dtype: TensorDtype, scalar: boolean): ort.Tensor {
     const dims = scalar ? [] : [values.length];
-    if (dtype === 'int64') return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(Math.round(v))), dims);
+    if (dtype === 'int64') {
+      const data = new BigInt64Array(values.length);
+      let previous = Number.NaN;
+      let big = 0n;
+      for (let i = 0; i < values.length; i++) {
+        if (values[i] !== previous) {
+          previous = values[i]!;
+          big = BigInt(Math.round(previous));
+        }
+        data[i] = big;
+      }
+      return new ort.Tensor('int64', data, dims);
+    }
     return new ort.Tensor('float32', Float32Array.from(values), dims);
   }
 
   private intTensor(values: number[], dtype: TensorDtype, dims: number[]): ort.Tensor {
     if (dtype === 'int64') return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
     return new ort.Tensor('float32', Float32Array.from(values), dims);
+  }
+
+  /**
+   * Seconds per bare `session.run` at batch `batch` (inputs prepared once,
+   * mid-schedule timestep): the denominator of the engine-overhead benchmark.
+   */
+  async timeBareForward(batch: number, repeats: number): Promise<number> {
+    const io = this.manifest.onnx;
+    const rows = io.fixedBatch ?? batch;
+    const { channels, height, width } = this.manifest.image;
+    const sigma = this.schedule.samplingSigmas(2)[0]! / 10;
+    const timestep = this.schedule instanceof DiscreteVpSchedule ? this.schedule.timestepOf(sigma) : sigma;
+    const feeds: Record<string, ort.Tensor> = {
+      [io.sample.name]: new ort.Tensor('float32', new Float32Array(rows * this.dim).fill(0.1), [rows, channels, height, width]),
+      [io.timestep.name]: this.timestepTensor(new Float64Array(io.timestep.shape === 'scalar' ? 1 : rows).fill(timestep), io.timestep.dtype, io.timestep.shape === 'scalar'),
+    };
+    if (io.classLabel !== undefined) feeds[io.classLabel.name] = this.intTensor(new Array<number>(rows).fill(0), io.classLabel.dtype, [rows]);
+    const run = async (): Promise<void> => {
+      const result = await this.session.run(feeds);
+      for (const tensor of Object.values(result)) tensor.dispose();
+    };
+    for (let i = 0; i < 3; i++) await run();
+    const started = performance.now();
+    for (let i = 0; i < repeats; i++) await run();
+    return (performance.now() - started) / 1000 / repeats;
   }
 
   async dispose(): Promise<void> {
