@@ -160,6 +160,7 @@ export function validateManifest(value: unknown, source: string): ModelManifest 
     description: r.optionalString(record, 'description', ''),
     stats: r.optionalString(record, 'stats', ''),
     card: r.optionalString(record, 'card', ''),
+    judge: r.optionalString(record, 'judge', ''),
   };
   const clean = <T extends object>(object: T): T =>
     Object.fromEntries(Object.entries(object).filter(([, v]) => v !== undefined)) as T;

@@ -86,6 +86,11 @@ interface ManifestBase {
   stats?: string;
   /** Free-form provenance shown in the UI: dataset, licence, model card. */
   card?: string;
+  /**
+   * Folder (relative) of a judge classifier for this data (judge.json +
+   * model.onnx), used to score samples and tell content changes.
+   */
+  judge?: string;
 }
 
 /** A trained network in ONNX. */

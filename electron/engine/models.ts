@@ -143,6 +143,12 @@ export class ModelRegistry {
     return manifest.stats === undefined ? null : join(folder, manifest.stats);
   }
 
+  /** The judge folder a model names, if any. */
+  judgePath(id: string): string | null {
+    const { manifest, folder } = this.get(id);
+    return manifest.judge === undefined ? null : join(folder, manifest.judge);
+  }
+
   async info(id: string): Promise<ModelInfo> {
     const { manifest, folder, source } = this.get(id);
     let provider = manifest.kind === 'onnx' ? 'not loaded' : 'analytic';

@@ -377,3 +377,65 @@ function isUnreadableModel(error: unknown): boolean {
 export function availableProviders(): string[] {
   return ort.listSupportedBackends().filter((backend) => backend.bundled || backend.name === 'cuda').map((backend) => backend.name);
 }
+
+/**
+ * A feed-forward ONNX network with one float32 image input and named float32
+ * outputs (the judge classifier). Dynamic batch; run in chunks.
+ */
+export class OnnxImageNetwork {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly inputName: string,
+    readonly inputShape: readonly [number, number, number],
+  ) {}
+
+  static async load(path: string, inputName: string, outputNames: readonly string[], inputShape: readonly [number, number, number]): Promise<OnnxImageNetwork> {
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(path, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+    } catch (error) {
+      throw new PainterError('BAD_MODEL', `ONNX Runtime cannot load ${path}: ${firstLine(error)}`, { path });
+    }
+    const missing = [inputName, ...outputNames].filter((name) => !session.inputNames.includes(name) && !session.outputNames.includes(name));
+    if (missing.length > 0) {
+      await session.release();
+      throw new PainterError('BAD_MODEL', `${path} has no tensor ${missing.map((n) => `"${n}"`).join(', ')}; it has inputs ${session.inputNames.join(', ')} and outputs ${session.outputNames.join(', ')}.`, {
+        path,
+        missing,
+      });
+    }
+    return new OnnxImageNetwork(session, inputName, inputShape);
+  }
+
+  /** Runs `images` ([N·C·H·W]) through the network in chunks; returns each named output, concatenated. */
+  async run(images: Float32Array, outputs: readonly string[], chunk = 256): Promise<Record<string, Float32Array>> {
+    const [c, h, w] = this.inputShape;
+    const dim = c * h * w;
+    const count = images.length / dim;
+    const parts: Record<string, Float32Array[]> = Object.fromEntries(outputs.map((name) => [name, []]));
+    for (let start = 0; start < count; start += chunk) {
+      const rows = Math.min(chunk, count - start);
+      const input = new ort.Tensor('float32', images.slice(start * dim, (start + rows) * dim), [rows, c, h, w]);
+      const result = await this.session.run({ [this.inputName]: input });
+      for (const name of outputs) parts[name]!.push((result[name]!.data as Float32Array).slice());
+      for (const tensor of Object.values(result)) tensor.dispose();
+    }
+    return Object.fromEntries(
+      outputs.map((name) => {
+        const list = parts[name]!;
+        const total = list.reduce((n, p) => n + p.length, 0);
+        const out = new Float32Array(total);
+        let offset = 0;
+        for (const part of list) {
+          out.set(part, offset);
+          offset += part.length;
+        }
+        return [name, out];
+      }),
+    );
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The judge: a classifier network of a model's data, used to score samples
+ * (class accuracy, an Inception-Score analogue in its classes, a Fréchet
+ * distance in its penultimate features) and to tell whether a perturbation
+ * changed content (label flip, feature distance).
+ *
+ * The Fréchet distance here is NOT Inception FID: it uses the judge's own
+ * features, and is always reported beside its floor, the same distance
+ * between the training set and the test set.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { OnnxImageNetwork } from './denoisers/onnx';
+import { PainterError } from './errors';
+import { multiply, symmetricEigen, symmetricSqrt } from './linalg';
+import { readSafetensors, toFloat32 } from './safetensors';
+
+export interface FeatureStatistics {
+  dim: number;
+  count: number;
+  mean: Float64Array;
+  /** Unbiased covariance, row-major dim×dim. */
+  covariance: Float64Array;
+}
+
+export interface JudgeOutput {
+  count: number;
+  classCount: number;
+  featureDim: number;
+  /** [count·classCount] */
+  logits: Float32Array;
+  /** [count·featureDim] */
+  features: Float32Array;
+}
+
+interface JudgeDescription {
+  model: string;
+  inputs: Array<{ name: string; shape: Array<number | string> }>;
+  outputs: Array<{ name: string }>;
+  classes: string[];
+  featureDim: number;
+  testAccuracy: number;
+  featureStats: string;
+  frechetFloor: { value: number };
+  inceptionScore: { test: number; train: number };
+}
+
+export class Judge {
+  private constructor(
+    private readonly network: OnnxImageNetwork,
+    readonly folder: string,
+    readonly classes: readonly string[],
+    readonly featureDim: number,
+    readonly testAccuracy: number,
+    /** Fréchet distance between training-set and test-set features. */
+    readonly floor: number,
+    /** The judge score of the test set itself. */
+    readonly testScore: number,
+    readonly trainStats: FeatureStatistics,
+    readonly testStats: FeatureStatistics,
+  ) {}
+
+  get inputShape(): readonly [number, number, number] {
+    return this.network.inputShape;
+  }
+
+  static async load(folder: string): Promise<Judge> {
+    const path = join(folder, 'judge.json');
+    if (!existsSync(path)) throw new PainterError('BAD_MODEL', `${folder} has no judge.json.`, { path });
+    let description: JudgeDescription;
+    try {
+      description = JSON.parse(readFileSync(path, 'utf-8')) as JudgeDescription;
+    } catch (error) {
+      throw new PainterError('BAD_MODEL', `${path} is not valid JSON: ${(error as Error).message}`, { path });
+    }
+    const input = description.inputs?.[0];
+    const shape = input?.shape.slice(1).map(Number);
+    if (input === undefined || shape === undefined || shape.length !== 3 || shape.some((d) => !Number.isInteger(d) || d <= 0)) {
+      throw new PainterError('BAD_MODEL', `${path}: inputs[0] must give a shape [batch, C, H, W].`, { path });
+    }
+    const network = await OnnxImageNetwork.load(join(folder, description.model), input.name, ['logits', 'features'], shape as [number, number, number]);
+    const statsPath = join(folder, description.featureStats);
+    const stats = readSafetensors(statsPath);
+    const dim = description.featureDim;
+    const read = (name: string): Float64Array => {
+      const entry = stats.tensors.get(name);
+      if (entry === undefined) throw new PainterError('BAD_MODEL', `${statsPath} has no tensor "${name}".`, { path: statsPath });
+      return Float64Array.from(toFloat32(entry, name, statsPath));
+    };
+    const trainStats = { dim, count: 60000, mean: read('train_mean'), covariance: read('train_cov') };
+    const testStats = { dim, count: 10000, mean: read('test_mean'), covariance: read('test_cov') };
+    return new Judge(
+      network,
+      folder,
+      description.classes,
+      dim,
+      description.testAccuracy,
+      description.frechetFloor.value,
+      description.inceptionScore.test,
+      trainStats,
+      testStats,
+    );
+  }
+
+  /** Classifies images ([N·C·H·W], in the judge's input range). */
+  async classify(images: Float32Array): Promise<JudgeOutput> {
+    const [c, h, w] = this.network.inputShape;
+    const count = images.length / (c * h * w);
+    if (!Number.isInteger(count)) {
+      throw new PainterError('BAD_ARGUMENT', `The judge takes images of ${c}×${h}×${w}; got ${images.length} values.`);
+    }
+    const { logits, features } = await this.network.run(images, ['logits', 'features']);
+    return { count, classCount: this.classes.length, featureDim: this.featureDim, logits: logits!, features: features! };
+  }
+
+  async dispose(): Promise<void> {
+    await this.network.dispose();
+  }
+}
+
+function softmaxRow(logits: Float32Array, row: number, classes: number): Float64Array {
+  const p = new Float64Array(classes);
+  let max = -Infinity;
+  for (let k = 0; k < classes; k++) max = Math.max(max, logits[row * classes + k]!);
+  let sum = 0;
+  for (let k = 0; k < classes; k++) {
+    p[k] = Math.exp(logits[row * classes + k]! - max);
+    sum += p[k]!;
+  }
+  for (let k = 0; k < classes; k++) p[k]! /= sum;
+  return p;
+}
+
+export function predictedClasses(output: JudgeOutput): Int32Array {
+  const out = new Int32Array(output.count);
+  for (let n = 0; n < output.count; n++) {
+    let best = 0;
+    for (let k = 1; k < output.classCount; k++) if (output.logits[n * output.classCount + k]! > output.logits[n * output.classCount + best]!) best = k;
+    out[n] = best;
+  }
+  return out;
+}
+
+/** Fraction of images the judge puts in the class asked for. */
+export function classAccuracy(output: JudgeOutput, labels: ArrayLike<number>): number {
+  const predicted = predictedClasses(output);
+  let hits = 0;
+  for (let n = 0; n < output.count; n++) if (predicted[n] === labels[n]) hits++;
+  return hits / output.count;
+}
+
+/** How many of each class the judge sees. */
+export function classHistogram(output: JudgeOutput): number[] {
+  const counts = new Array<number>(output.classCount).fill(0);
+  for (const k of predictedClasses(output)) counts[k]!++;
+  return counts;
+}
+
+/**
+ * exp(E_x[KL(p(y|x) ‖ p(y))]), p(y) the mean prediction: the Inception Score
+ * formula with the judge's classes.
+ * @see Salimans et al. 2016, "Improved Techniques for Training GANs", §4
+ */
+export function judgeScore(output: JudgeOutput): number {
+  const { count, classCount } = output;
+  const rows = Array.from({ length: count }, (_, n) => softmaxRow(output.logits, n, classCount));
+  const marginal = new Float64Array(classCount);
+  for (const p of rows) for (let k = 0; k < classCount; k++) marginal[k]! += p[k]! / count;
+  let kl = 0;
+  for (const p of rows) for (let k = 0; k < classCount; k++) if (p[k]! > 0) kl += p[k]! * (Math.log(p[k]!) - Math.log(marginal[k]!));
+  return Math.exp(kl / count);
+}
+
+export function featureStatistics(features: Float32Array, dim: number): FeatureStatistics {
+  const count = features.length / dim;
+  if (count < 2) throw new PainterError('BAD_ARGUMENT', 'Feature statistics need at least two images.');
+  const mean = new Float64Array(dim);
+  for (let n = 0; n < count; n++) for (let i = 0; i < dim; i++) mean[i]! += features[n * dim + i]! / count;
+  const covariance = new Float64Array(dim * dim);
+  const centred = new Float64Array(dim);
+  for (let n = 0; n < count; n++) {
+    for (let i = 0; i < dim; i++) centred[i] = features[n * dim + i]! - mean[i]!;
+    for (let i = 0; i < dim; i++) {
+      const ci = centred[i]!;
+      if (ci === 0) continue;
+      for (let j = i; j < dim; j++) covariance[i * dim + j]! += ci * centred[j]!;
+    }
+  }
+  for (let i = 0; i < dim; i++) {
+    for (let j = i; j < dim; j++) {
+      const value = covariance[i * dim + j]! / (count - 1);
+      covariance[i * dim + j] = value;
+      covariance[j * dim + i] = value;
+    }
+  }
+  return { dim, count, mean, covariance };
+}
+
+/**
+ * Fréchet distance between Gaussians fitted to two feature sets:
+ * ‖μa − μb‖² + tr(Σa + Σb − 2 (Σa^{1/2} Σb Σa^{1/2})^{1/2}).
+ * @see Heusel et al. 2017, "GANs Trained by a Two Time-Scale Update Rule Converge to a Local Nash Equilibrium", eq. 6
+ */
+export function frechetDistance(a: FeatureStatistics, b: FeatureStatistics): number {
+  const n = a.dim;
+  let meanTerm = 0;
+  for (let i = 0; i < n; i++) meanTerm += (a.mean[i]! - b.mean[i]!) ** 2;
+  const rootA = symmetricSqrt(a.covariance, n);
+  const inner = multiply(multiply(rootA, b.covariance, n), rootA, n);
+  // Symmetrise against round-off before the eigen-solve.
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) inner[i * n + j] = inner[j * n + i] = 0.5 * (inner[i * n + j]! + inner[j * n + i]!);
+  const { values } = symmetricEigen(inner, n);
+  let traceRoot = 0;
+  for (const v of values) traceRoot += Math.sqrt(Math.max(v, 0));
+  let trace = 0;
+  for (let i = 0; i < n; i++) trace += a.covariance[i * n + i]! + b.covariance[i * n + i]!;
+  return meanTerm + trace - 2 * traceRoot;
+}
