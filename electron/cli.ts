@@ -29,6 +29,8 @@ const USAGE = `painter — watch diffusion models paint
   painter sample --model ID [--class N] [--guidance G] [--steps N] [--sampler euler|heun|ddpm]
                  [--seed S] --out RUN.safetensors [--png STRIP.png] [--json]
   painter serve [--port P]
+  painter evaluate --model ID [--samples N] [--conditional N] [--steps N] [--guidance 1,2,4]
+                   [--json OUT.json] [--grid PREFIX]
 
 Environment: PAINTER_HOME (settings and autosaved runs; default ~/.config/painter),
 PAINTER_PROVIDERS (execution providers to try, e.g. "cuda,cpu").`;
@@ -169,6 +171,15 @@ export async function main(argv: string[]): Promise<number> {
       case 'serve':
         await commandServe(rest);
         return 0;
+      case 'evaluate': {
+        const engine = makeEngine();
+        try {
+          await (await import('./evaluate-cli')).commandEvaluate(rest, engine);
+        } finally {
+          await engine.dispose();
+        }
+        return 0;
+      }
       case undefined:
       case '--help':
       case 'help':
