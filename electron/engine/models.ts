@@ -151,7 +151,8 @@ export class ModelRegistry {
 
   async info(id: string): Promise<ModelInfo> {
     const { manifest, folder, source } = this.get(id);
-    let provider = manifest.kind === 'onnx' ? 'not loaded' : 'analytic';
+    // Before a network loads, the provider it will try first; after, the one it runs on.
+    let provider = manifest.kind === 'onnx' ? (this.options.providers?.[0] ?? 'cpu') : 'analytic';
     if (this.loaded.has(id)) {
       try {
         provider = (await this.loaded.get(id)!).provider;

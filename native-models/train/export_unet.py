@@ -32,21 +32,31 @@ TARGETS = {
 }
 
 
-class Wrapper(torch.nn.Module):
-    def __init__(self, net, cond):
+class EpsNet(torch.nn.Module):
+    """The exported network: always outputs epsilon. A v-trained inner network is
+    converted in the graph: eps = sqrt(abar_t) v + sqrt(1 - abar_t) x_t."""
+
+    def __init__(self, net, cond, param):
         super().__init__()
-        self.net, self.cond = net, cond
+        self.net, self.cond, self.param = net, cond, param
+        abar = alphas_cumprod()
+        self.register_buffer("sa", abar.sqrt().float())
+        self.register_buffer("sb", (1 - abar).sqrt().float())
 
     def forward(self, x, t, y=None):
-        return self.net(x, t, y if self.cond else None)
+        out = self.net(x, t, y if self.cond else None)
+        if self.param == "v":
+            out = self.sa[t][:, None, None, None] * out + self.sb[t][:, None, None, None] * x
+        return out
 
 
 def load(ckpt):
+    """Return (EpsNet with EMA weights, cfg, checkpoint dict)."""
     s = torch.load(ckpt, map_location="cpu")
     cfg = s["cfg"]
-    net = build_model(cfg)
-    net.load_state_dict(s["ema"])
-    net.eval()
+    inner = build_model(cfg)
+    inner.load_state_dict(s["ema"])
+    net = EpsNet(inner, cfg["num_classes"] > 0, cfg.get("param", "epsilon")).eval()
     return net, cfg, s
 
 
@@ -64,7 +74,7 @@ def ddim_grid(net, cfg, n_per, steps, path, guidance=1.0, seed=0):
     x = torch.randn(B, C, H, W, generator=g, dtype=torch.float64)
     for i, t in enumerate(ts):
         tt = torch.full((B,), int(t), dtype=torch.long)
-        eps = net(x.float(), tt, y).double()
+        eps = net(x.float(), tt, y if ncls > 0 else None).double()
         if ncls > 0 and guidance != 1.0:
             e0 = net(x.float(), tt, torch.full((B,), ncls, dtype=torch.long)).double()
             eps = e0 + guidance * (eps - e0)
@@ -94,26 +104,40 @@ def write_card(out, t, cfg, s, ckpt, params, onnx_bytes, check):
         f"per level down and two up (GroupNorm, SiLU), {'4-head self-attention at the lowest resolution, ' if cfg['attn'] else ''}"
         f"sinusoidal timestep embedding + MLP"
         + (f", class embedding with {cfg['num_classes'] + 1} entries (label {cfg['num_classes']} = null)." if cond else "; unconditional (no class input)."),
+        ("- The inner UNet is trained to predict v = √ᾱ·ε − √(1−ᾱ)·x0 (well conditioned at high noise, where an ε-trained "
+         "net of this size gives x̂0 errors that DDIM amplifies); the exported graph converts it to ε = √ᾱ_t·v + √(1−ᾱ_t)·x_t, "
+         "so the model's output is ε (`prediction: epsilon`)." if cfg.get("param") == "v" else "- Trained and exported as ε-prediction."),
         f"- Schedule: VP, linear β {cfg['schedule']['betaStart']}…{cfg['schedule']['betaEnd']}, T = {cfg['schedule']['timesteps']}; timestep input = the integer index t ∈ [0, 999].",
         "",
         "## Data and licence",
         "",
         f"- {t['data']}",
+        f"- Data statistics for the theory overlays: `{t['stats']}`"
+        + (" (shared with the fashion-mnist-gaussian model)." if cond else
+           " (`mean` [3072], `eigvecs` [3072, 512], `eigvals` [512], `residual_variance` [1]: the top 512 of 3072 "
+           "eigen-directions, which hold 98.5% of the variance; the rest is isotropic with the mean discarded eigenvalue)."),
         "",
         "## Training",
         "",
         f"- native-models/train/train_unet.py --data {cfg['data']}: Adam lr {cfg['lr']} (linear warmup {cfg['warmup']} steps), batch {cfg['batch']}, "
         f"EMA {cfg['ema']}, gradient clipping 1.0, random horizontal flips{', label dropout ' + str(int(cfg['p_uncond'] * 100)) + '% (classifier-free guidance)' if cond else ''}, seed {cfg['seed']}, 1 CPU thread (Debian torch 1.13).",
         f"- Exported from checkpoint `{os.path.basename(ckpt)}`: **{s['step']} training steps** ({s['step'] * cfg['batch'] / 1e3:.0f}k images seen), EMA weights.",
-        f"- Training loss (ε-MSE, mean of the last {len(last)} logged values): **{final_loss:.4f}**.",
+        f"- Training loss ({'v-MSE' if cfg.get('param') == 'v' else 'ε-MSE'}, mean of the last {len(last)} logged values): **{final_loss:.4f}**.",
         f"- ONNX check: {check}",
         "",
         "## Measured quality — TO BE FILLED BY THE LEAD (engine measurements)",
         "",
-        "- FID analogue vs judge features (fashion-mnist-judge): _TBD_",
-        "- Inception-Score analogue: _TBD_",
+    ] + ([
+        "- FID analogue vs judge features (fashion-mnist-judge, floor 0.0213): _TBD_",
+        "- Inception-Score analogue (test set 6.56): _TBD_",
+        "- Judge accuracy on class-conditional samples (guidance 1 / 3): _TBD_",
+    ] if cond else [
+        "- Nearest-training-image distance of samples (memorisation check against emoji32-delta): _TBD_",
+        "- Fréchet distance in the data's PCA space: _TBD_",
+    ]) + [
         "- Score explained variance by the Gaussian theory EV(σ): _TBD_",
         "- Trajectory PCA (top-2 variance share): _TBD_",
+        "- Teleportation (skip 15–30% of steps) quality change: _TBD_",
         "",
     ]
     with open(os.path.join(out, "MODEL_CARD.md"), "w") as f:
@@ -138,11 +162,11 @@ def main():
         raise SystemExit("no checkpoint")
     net, cfg, s = load(ckpt)
     cond = cfg["num_classes"] > 0
-    params = count_params(net)
+    params = count_params(net.net)
     print(f"checkpoint {ckpt}: step {s['step']}, {params} params", flush=True)
     os.makedirs(out, exist_ok=True)
     onnx_path = os.path.join(out, "model.onnx")
-    w = Wrapper(net, cond).eval()
+    w = net
     B = 2
     x = torch.randn(B, cfg["in_ch"], cfg["height"], cfg["width"])
     tt = torch.tensor([10, 700], dtype=torch.long)
@@ -185,8 +209,7 @@ def main():
         diff = float(np.abs(sess.run(None, feeds)[0] - reps.numpy()).max())
         check = f"onnx.checker passed; max |onnxruntime − torch| = {diff:.2e}"
     except ImportError:
-        print("onnxruntime (python) not available: compare with `node native-models/train/verify_onnx.mjs "
-              f"{ref_path}`", flush=True)
+        check = node_check(ref_path, check)
 
     manifest = {
         "id": t["id"],
@@ -205,6 +228,7 @@ def main():
                  "output": {"name": "eps"}},
         **({"conditioning": {"classes": fmnist.CLASSES, "nullLabel": cfg["num_classes"], "defaultGuidance": 1}} if cond else {}),
         "stats": t["stats"],
+        **({"judge": "../fashion-mnist-judge"} if t["id"] == "fashion-mnist" else {}),
         "card": "See MODEL_CARD.md. " + (t["data"] or _emoji_data_line()),
     }
     with open(os.path.join(out, "manifest.json"), "w") as f:
@@ -218,6 +242,26 @@ def main():
         p = os.path.join(os.path.dirname(ckpt), f"samples-{s['step']:07d}.png")
         ddim_grid(net, cfg, args.samples, args.sample_steps, p)
         print(f"sample grid {p} ({time.time() - t0:.0f}s)", flush=True)
+
+
+def node_check(ref_path, fallback):
+    """Compare torch and ONNX outputs with onnxruntime-node (verify_onnx.mjs), if node is here."""
+    import shutil
+    import subprocess
+    root = os.path.dirname(MODELS)
+    node = shutil.which("node")
+    if not node or not os.path.isdir(os.path.join(root, "node_modules", "onnxruntime-node")):
+        print(f"no onnxruntime available: compare later with node native-models/train/verify_onnx.mjs {ref_path}")
+        return fallback
+    r = subprocess.run([node, os.path.join(HERE, "verify_onnx.mjs"), ref_path], cwd=root, capture_output=True, text=True)
+    print(r.stdout.strip() or r.stderr.strip(), flush=True)
+    try:
+        res = json.loads(r.stdout.strip().splitlines()[-1])
+    except Exception:
+        return fallback + " (verify_onnx.mjs failed: " + (r.stderr.strip()[-200:]) + ")"
+    return (f"onnx.checker passed; onnxruntime-node vs PyTorch on a 5-image reference batch (t = 0…999): "
+            f"max |Δε| = {res['maxAbsDiff']:.1e} (max |ε| {res['maxAbsRef']:.2f}); "
+            f"single-image forward {res['singleImageMs']:.1f} ms on the build machine's CPU (busy)")
 
 
 def _emoji_data_line():
