@@ -1,3 +1,4 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -9,6 +10,15 @@ export default defineConfig({
           include: ['tests/engine/**/*.test.ts', 'tests/cli/**/*.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
+        },
+      },
+      {
+        // The studio's state with logic (timeline, branch tree): runes compiled by the Svelte plugin.
+        plugins: [svelte({ configFile: false, compilerOptions: { runes: true } })],
+        test: {
+          name: 'renderer',
+          include: ['tests/renderer/**/*.test.ts'],
+          environment: 'node',
         },
       },
       {

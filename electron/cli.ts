@@ -31,6 +31,10 @@ const USAGE = `painter — watch diffusion models paint
   painter serve [--port P]
   painter evaluate --model ID [--samples N] [--conditional N] [--steps N] [--guidance 1,2,4]
                    [--json OUT.json] [--grid PREFIX]
+  painter analyze trajectory|agreement|emergence|perturbation|teleport|retrieval|manifold
+                  --model ID|FOLDER [--seeds N] [--steps N] [--sampler S] [--class N]
+                  [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png]
+  painter report --model ID|FOLDER --out DIR [--steps N] [--only a,b] [--quick]
 
 Environment: PAINTER_HOME (settings and autosaved runs; default ~/.config/painter),
 PAINTER_PROVIDERS (execution providers to try, e.g. "cuda,cpu").`;
@@ -175,6 +179,17 @@ export async function main(argv: string[]): Promise<number> {
         const engine = makeEngine();
         try {
           await (await import('./evaluate-cli')).commandEvaluate(rest, engine);
+        } finally {
+          await engine.dispose();
+        }
+        return 0;
+      }
+      case 'analyze':
+      case 'report': {
+        const engine = makeEngine();
+        try {
+          const lab = await import('./analyze-cli');
+          await (command === 'analyze' ? lab.commandAnalyze(rest, engine) : lab.commandReport(rest, engine));
         } finally {
           await engine.dispose();
         }

@@ -69,6 +69,279 @@ export interface BranchInfo {
   step: number;
   /** Human-readable description of the perturbation that made the branch. */
   perturbation: string;
+  /**
+   * How much the content of the final image moved: RMS of (branch final −
+   * parent final) at coarse scale (both blurred by a Gaussian of σ = 1/20 of
+   * the image side), divided by the width of the data range (0.1 = 10% of
+   * black-to-white). Fine detail, which late kicks add, counts little.
+   */
+  contentChange?: number;
+  /** The same RMS without the blur: every pixel's change, detail included. */
+  pixelChange?: number;
+}
+
+/** The three perturbation brushes (DESIGN.md §1.3). */
+export type BrushKind = 'noise' | 'intensity' | 'direction';
+export const BRUSH_KINDS: readonly BrushKind[] = ['noise', 'intensity', 'direction'];
+
+/** Where a direction brush's direction comes from. */
+export type DirectionSource =
+  /** Eigenvector k (0 = largest variance) of the model's Gaussian statistics, times `sign` (default +1). */
+  | { kind: 'gaussian-pc'; index: number; sign?: 1 | -1 }
+  /** A direction found elsewhere (e.g. a variation-grid cell), C·H·W values. */
+  | { kind: 'vector'; label: string; values: Float32Array };
+
+/** A point of a stroke, in pixels of the full (uncropped) image, x right, y down. */
+export interface BrushPoint {
+  x: number;
+  y: number;
+}
+
+/**
+ * A brush stroke at one step. Its kick δ is masked to the stroke (a soft disc
+ * of `radius` around each point) and scaled to norm `strength` in the
+ * unit-variance x_t convention: the model's own x_t for VP models, and
+ * x/√(1+σ²) for σ-form models (the same state a VP model would hold at that σ,
+ * and what the studio draws). A fixed strength is then a fair comparison
+ * between early and late steps (DESIGN.md §2, perturbation transfer).
+ */
+export interface Brush {
+  kind: BrushKind;
+  /** The stroke; may be empty when `global`. */
+  points: BrushPoint[];
+  /** Kick the whole image (no stroke mask): a variation-grid cell kept as a branch. */
+  global?: boolean;
+  /** Radius of the soft disc, in image pixels. */
+  radius: number;
+  /** ‖δ‖ in the unit-variance x_t convention. */
+  strength: number;
+  /** noise: seed of the noise patch. */
+  seed?: number;
+  /** intensity: push per channel before normalisation, e.g. [1] brighter, [-1] darker, [1, -0.5, -0.5] redder. */
+  color?: number[];
+  /** direction: the direction to push along (its sign is kept). */
+  direction?: DirectionSource;
+}
+
+/** Where the variation grid's directions come from (DESIGN.md §1.4). */
+export type DirectionFamily = 'jacobian' | 'x0-pcs' | 'generator';
+export const DIRECTION_FAMILIES: readonly DirectionFamily[] = ['jacobian', 'x0-pcs', 'generator'];
+
+export interface VariationRequest {
+  jobId: string;
+  runId: string;
+  /** Step of the kicks (the generator map always kicks x_T, step 0). */
+  step: number;
+  family: DirectionFamily;
+  /** Directions (rows of the grid), 1 … 8. */
+  directions: number;
+  /** Kick norms (columns), unit-variance convention like a brush's strength; 0 re-makes the run. */
+  amplitudes: number[];
+}
+
+export interface VariationGrid {
+  runId: string;
+  step: number;
+  family: DirectionFamily;
+  amplitudes: number[];
+  /** Directions found (may be fewer than asked). */
+  count: number;
+  /** Unit directions, [count][C·H·W]. */
+  directions: Float32Array;
+  /** What ranks each direction (eigenvalue, explained share, singular value). */
+  values: number[];
+  valueLabel: string;
+  /** Final image of each cell, [count][amplitudes][C·H·W]. */
+  images: Float32Array;
+  seconds: number;
+}
+
+export interface BranchRequest {
+  jobId: string;
+  runId: string;
+  /** The recorded state the brush is applied to, 0 … stepCount − 2. */
+  step: number;
+  brush: Brush;
+}
+
+/** The Gaussian theory's prediction for a run: same x_T, same σ grid (DESIGN.md §2). */
+export type GaussianGhost =
+  | {
+      available: true;
+      runId: string;
+      /** Closed-form states, same layout and convention as the run's `xt`. */
+      xt: Float32Array;
+      /** The Gaussian denoiser's x̂0 along its own closed-form trajectory. */
+      x0Hat: Float32Array;
+      /**
+       * Per state: the fraction of this run's final-image power (about μ) that
+       * the Gaussian theory has committed at that σ, Σ c_k² λ_k/(λ_k+σ²) / Σ c_k².
+       */
+      decided: number[];
+      /** Per state: RMS of (run's x̂0 − ghost's x̂0), in data units. */
+      deviation: number[];
+    }
+  | { available: false; runId: string; reason: string };
+
+export interface TrajectorySpaceRequest {
+  jobId: string;
+  runId: string;
+  /** Trajectories to draw, the run's own seed first, then seed+1, …; 1 … 32. */
+  count: number;
+  /**
+   * Whose principal components span the view: the run's own trajectory (the
+   * theory's 2-D rotation shows best) or all the trajectories together.
+   */
+  basis: 'run' | 'all';
+}
+
+/**
+ * Trajectories of several seeds in the 3-D space of their top principal
+ * components. States are taken in the unit-variance convention (as drawn).
+ * Point arrays are [trajectory][state][3] row-major.
+ */
+export interface TrajectorySpace {
+  runId: string;
+  seeds: number[];
+  states: number;
+  sigmas: number[];
+  points: Float32Array;
+  /** The Gaussian closed form from the same x_T, when the model has statistics. */
+  ghost: Float32Array | null;
+  /**
+   * The plane through the origin spanned by the first trajectory's x_T and
+   * final image, as 4 corners [4][3] (a·x0 + b·x_T, a, b ∈ {−0.1, 1.1}).
+   */
+  plane: Float32Array;
+  basis: 'run' | 'all';
+  /** Fraction of the basis states' variance each of the 3 axes explains. */
+  explained: number[];
+}
+
+/** The theory lab's analyses the studio charts (DESIGN.md §1.5, §3). */
+export type TheoryAnalysisName = 'emergence' | 'perturbation' | 'agreement' | 'teleport';
+export const THEORY_ANALYSES: readonly TheoryAnalysisName[] = ['emergence', 'perturbation', 'agreement', 'teleport'];
+
+export interface TheoryRequest {
+  jobId: string;
+  /** The run whose model and settings (sampler, steps, class, guidance) the analysis uses; its seed first. */
+  runId: string;
+  analysis: TheoryAnalysisName;
+  /** Trajectories averaged over, 1 … 32 (teleportation needs at least 4). */
+  seeds: number;
+}
+
+/** Chart-ready results of the theory lab's analyses (electron/engine/analysis/), means over seeds. */
+export type TheoryChart = { modelId: string; seeds: number[]; seconds: number } & (
+  | {
+      analysis: 'emergence';
+      /** σ of each state (σ form), descending to 0. */
+      sigmas: number[];
+      /** Along data PC k: x̂0's component relative to its final value, pooled over seeds, and the Gaussian theory 1/√(1+σ²/λ_k). */
+      directions: Array<{ index: number; sqrtLambda: number; commitment: number; curve: number[]; theory: number[] }>;
+      /** Spearman correlation of commitment σ_k with √λ_k (DESIGN.md §3: strong). */
+      rankCorrelation: number;
+    }
+  | {
+      analysis: 'perturbation';
+      injectSteps: number[];
+      injectSigmas: number[];
+      /** Kick norms, the model's own x_t convention. */
+      strengths: number[];
+      /** ‖Δ final image‖ per [injection step][strength]. */
+      change: number[][];
+      /** The Gaussian theory's ‖Δx0‖ for the same kicks. */
+      theory: number[][];
+      /** Spearman trends of the change with step (expected < 0) and with strength (expected > 0). */
+      changeWithStep: number;
+      changeWithStrength: number;
+    }
+  | {
+      analysis: 'agreement';
+      /** σ (σ form) the network was evaluated at. */
+      sigmas: number[];
+      /** EV(σ) of each reference denoiser ("gaussian", mixtures, the training set). */
+      references: Array<{ name: string; ev: number[] }>;
+      probeSource: string;
+    }
+  | {
+      analysis: 'teleport';
+      rows: Array<{ skip: number; startStep: number; sigmaSkip: number; evaluations: number; saved: number; difference: number; pcFrechet: number; withinNoise: boolean }>;
+      /** Bootstrap sd of the full run's Fréchet distance: the noise a skip must stay within. */
+      noise: number;
+      largestSafe: { skip: number; saved: number; savedFraction: number };
+    }
+);
+
+export interface SessionRun {
+  runId: string;
+  /** File of the run, relative to the session file's folder. */
+  file: string;
+}
+
+/** What a session file (`*.painter`, JSON) holds; the runs sit beside it as safetensors. */
+export interface SessionSummary {
+  path: string;
+  name: string;
+  savedAt: string;
+  runs: RunSummary[];
+  /** The run and step on screen when it was saved. */
+  current: { runId: string; step: number } | null;
+}
+
+export interface RecentSession {
+  path: string;
+  name: string;
+  savedAt: string;
+  runCount: number;
+}
+
+export interface SaveSessionRequest {
+  path: string;
+  name: string;
+  runIds: string[];
+  current: { runId: string; step: number } | null;
+}
+
+/** Which recorded image of each state an export draws. */
+export type ExportLayer = 'x0Hat' | 'xt' | 'both';
+
+export interface ExportStripRequest {
+  runId: string;
+  path: string;
+  layer: ExportLayer;
+  /** At most this many states, evenly spaced, first and last always in. */
+  frames: number;
+  /** Integer upscale of each image. */
+  scale: number;
+}
+
+export interface ExportAnimationRequest {
+  runId: string;
+  path: string;
+  layer: ExportLayer;
+  /** Delay between frames, milliseconds. */
+  frameMs: number;
+  scale: number;
+}
+
+export interface ExportTrajectoriesRequest {
+  runIds: string[];
+  path: string;
+  /** Also write each run's Gaussian ghost, where the model has statistics. */
+  includeGhost: boolean;
+}
+
+export interface ExportResult {
+  path: string;
+  bytes: number;
+}
+
+/** Where the studio suggests files go on the engine's machine. */
+export interface StudioPaths {
+  dataDir: string;
+  sessionsDir: string;
+  exportsDir: string;
 }
 
 /** A recorded run without its tensors. */
@@ -123,6 +396,21 @@ export interface ApiMethods {
   getRun: [{ runId: string }, RunTensors];
   saveRun: [{ runId: string; path: string }, { path: string }];
   openRun: [{ path: string }, RunSummary];
+  /** Re-runs a run from `step` with a brush's kick added there; the new run is a branch. */
+  branch: [BranchRequest, RunSummary];
+  variations: [VariationRequest, VariationGrid];
+  theory: [TheoryRequest, TheoryChart];
+  /** Forgets runs (and their autosaved files); the caller decides which, e.g. a branch and its descendants. */
+  deleteRuns: [{ runIds: string[] }, { deleted: string[] }];
+  gaussianGhost: [{ runId: string }, GaussianGhost];
+  trajectorySpace: [TrajectorySpaceRequest, TrajectorySpace];
+  saveSession: [SaveSessionRequest, { path: string }];
+  openSession: [{ path: string }, SessionSummary];
+  recentSessions: [Record<string, never>, RecentSession[]];
+  exportStrip: [ExportStripRequest, ExportResult];
+  exportAnimation: [ExportAnimationRequest, ExportResult];
+  exportTrajectories: [ExportTrajectoriesRequest, ExportResult];
+  studioPaths: [Record<string, never>, StudioPaths];
 }
 
 export type ApiMethod = keyof ApiMethods;

@@ -54,7 +54,9 @@ if (!app.requestSingleInstanceLock()) {
 
   void app.whenReady().then(() => {
     hardenApp();
-    host = new EngineHost(join(import.meta.dirname, 'engine-worker.js'), {
+    // Packaged, the worker is unpacked from the asar (electron-builder.yml) so Node can start it.
+    const workerPath = join(import.meta.dirname, 'engine-worker.js').replace(/app\.asar([\\/])/, 'app.asar.unpacked$1');
+    host = new EngineHost(workerPath, {
       nativeModelsDir: nativeModelsDir(),
       userDataDir: app.getPath('userData'),
     });

@@ -2,7 +2,22 @@
  * Validates every API call's arguments where they enter the trusted side
  * (Electron main process, browser-mode server) before they reach the engine.
  */
-import { SAMPLER_NAMES, type ApiMethod, type ApiMethods, type ApiParams } from './contract';
+import { isAbsolute } from 'node:path';
+import {
+  BRUSH_KINDS,
+  DIRECTION_FAMILIES,
+  SAMPLER_NAMES,
+  THEORY_ANALYSES,
+  type ApiMethod,
+  type ApiMethods,
+  type ApiParams,
+  type Brush,
+  type BrushPoint,
+  type DirectionSource,
+  type ExportLayer,
+  type TheoryRequest,
+  type VariationRequest,
+} from './contract';
 import { PainterError } from './engine/errors';
 
 function bad(method: string, message: string, value?: unknown): never {
@@ -32,6 +47,115 @@ function integer(method: string, params: Record<string, unknown>, key: string, m
   return value;
 }
 
+function number(method: string, params: Record<string, unknown>, key: string, min: number, max: number): number {
+  const value = params[key];
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    bad(method, `"${key}" must be a number from ${min} to ${max}.`, value);
+  }
+  return value;
+}
+
+function record(method: string, value: unknown, what: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) bad(method, `"${what}" must be an object.`);
+  return value as Record<string, unknown>;
+}
+
+function list(method: string, params: Record<string, unknown>, key: string, min: number, max: number): unknown[] {
+  const value = params[key];
+  if (!Array.isArray(value) || value.length < min || value.length > max) bad(method, `"${key}" must be a list of ${min} to ${max} items.`);
+  return value;
+}
+
+/** Run ids are UUIDs; anything else could not have come from the engine. */
+const RUN_ID = /^[A-Za-z0-9-]{1,128}$/;
+function runId(method: string, value: unknown, key = 'runId'): string {
+  if (typeof value !== 'string' || !RUN_ID.test(value)) bad(method, `"${key}" must be a run id (letters, digits and dashes).`, value);
+  return value;
+}
+
+/**
+ * A file path on the engine's machine: absolute (a relative path would depend
+ * on the server's working folder), with one of the expected extensions.
+ */
+function filePath(method: string, params: Record<string, unknown>, key: string, extensions: readonly string[]): string {
+  const path = text(method, params, key);
+  if (!isAbsolute(path)) bad(method, `"${key}" must be an absolute path; got ${path}.`, path);
+  if (!extensions.some((extension) => path.toLowerCase().endsWith(extension))) {
+    bad(method, `"${key}" must end in ${extensions.join(' or ')}; got ${path}.`, path);
+  }
+  return path;
+}
+
+/** Longest stroke, and largest direction (4 MB as float32, under the WebSocket message limit once base64-encoded). */
+const MAX_STROKE_POINTS = 512;
+const MAX_DIRECTION_VALUES = 1 << 20;
+
+function direction(method: string, value: unknown): DirectionSource {
+  const source = record(method, value, 'brush.direction');
+  if (source['kind'] === 'gaussian-pc') {
+    onlyKeys(method, source, ['kind', 'index', 'sign']);
+    const sign = source['sign'] ?? 1;
+    if (sign !== 1 && sign !== -1) bad(method, '"brush.direction.sign" must be 1 or -1.', sign);
+    return { kind: 'gaussian-pc', index: integer(method, source, 'index', 0, 65535), sign };
+  }
+  if (source['kind'] === 'vector') {
+    onlyKeys(method, source, ['kind', 'label', 'values']);
+    const values = source['values'];
+    if (!(values instanceof Float32Array) || values.length === 0 || values.length > MAX_DIRECTION_VALUES) {
+      bad(method, `"brush.direction.values" must be a Float32Array of 1 to ${MAX_DIRECTION_VALUES} values.`);
+    }
+    if (!values.every((v) => Number.isFinite(v))) bad(method, '"brush.direction.values" must be finite numbers.');
+    return { kind: 'vector', label: text(method, source, 'label', 128), values };
+  }
+  return bad(method, '"brush.direction.kind" must be "gaussian-pc" or "vector".', source['kind']);
+}
+
+function brush(method: string, value: unknown): Brush {
+  const params = record(method, value, 'brush');
+  onlyKeys(method, params, ['kind', 'points', 'global', 'radius', 'strength', 'seed', 'color', 'direction']);
+  const global = params['global'] ?? false;
+  if (typeof global !== 'boolean') bad(method, '"brush.global" must be true or false.', global);
+  const kind = params['kind'];
+  if (typeof kind !== 'string' || !(BRUSH_KINDS as readonly string[]).includes(kind)) {
+    bad(method, `"brush.kind" must be one of ${BRUSH_KINDS.join(', ')}.`, kind);
+  }
+  const points: BrushPoint[] = list(method, params, 'points', global ? 0 : 1, MAX_STROKE_POINTS).map((point) => {
+    const entry = record(method, point, 'brush.points[]');
+    onlyKeys(method, entry, ['x', 'y']);
+    return { x: number(method, entry, 'x', -1e4, 1e4), y: number(method, entry, 'y', -1e4, 1e4) };
+  });
+  const result: Brush = {
+    kind: kind as Brush['kind'],
+    points,
+    radius: number(method, params, 'radius', 0.25, 4096),
+    strength: number(method, params, 'strength', 1e-6, 1000),
+  };
+  if (global) result.global = true;
+  if (params['seed'] !== undefined) result.seed = integer(method, params, 'seed', 0, 2 ** 32 - 1);
+  if (params['color'] !== undefined) {
+    const color = list(method, params, 'color', 1, 4);
+    if (!color.every((v) => typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= 1)) bad(method, '"brush.color" values must be numbers from −1 to 1.');
+    result.color = color as number[];
+  }
+  if (params['direction'] !== undefined) result.direction = direction(method, params['direction']);
+  if (kind === 'direction' && result.direction === undefined) bad(method, 'a direction brush needs "brush.direction".');
+  return result;
+}
+
+function current(method: string, value: unknown): { runId: string; step: number } | null {
+  if (value === null) return null;
+  const entry = record(method, value, 'current');
+  onlyKeys(method, entry, ['runId', 'step']);
+  return { runId: runId(method, entry['runId'], 'current.runId'), step: integer(method, entry, 'step', 0, 100000) };
+}
+
+const EXPORT_LAYERS: readonly ExportLayer[] = ['x0Hat', 'xt', 'both'];
+function layer(method: string, params: Record<string, unknown>): ExportLayer {
+  const value = params['layer'];
+  if (typeof value !== 'string' || !(EXPORT_LAYERS as readonly string[]).includes(value)) bad(method, `"layer" must be one of ${EXPORT_LAYERS.join(', ')}.`, value);
+  return value as ExportLayer;
+}
+
 const empty = (method: string) => (params: Record<string, unknown>) => {
   onlyKeys(method, params, []);
   return {} as Record<string, never>;
@@ -40,6 +164,8 @@ const empty = (method: string) => (params: Record<string, unknown>) => {
 const validators: { [M in ApiMethod]: Validator<M> } = {
   listModels: empty('listModels'),
   listRuns: empty('listRuns'),
+  recentSessions: empty('recentSessions'),
+  studioPaths: empty('studioPaths'),
   addModelFolder: (params) => {
     onlyKeys('addModelFolder', params, ['folder']);
     return { folder: text('addModelFolder', params, 'folder') };
@@ -86,6 +212,110 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
   openRun: (params) => {
     onlyKeys('openRun', params, ['path']);
     return { path: text('openRun', params, 'path') };
+  },
+  branch: (params) => {
+    const method = 'branch';
+    onlyKeys(method, params, ['jobId', 'runId', 'step', 'brush']);
+    return {
+      jobId: text(method, params, 'jobId', 128),
+      runId: runId(method, params['runId']),
+      step: integer(method, params, 'step', 0, 100000),
+      brush: brush(method, params['brush']),
+    };
+  },
+  variations: (params) => {
+    const method = 'variations';
+    onlyKeys(method, params, ['jobId', 'runId', 'step', 'family', 'directions', 'amplitudes']);
+    const family = params['family'];
+    if (typeof family !== 'string' || !(DIRECTION_FAMILIES as readonly string[]).includes(family)) {
+      bad(method, `"family" must be one of ${DIRECTION_FAMILIES.join(', ')}.`, family);
+    }
+    const amplitudes = list(method, params, 'amplitudes', 1, 9);
+    if (!amplitudes.every((a) => typeof a === 'number' && Number.isFinite(a) && Math.abs(a) <= 1000)) bad(method, '"amplitudes" must be numbers from −1000 to 1000.');
+    return {
+      jobId: text(method, params, 'jobId', 128),
+      runId: runId(method, params['runId']),
+      step: integer(method, params, 'step', 0, 100000),
+      family: family as VariationRequest['family'],
+      directions: integer(method, params, 'directions', 1, 8),
+      amplitudes: amplitudes as number[],
+    };
+  },
+  theory: (params) => {
+    const method = 'theory';
+    onlyKeys(method, params, ['jobId', 'runId', 'analysis', 'seeds']);
+    const analysis = params['analysis'];
+    if (typeof analysis !== 'string' || !(THEORY_ANALYSES as readonly string[]).includes(analysis)) {
+      bad(method, `"analysis" must be one of ${THEORY_ANALYSES.join(', ')}.`, analysis);
+    }
+    return {
+      jobId: text(method, params, 'jobId', 128),
+      runId: runId(method, params['runId']),
+      analysis: analysis as TheoryRequest['analysis'],
+      seeds: integer(method, params, 'seeds', 1, 32),
+    };
+  },
+  deleteRuns: (params) => {
+    onlyKeys('deleteRuns', params, ['runIds']);
+    return { runIds: list('deleteRuns', params, 'runIds', 1, 10000).map((id) => runId('deleteRuns', id, 'runIds[]')) };
+  },
+  gaussianGhost: (params) => {
+    onlyKeys('gaussianGhost', params, ['runId']);
+    return { runId: runId('gaussianGhost', params['runId']) };
+  },
+  trajectorySpace: (params) => {
+    const method = 'trajectorySpace';
+    onlyKeys(method, params, ['jobId', 'runId', 'count', 'basis']);
+    const basis = params['basis'];
+    if (basis !== 'run' && basis !== 'all') bad(method, '"basis" must be "run" or "all".', basis);
+    return { jobId: text(method, params, 'jobId', 128), runId: runId(method, params['runId']), count: integer(method, params, 'count', 1, 32), basis };
+  },
+  saveSession: (params) => {
+    const method = 'saveSession';
+    onlyKeys(method, params, ['path', 'name', 'runIds', 'current']);
+    return {
+      path: filePath(method, params, 'path', ['.painter']),
+      name: text(method, params, 'name', 200),
+      runIds: list(method, params, 'runIds', 1, 10000).map((id) => runId(method, id, 'runIds[]')),
+      current: current(method, params['current'] ?? null),
+    };
+  },
+  openSession: (params) => {
+    onlyKeys('openSession', params, ['path']);
+    return { path: filePath('openSession', params, 'path', ['.painter']) };
+  },
+  exportStrip: (params) => {
+    const method = 'exportStrip';
+    onlyKeys(method, params, ['runId', 'path', 'layer', 'frames', 'scale']);
+    return {
+      runId: runId(method, params['runId']),
+      path: filePath(method, params, 'path', ['.png']),
+      layer: layer(method, params),
+      frames: integer(method, params, 'frames', 1, 1001),
+      scale: integer(method, params, 'scale', 1, 16),
+    };
+  },
+  exportAnimation: (params) => {
+    const method = 'exportAnimation';
+    onlyKeys(method, params, ['runId', 'path', 'layer', 'frameMs', 'scale']);
+    return {
+      runId: runId(method, params['runId']),
+      path: filePath(method, params, 'path', ['.gif']),
+      layer: layer(method, params),
+      frameMs: integer(method, params, 'frameMs', 20, 10000),
+      scale: integer(method, params, 'scale', 1, 16),
+    };
+  },
+  exportTrajectories: (params) => {
+    const method = 'exportTrajectories';
+    onlyKeys(method, params, ['runIds', 'path', 'includeGhost']);
+    const includeGhost = params['includeGhost'];
+    if (typeof includeGhost !== 'boolean') bad(method, '"includeGhost" must be true or false.', includeGhost);
+    return {
+      runIds: list(method, params, 'runIds', 1, 256).map((id) => runId(method, id, 'runIds[]')),
+      path: filePath(method, params, 'path', ['.safetensors']),
+      includeGhost,
+    };
   },
 };
 

@@ -5,6 +5,8 @@ import { existsSync } from 'node:fs';
 
 const entryPoints = { cli: 'electron/cli-main.ts', 'engine-worker': 'electron/engine-worker.ts' };
 if (existsSync('bench/bench.ts')) entryPoints.bench = 'bench/bench.ts';
+if (existsSync('bench/studio-bench.ts')) entryPoints['studio-bench'] = 'bench/studio-bench.ts';
+if (existsSync('bench/analysis-bench.ts')) entryPoints['analysis-bench'] = 'bench/analysis-bench.ts';
 
 await build({
   entryPoints,
@@ -15,6 +17,6 @@ await build({
   target: 'node20',
   format: 'cjs',
   sourcemap: 'linked',
-  external: ['onnxruntime-node', 'ws', 'electron'],
+  external: ['onnxruntime-node', 'ws', 'electron', 'playwright-core'],
   logLevel: 'warning',
 });

@@ -3,7 +3,7 @@
  * Hosted by the engine worker (Electron and browser mode) and called
  * directly by the CLI and the tests.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import type { ApiEvents, ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, RunSummary, JobProgress } from '../contract';
@@ -13,6 +13,13 @@ import { PainterError } from './errors';
 import { ModelRegistry } from './models';
 import { readRun, writeRun, type RunRecord } from './runs';
 import { sample, toModelConvention } from './samplers';
+import { branchRun } from './branch';
+import { filmstripPng, timelineGif, trajectoriesSafetensors, writeExport } from './export';
+import { GaussianStatsCache, gaussianGhost } from './ghost';
+import { listRecentSessions, openSession, rememberSession, saveSession } from './session';
+import { trajectorySpace } from './trajectory-space';
+import { theoryChart } from './theory-charts';
+import { variationGrid } from './variations';
 
 export interface EngineOptions {
   /** Folder of bundled models (native-models/). */
@@ -33,12 +40,15 @@ export interface JobContext {
 }
 
 const USER_MODELS_FILE = 'models.json';
+/** Run ids the engine makes are UUIDs; only such ids may name an autosave file. */
+const FILE_SAFE_RUN_ID = /^[A-Za-z0-9-]{1,128}$/;
 
 export class Engine {
   readonly registry: ModelRegistry;
   private readonly runs = new Map<string, RunRecord>();
   private readonly jobs = new Map<string, AbortController>();
   readonly notices: string[] = [];
+  private readonly gaussians: GaussianStatsCache;
 
   constructor(private readonly options: EngineOptions) {
     this.registry = new ModelRegistry({
@@ -47,6 +57,7 @@ export class Engine {
       ...(options.providers ? { providers: options.providers } : {}),
       onNotice: (message) => this.notices.push(message),
     });
+    this.gaussians = new GaussianStatsCache(this.registry);
   }
 
   private readUserFolders(): string[] {
@@ -105,6 +116,107 @@ export class Engine {
       this.runs.set(run.summary.runId, run);
       return run.summary;
     },
+    branch: ({ jobId, runId, step, brush }, context) =>
+      this.runJob(jobId, context, async (signal) => {
+        const parent = this.getRunRecord(runId);
+        const denoiser = await this.registry.load(parent.summary.modelId);
+        const needsStats = brush.kind === 'direction' && brush.direction?.kind === 'gaussian-pc';
+        const run = await branchRun({
+          parent,
+          denoiser,
+          step,
+          brush,
+          gaussian: needsStats ? (await this.gaussians.get(parent.summary.modelId)).model : null,
+          signal,
+          onStep: (done, total) => context.emit?.('progress', { jobId, done, total, message: `Branch: step ${done} of ${total}` }),
+        });
+        this.runs.set(run.summary.runId, run);
+        this.autosave(run);
+        return run.summary;
+      }),
+    variations: ({ jobId, runId, step, family, directions, amplitudes }, context) =>
+      this.runJob(jobId, context, async (signal) => {
+        const run = this.getRunRecord(runId);
+        return variationGrid({
+          denoiser: await this.registry.load(run.summary.modelId),
+          run,
+          step,
+          family,
+          directions,
+          amplitudes,
+          signal,
+          onProgress: (done, total, message) => context.emit?.('progress', { jobId, done, total, message: `Variations: ${message}` }),
+        });
+      }),
+    theory: ({ jobId, runId, analysis, seeds }, context) =>
+      this.runJob(jobId, context, async (signal) =>
+        theoryChart({
+          registry: this.registry,
+          summary: this.getRunRecord(runId).summary,
+          analysis,
+          seeds,
+          context: { signal, onProgress: (done, total, message) => context.emit?.('progress', { jobId, done, total, message: `${analysis}: ${message}` }) },
+        }),
+      ),
+    deleteRuns: async ({ runIds }) => {
+      const deleted = runIds.filter((runId) => this.runs.delete(runId));
+      for (const runId of deleted) {
+        if (FILE_SAFE_RUN_ID.test(runId)) rmSync(this.autosavePath(runId), { force: true });
+      }
+      return { deleted };
+    },
+    gaussianGhost: async ({ runId }) => {
+      const run = this.getRunRecord(runId);
+      const { model, reason } = await this.gaussians.get(run.summary.modelId);
+      if (model === null) return { available: false, runId, reason };
+      const dim = run.image.channels * run.image.height * run.image.width;
+      if (model.dim !== dim) {
+        return { available: false, runId, reason: `The model's statistics describe ${model.dim}-value images; its runs have ${dim}.` };
+      }
+      return gaussianGhost(run, model);
+    },
+    trajectorySpace: ({ jobId, runId, count, basis }, context) =>
+      this.runJob(jobId, context, async (signal) => {
+        const run = this.getRunRecord(runId);
+        const denoiser = await this.registry.load(run.summary.modelId);
+        return trajectorySpace({
+          denoiser,
+          runId,
+          settings: run.summary.settings,
+          sigmas: Float64Array.from(run.summary.sigmas),
+          count,
+          basis,
+          gaussian: (await this.gaussians.get(run.summary.modelId)).model,
+          signal,
+          onStep: (done, total) => context.emit?.('progress', { jobId, done, total, message: `${count} trajectories: step ${done} of ${total}` }),
+        });
+      }),
+    saveSession: async ({ path, name, runIds, current }) => {
+      const saved = saveSession(resolve(path), name, runIds.map((runId) => this.getRunRecord(runId)), current);
+      rememberSession(this.options.userDataDir, saved);
+      return { path: saved.path };
+    },
+    openSession: async ({ path }) => {
+      const opened = openSession(resolve(path));
+      for (const run of opened.runs) this.runs.set(run.summary.runId, run);
+      rememberSession(this.options.userDataDir, opened);
+      return { path: opened.path, name: opened.name, savedAt: opened.savedAt, runs: opened.runs.map((run) => run.summary), current: opened.current };
+    },
+    recentSessions: async () => listRecentSessions(this.options.userDataDir),
+    exportStrip: async ({ runId, path, layer, frames, scale }) =>
+      writeExport(resolve(path), filmstripPng(this.getRunRecord(runId), layer, frames, scale)),
+    exportAnimation: async ({ runId, path, layer, frameMs, scale }) =>
+      writeExport(resolve(path), timelineGif(this.getRunRecord(runId), layer, frameMs, scale)),
+    exportTrajectories: async ({ runIds, path, includeGhost }) => {
+      const runs = runIds.map((runId) => this.getRunRecord(runId));
+      const ghosts = includeGhost ? await Promise.all(runIds.map((runId) => this.handlers.gaussianGhost({ runId }, {}))) : runs.map(() => null);
+      return writeExport(resolve(path), trajectoriesSafetensors(runs, ghosts));
+    },
+    studioPaths: async () => ({
+      dataDir: this.options.userDataDir,
+      sessionsDir: join(this.options.userDataDir, 'sessions'),
+      exportsDir: join(this.options.userDataDir, 'exports'),
+    }),
   };
 
   private async runJob<T>(jobId: string, context: CallContext, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -189,12 +301,18 @@ export class Engine {
     return summary;
   }
 
+  private autosavePath(runId: string): string {
+    // A run opened from a file carries whatever id the file says: never let it name a path.
+    if (!FILE_SAFE_RUN_ID.test(runId)) throw new PainterError('BAD_ARGUMENT', `Run id "${runId.slice(0, 64)}" cannot name a file.`);
+    return join(this.options.userDataDir, 'runs', `${runId}.safetensors`);
+  }
+
   /** Every run is kept on disk as it is made, so a crash loses nothing. */
   private autosave(run: RunRecord): void {
-    const folder = join(this.options.userDataDir, 'runs');
+    const path = this.autosavePath(run.summary.runId);
     try {
-      mkdirSync(folder, { recursive: true });
-      writeRun(join(folder, `${run.summary.runId}.safetensors`), run);
+      mkdirSync(dirname(path), { recursive: true });
+      writeRun(path, run);
     } catch (error) {
       this.notices.push(`Could not autosave run ${run.summary.runId}: ${(error as Error).message}`);
     }

@@ -75,7 +75,8 @@ def main():
     N = len(imgs)
     np.savez_compressed(npz, images=imgs, names=np.array(names))
     with open(os.path.join(CACHE, "emoji32.json"), "w") as f:
-        json.dump({"count": N, "package": f"{PKG}@{VERSION}", "card": CARD}, f, indent=2)
+        json.dump({"count": N, "package": f"{PKG}@{VERSION}",
+                   "card": CARD.replace("every base emoji", f"{N} images, every base emoji")}, f, indent=2)
     grid = imgs[:256].reshape(16, 16, 3, 32, 32).transpose(0, 3, 1, 4, 2).reshape(512, 512, 3)
     Image.fromarray(grid).save(os.path.join(CACHE, "emoji32-preview.png"))
 

@@ -155,6 +155,12 @@ def main():
                       dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}, "features": {0: "batch"}})
     import onnx
     onnx.checker.check_model(onnx.load(onnx_path))
+    # reference batch (first 8 test images) for verify_onnx.mjs (onnxruntime-node)
+    with torch.no_grad():
+        rl, rf = model(xte[:8])
+    with open(os.path.join(CKPT, "onnx_reference.json"), "w") as f:
+        json.dump({"model": onnx_path, "inputs": {"x": {"shape": [8, 1, 28, 28], "data": xte[:8].flatten().tolist()}},
+                   "output": {"name": "logits", "shape": [8, 10], "data": rl.flatten().tolist()}}, f)
     judge = {
         "id": "fashion-mnist-judge",
         "name": "Fashion-MNIST judge (CNN classifier)",
@@ -181,6 +187,8 @@ def main():
                          "trainVsTrainSubset10k": round(fd_sub, 4)},
         "inceptionScore": {"test": round(is_test, 4), "train": round(is_train, 4),
                            "definition": "exp(E_x[KL(p(y|x) || p(y))]), p(y) the mean prediction over the set"},
+        "featureTrace": {"train": round(float(np.trace(ctr)), 4), "test": round(float(np.trace(cte)), 4),
+                         "note": "trace of the feature covariance, the scale against which the Frechet distance reads"},
         "params": sum(p.numel() for p in model.parameters()),
         "epochs": args.epochs,
         "card": "Fashion-MNIST (Zalando Research, MIT licence). Trained by native-models/train/train_judge.py.",

@@ -7,6 +7,7 @@ Seeded; logs step/loss/it/s/ETA; checkpoints every --ckpt-every seconds into
 
   /usr/bin/python3 native-models/train/train_unet.py --threads 1 --max-steps 8000
   /usr/bin/python3 native-models/train/train_unet.py --data emoji --threads 1 --max-steps 6000
+While it runs, `echo N > <ckpt-dir>/MAX_STEPS` changes the step target (checked every --log-every steps).
 """
 import argparse
 import copy
@@ -87,6 +88,9 @@ def main():
     ap.add_argument("--chs", default=None, help="channels per level, e.g. 16,32,64")
     ap.add_argument("--attn", type=int, default=None)
     ap.add_argument("--no-flip", action="store_true")
+    ap.add_argument("--param", default="v", choices=["v", "epsilon"],
+                    help="what the inner network is trained to predict; the exported graph always outputs epsilon "
+                         "(v is converted inside the graph: eps = sqrt(abar) v + sqrt(1-abar) x_t)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ckpt-dir", default=None)
     ap.add_argument("--ckpt-every", type=float, default=300.0, help="seconds")
@@ -107,7 +111,7 @@ def main():
            "batch": args.batch, "lr": args.lr, "warmup": args.warmup, "ema": args.ema,
            "p_uncond": args.p_uncond, "flip": not args.no_flip, "seed": args.seed,
            "schedule": {"type": "vp-linear", "timesteps": T, "betaStart": BETA_START, "betaEnd": BETA_END},
-           "prediction": "epsilon"}
+           "prediction": "epsilon", "param": args.param}
     model = build_model(cfg)
     ema = copy.deepcopy(model).requires_grad_(False)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -115,7 +119,7 @@ def main():
     ck = latest_checkpoint(ckpt_dir)
     if ck:
         s = torch.load(ck)
-        if s["cfg"]["chs"] != cfg["chs"] or s["cfg"]["in_ch"] != cfg["in_ch"]:
+        if s["cfg"]["chs"] != cfg["chs"] or s["cfg"]["in_ch"] != cfg["in_ch"] or s["cfg"].get("param", "epsilon") != cfg["param"]:
             raise SystemExit(f"checkpoint {ck} has a different architecture")
         model.load_state_dict(s["model"]); ema.load_state_dict(s["ema"]); opt.load_state_dict(s["opt"])
         torch.set_rng_state(s["rng"]); step = s["step"]; losses = s.get("losses", [])
@@ -145,7 +149,11 @@ def main():
             y[torch.rand(args.batch) < args.p_uncond] = cfg["num_classes"]
         for g in opt.param_groups:
             g["lr"] = args.lr * min(1.0, (step + 1) / args.warmup)
-        loss = (model(xt, t, y) - eps).pow(2).mean()
+        if cfg["param"] == "v":
+            target = sa[t][:, None, None, None] * eps - sb[t][:, None, None, None] * x0
+        else:
+            target = eps
+        loss = (model(xt, t, y) - target).pow(2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -158,6 +166,17 @@ def main():
                 be.copy_(bm)
         step += 1
         run_loss += loss.item(); n_run += 1
+        if step % args.log_every == 0:
+            # the step target can be changed while training runs: echo N > <ckpt-dir>/MAX_STEPS
+            ov = os.path.join(ckpt_dir, "MAX_STEPS")
+            if os.path.exists(ov):
+                try:
+                    new = max(int(open(ov).read().strip()), step)
+                except ValueError:
+                    new = args.max_steps
+                if new != args.max_steps:
+                    print(f"max steps {args.max_steps} -> {new} (from {ov})", flush=True)
+                    args.max_steps = new
         if step % args.log_every == 0 or step == args.max_steps:
             el = time.time() - t_start
             ips = (step - step0) / el

@@ -28,13 +28,13 @@ export class Studio {
     readonly page: Page,
   ) {}
 
-  static async open(nativeModelsDir = join(ROOT, 'native-models')): Promise<Studio> {
+  static async open(nativeModelsDir = join(ROOT, 'native-models'), userDataDir = mkdtempSync(join(tmpdir(), 'painter-e2e-'))): Promise<Studio> {
     const server = await startServer({
       port: 0,
       rendererDir: join(ROOT, 'out', 'renderer'),
       workerPath: join(ROOT, 'out', 'cli', 'engine-worker.cjs'),
       nativeModelsDir,
-      userDataDir: mkdtempSync(join(tmpdir(), 'painter-e2e-')),
+      userDataDir,
     });
     const browser = await chromium.launch({
       executablePath: chromiumPath(),
@@ -62,7 +62,79 @@ export class Studio {
   async generate(): Promise<void> {
     await this.page.getByTestId('generate').click();
     await this.page.getByTestId('step-slider').waitFor({ state: 'visible', timeout: 120_000 });
-    await this.page.waitForFunction(() => !document.querySelector('[data-testid="cancel"]'), undefined, { timeout: 120_000 });
+    await this.waitForJob();
+  }
+
+  /** Waits until no job runs (the Cancel button is gone). */
+  async waitForJob(timeout = 120_000): Promise<void> {
+    await this.page.waitForFunction(() => !document.querySelector('[data-testid="cancel"]'), undefined, { timeout });
+  }
+
+  async setField(selector: string, value: string): Promise<void> {
+    await this.page.locator(selector).fill(value);
+  }
+
+  stepLabel(): Promise<string | null> {
+    return this.page.getByTestId('step-label').textContent();
+  }
+
+  /** Clicks the filmstrip thumbnail of a step, as a user jumping there. */
+  async showStep(step: number): Promise<void> {
+    await this.page.getByRole('button', { name: new RegExp(`^Step ${step}( |$)`) }).click();
+    await this.page.waitForFunction((s) => document.querySelector('[data-testid="x0-canvas"]')?.getAttribute('data-index') === String(s), step);
+  }
+
+  /**
+   * Drags a stroke across a canvas, from and to points given as fractions of
+   * its width and height, then waits for the branch job to finish.
+   */
+  async paint(testId: string, from: [number, number], to: [number, number]): Promise<void> {
+    const box = await this.page.getByTestId(testId).boundingBox();
+    if (box === null) throw new Error(`${testId} is not on screen`);
+    const at = ([fx, fy]: [number, number]): [number, number] => [box.x + fx * box.width, box.y + fy * box.height];
+    await this.page.mouse.move(...at(from));
+    await this.page.mouse.down();
+    for (let i = 1; i <= 8; i++) {
+      const t = i / 8;
+      await this.page.mouse.move(...at([from[0] + t * (to[0] - from[0]), from[1] + t * (to[1] - from[1])]));
+    }
+    await this.page.mouse.up();
+    await this.page.getByTestId('cancel').waitFor({ state: 'attached', timeout: 5_000 }).catch(() => {});
+    await this.waitForJob();
+  }
+
+  /** The content change the branch comparison shows, as a fraction. */
+  async contentChange(): Promise<number> {
+    const value = await this.page.getByTestId('content-change').getAttribute('data-value');
+    return Number(value);
+  }
+
+  treeRows() {
+    return this.page.getByTestId('tree-row');
+  }
+
+  /** Pixels of a WebGL (or any) canvas, read back through a 2-D canvas. */
+  async webglCanvasStats(testId: string): Promise<{ spread: number; distinctColours: number }> {
+    return this.page.getByTestId(testId).evaluate((canvas) => {
+      const source = canvas as HTMLCanvasElement;
+      const copy = document.createElement('canvas');
+      copy.width = source.width;
+      copy.height = source.height;
+      const context = copy.getContext('2d')!;
+      context.drawImage(source, 0, 0);
+      const { data } = context.getImageData(0, 0, copy.width, copy.height);
+      const colours = new Set<number>();
+      let sum = 0;
+      let squares = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        const grey = (data[i]! + data[i + 1]! + data[i + 2]!) / 3;
+        sum += grey;
+        squares += grey * grey;
+        colours.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
+      }
+      const n = data.length / 4;
+      return { spread: Math.sqrt(Math.max(0, squares / n - (sum / n) ** 2)), distinctColours: colours.size };
+    });
   }
 
   /** Standard deviation and mean of a canvas's grey levels: 0 spread means a blank image. */

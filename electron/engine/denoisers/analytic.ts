@@ -115,6 +115,11 @@ export class AnalyticDenoiser implements Denoiser {
     return this.model.kind === 'gaussian' ? this.model.model : null;
   }
 
+  /** The delta mixture (the training images), when this denoiser is one (for retrieval analyses). */
+  get delta(): DeltaMixtureModel | null {
+    return this.model.kind === 'delta' ? this.model.model : null;
+  }
+
   static load(manifest: AnalyticManifest, folder: string): AnalyticDenoiser {
     const path = join(folder, manifest.stats);
     const file = readSafetensors(path);

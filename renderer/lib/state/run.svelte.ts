@@ -1,26 +1,60 @@
-/** The run on screen and the recorded state (step) the user is looking at. */
-import type { RunTensors } from '../../../electron/contract';
+/** The run on screen, its timeline, and its Gaussian ghost. */
+import type { GaussianGhost, RunTensors } from '../../../electron/contract';
+import { api } from '../api';
+import { Timeline } from './timeline.svelte';
 
 class CurrentRun {
   /** Large typed arrays: raw state, replaced whole, never deeply proxied. */
   tensors = $state.raw<RunTensors | null>(null);
-  /** Index of the recorded state shown, 0 … stepCount − 1. */
-  step = $state(0);
+  readonly timeline = new Timeline();
+  /** The Gaussian theory's prediction for this run (null while loading or with no run). */
+  ghost = $state.raw<GaussianGhost | null>(null);
+  private readonly ghosts = new Map<string, GaussianGhost>();
 
   readonly summary = $derived(this.tensors?.summary ?? null);
   readonly stepCount = $derived(this.tensors?.summary.stepCount ?? 0);
-  readonly lastStep = $derived(Math.max(0, this.stepCount - 1));
-  readonly sigma = $derived(this.tensors?.summary.sigmas[this.step] ?? null);
-  readonly evaluations = $derived(this.tensors?.summary.evaluations[this.step] ?? null);
+  readonly lastStep = $derived(this.timeline.lastStep);
+  readonly sigma = $derived(this.tensors?.summary.sigmas[this.timeline.step] ?? null);
+  readonly evaluations = $derived(this.tensors?.summary.evaluations[this.timeline.step] ?? null);
+  /** The theory's committed fraction of the final image at this step, when there is a ghost. */
+  readonly decided = $derived(this.ghost?.available === true ? (this.ghost.decided[this.timeline.step] ?? null) : null);
 
-  /** Shows a newly fetched run at its final image. */
-  show(tensors: RunTensors): void {
-    this.tensors = tensors;
-    this.step = Math.max(0, tensors.summary.stepCount - 1);
+  get step(): number {
+    return this.timeline.step;
   }
 
-  setStep(step: number): void {
-    this.step = Math.min(this.lastStep, Math.max(0, Math.round(step)));
+  set step(value: number) {
+    this.timeline.go(value);
+  }
+
+  /** Shows a run: at its final image, or at the same step when comparing runs of one tree. */
+  show(tensors: RunTensors, keepStep = false): void {
+    this.tensors = tensors;
+    this.timeline.load(tensors.summary.stepCount, keepStep);
+    void this.loadGhost(tensors.summary.runId);
+  }
+
+  clear(): void {
+    this.tensors = null;
+    this.ghost = null;
+    this.timeline.load(0);
+  }
+
+  private async loadGhost(runId: string): Promise<void> {
+    const cached = this.ghosts.get(runId);
+    this.ghost = cached ?? null;
+    if (cached !== undefined) return;
+    try {
+      const ghost = await api.call('gaussianGhost', { runId });
+      this.ghosts.set(runId, ghost);
+      if (this.tensors?.summary.runId === runId) this.ghost = ghost;
+    } catch {
+      // The ghost is an overlay; without it the run is still fully usable.
+    }
+  }
+
+  forget(runIds: readonly string[]): void {
+    for (const runId of runIds) this.ghosts.delete(runId);
   }
 }
 

@@ -1,0 +1,192 @@
+/**
+ * `npm run bench:studio`: the studio's performance targets (issue 5), measured
+ * in one process and printed as a table and a JSON line. Never a CI gate.
+ *
+ * - Scrub: time from a ← / → key to x̂0, xₜ and the ghost showing the new step,
+ *   for steps already drawn once (cached), in headless Chromium. Target < 16 ms.
+ * - Branch: a re-run from the middle step of a 50-step run on the bundled
+ *   Fashion-MNIST network (engine only, and end to end in the browser: stroke
+ *   released → branch on screen). Target < 0.5 s on 2 CPU cores.
+ * - 3-D: frames per second of the trajectory view with 16 trajectories while
+ *   it turns, in headless Chromium's requestAnimationFrame timing. Target 60.
+ *
+ * Uses the trained network (native-models/fashion-mnist) when it is installed;
+ * otherwise says so and uses the analytic Gaussian.
+ */
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Brush } from '../electron/contract';
+import { Engine } from '../electron/engine/service';
+import { startServer } from '../electron/server';
+
+const ROOT = resolve(__dirname, '..', '..');
+const NATIVE = join(ROOT, 'native-models');
+const NETWORK = existsSync(join(NATIVE, 'fashion-mnist', 'manifest.json'));
+const MODEL = NETWORK ? 'fashion-mnist' : 'fashion-mnist-gaussian';
+const CHROMIUM = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p !== undefined && existsSync(p));
+
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+const BRUSH: Brush = { kind: 'noise', points: [{ x: 14, y: 14 }], radius: 5, strength: 8, seed: 1 };
+
+async function engineBranch(): Promise<{ seconds: number[]; steps: number }> {
+  const engine = new Engine({ nativeModelsDir: NATIVE, userDataDir: mkdtempSync(join(tmpdir(), 'painter-bench-')) });
+  try {
+    const info = await engine.registry.info(MODEL);
+    const classLabel = info.classes !== null ? 0 : null;
+    const parent = await engine.generate({ modelId: MODEL, seed: 1, steps: 50, sampler: 'euler', classLabel, guidance: 1 });
+    await engine.call('branch', { jobId: 'warm', runId: parent.runId, step: 25, brush: BRUSH }); // warm-up
+    const seconds: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const started = performance.now();
+      await engine.call('branch', { jobId: `b${i}`, runId: parent.runId, step: 25, brush: { ...BRUSH, seed: i + 2 } });
+      seconds.push((performance.now() - started) / 1000);
+    }
+    return { seconds, steps: 25 };
+  } finally {
+    await engine.dispose();
+  }
+}
+
+interface BrowserResults {
+  scrubMs: number[];
+  scrubFrameMs: number[];
+  branchUiSeconds: number[];
+  /** Per branch, in ms: the branch call (engine + transport), then fetching the run and showing it. */
+  branchMarks: Array<{ call: number; fetchAndShow: number }>;
+  fps: number;
+  frames: number;
+  trajectories: number;
+}
+
+async function browser(): Promise<BrowserResults> {
+  if (CHROMIUM === undefined) throw new Error('No Chromium found; install Debian\'s chromium or set CHROMIUM_PATH.');
+  const server = await startServer({
+    port: 0,
+    rendererDir: join(ROOT, 'out', 'renderer'),
+    workerPath: join(ROOT, 'out', 'cli', 'engine-worker.cjs'),
+    nativeModelsDir: NATIVE,
+    userDataDir: mkdtempSync(join(tmpdir(), 'painter-bench-ui-')),
+  });
+  const browserProcess = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  try {
+    const page = await browserProcess.newPage({ viewport: { width: 1280, height: 720 } });
+    await page.goto(server.url);
+    await page.locator(`[data-testid="model-item"][data-model-id="${MODEL}"]`).click();
+    await page.locator('#steps').fill('50');
+    await page.getByTestId('generate').click();
+    await page.getByTestId('step-slider').waitFor({ timeout: 120_000 });
+    await page.waitForFunction(() => !document.querySelector('[data-testid="cancel"]'));
+    await page.getByTestId('ghost-canvas').waitFor({ timeout: 60_000 });
+
+    // Scrub: two passes over every step (the first draws and caches), timing the second.
+    const scrub = await page.evaluate(async () => {
+      const canvases = ['x0-canvas', 'xt-canvas', 'ghost-canvas'].map((id) => document.querySelector(`[data-testid="${id}"]`) as HTMLCanvasElement);
+      const shows = (step: number): boolean => canvases.every((canvas) => canvas.dataset['index'] === String(step));
+      const press = async (key: string, step: number): Promise<number> => {
+        const started = performance.now();
+        window.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true }));
+        // Svelte flushes its effects in a microtask; fall back to a task if one is ever needed.
+        for (let i = 0; !shows(step); i++) await (i < 1000 ? Promise.resolve() : new Promise((r) => setTimeout(r, 0)));
+        return performance.now() - started;
+      };
+      const frame = (): Promise<number> => new Promise((r) => requestAnimationFrame(r));
+      const last = Number((document.querySelector('[data-testid="step-slider"]') as HTMLInputElement).max);
+      window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Home', bubbles: true }));
+      await frame();
+      for (let step = 1; step <= last; step++) await press('ArrowRight', step);
+      const update: number[] = [];
+      const toFrame: number[] = [];
+      for (let step = last - 1; step >= 0; step--) {
+        const started = performance.now();
+        update.push(await press('ArrowLeft', step));
+        await frame(); // the frame that shows it
+        toFrame.push(performance.now() - started);
+      }
+      return { update, toFrame };
+    });
+
+    // Branch end to end: stroke released on xₜ at the middle step → the branch's comparison on screen.
+    const branchUiSeconds: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await page.getByTestId('tree-row').first().getByRole('button').first().click();
+      await page.getByRole('button', { name: /^Step 25( |$)/ }).click();
+      const box = (await page.getByTestId('xt-canvas').boundingBox())!;
+      const rows = await page.getByTestId('tree-row').count();
+      await page.mouse.move(box.x + box.width * (0.4 + 0.05 * i), box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 4 });
+      const started = Date.now();
+      await page.mouse.up();
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid="tree-row"]').length === n && !document.querySelector('[data-testid="cancel"]'), rows + 1, { polling: 'raf' });
+      await page.getByTestId('content-change').waitFor();
+      branchUiSeconds.push((Date.now() - started) / 1000);
+    }
+    const marks = await page.evaluate(() => {
+      const at = (name: string): number[] => performance.getEntriesByName(name).map((entry) => entry.startTime);
+      const start = at('branch:start');
+      const computed = at('branch:computed');
+      const shown = at('branch:shown');
+      return start.map((s, i) => ({ call: computed[i]! - s, fetchAndShow: shown[i]! - computed[i]! }));
+    });
+
+    // 3-D: 16 trajectories, turntable on, frames counted over 3 s.
+    await page.getByTestId('tab-theory').click();
+    await page.locator('select[aria-label="Number of trajectories"]').selectOption('16');
+    await page.getByTestId('compute-trajectories').click();
+    await page.getByTestId('trajectory-canvas').waitFor({ timeout: 300_000 });
+    await page.waitForFunction(() => !document.querySelector('[data-testid="cancel"]'), undefined, { timeout: 300_000 });
+    await page.getByTestId('auto-rotate').check();
+    const fps = await page.evaluate(async () => {
+      const canvas = document.querySelector('[data-testid="trajectory-canvas"]') as HTMLCanvasElement;
+      await new Promise((r) => setTimeout(r, 500));
+      const frames0 = Number(canvas.dataset['frames'] ?? 0);
+      const started = performance.now();
+      await new Promise((r) => setTimeout(r, 3000));
+      const frames = Number(canvas.dataset['frames'] ?? 0) - frames0;
+      return { frames, fps: frames / ((performance.now() - started) / 1000) };
+    });
+    return { scrubMs: scrub.update, scrubFrameMs: scrub.toFrame, branchUiSeconds, branchMarks: marks, fps: fps.fps, frames: fps.frames, trajectories: 16 };
+  } finally {
+    await browserProcess.close();
+    await server.close();
+  }
+}
+
+async function main(): Promise<void> {
+  if (!NETWORK) console.log('native-models/fashion-mnist is not installed: branch timings use the analytic Gaussian instead.');
+  const branch = await engineBranch();
+  const ui = await browser();
+  const median = (values: number[]): number => quantile(values, 0.5);
+  console.log(`Studio benchmark (model ${MODEL}, ${branch.steps} of 50 steps re-run per branch)`);
+  console.log(`  scrub, cached step: update median ${median(ui.scrubMs).toFixed(2)} ms, p95 ${quantile(ui.scrubMs, 0.95).toFixed(2)} ms, max ${Math.max(...ui.scrubMs).toFixed(2)} ms (target < 16 ms)`);
+  console.log(`    key → next animation frame: median ${median(ui.scrubFrameMs).toFixed(1)} ms (one frame at 60 Hz is 16.7 ms)`);
+  console.log(`  branch from step 25: engine median ${median(branch.seconds).toFixed(3)} s (min ${Math.min(...branch.seconds).toFixed(3)} s); stroke → branch on screen median ${median(ui.branchUiSeconds).toFixed(3)} s (target < 0.5 s)`);
+  console.log(
+    `    in the page: branch call median ${median(ui.branchMarks.map((m) => m.call)).toFixed(0)} ms, fetch + show median ${median(ui.branchMarks.map((m) => m.fetchAndShow)).toFixed(0)} ms`,
+  );
+  console.log(`  3-D view, ${ui.trajectories} trajectories turning: ${ui.fps.toFixed(1)} fps (${ui.frames} frames in 3 s; target 60)`);
+  console.log(
+    JSON.stringify({
+      model: MODEL,
+      scrubMs: { median: median(ui.scrubMs), p95: quantile(ui.scrubMs, 0.95), max: Math.max(...ui.scrubMs) },
+      scrubToFrameMs: { median: median(ui.scrubFrameMs) },
+      branchSeconds: { engineMedian: median(branch.seconds), uiMedian: median(ui.branchUiSeconds) },
+      trajectoryFps: ui.fps,
+    }),
+  );
+}
+
+void main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});

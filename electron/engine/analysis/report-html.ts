@@ -1,0 +1,228 @@
+/**
+ * The report as one self-contained HTML page: inline SVG charts, PNG figures
+ * as data URIs, and the claims table — no scripts, no external resources.
+ */
+import type { ImageSpec } from '../manifest';
+import { encodePng } from '../png';
+import { formatMeanSd } from './claims';
+import { analysisPicture, type AnalysisResult } from './figures';
+import type { ReportData } from './report';
+import { escapeHtml, lineChart, type Series } from './report-svg';
+
+const STYLE = `
+body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1100px; color: #222; padding: 0 16px; }
+h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 8px 0; } td, th { border: 1px solid #ddd; padding: 4px 8px; vertical-align: top; text-align: left; }
+.yes { color: #176a32; font-weight: 600; } .no { color: #a3261b; font-weight: 600; } .na { color: #777; }
+.charts { display: flex; flex-wrap: wrap; gap: 12px; } svg text { font-size: 11px; fill: #333; } svg .title { font-size: 12px; font-weight: 600; }
+img.figure { image-rendering: pixelated; max-width: 100%; border: 1px solid #ccc; margin: 6px 0; }
+.muted { color: #666; } code { background: #f4f4f4; padding: 0 3px; }
+`;
+
+function png(result: AnalysisResult | undefined, image: ImageSpec, caption: string): string {
+  if (!result) return '';
+  const raster = analysisPicture(result, image);
+  if (raster === null) return '';
+  const data = Buffer.from(encodePng(raster)).toString('base64');
+  return `<figure><img class="figure" alt="${escapeHtml(caption)}" src="data:image/png;base64,${data}"><figcaption class="muted">${escapeHtml(caption)}</figcaption></figure>`;
+}
+
+function verdict(holds: boolean | null): string {
+  return holds === null ? '<span class="na">not measured</span>' : holds ? '<span class="yes">holds</span>' : '<span class="no">does not hold</span>';
+}
+
+function fixed(value: number | null | undefined, digits = 3): string {
+  return value == null || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits);
+}
+
+function trajectorySection(data: ReportData, image: ImageSpec): string {
+  const t = data.results.trajectory;
+  if (!t) return '';
+  const steps = t.sigmas.map((_, j) => j);
+  return `<h2>1 · Trajectory geometry</h2>
+<p>PCA of each x_t trajectory (VP view, ${t.settings.seeds.length} seeds): PCs 1–5 explain ${t.explained.map((e) => `${(100 * e.mean).toFixed(2)} %`).join(', ')}; top two ${formatMeanSd(t.top2, 2, 100)} %.
+x̂0 trajectory: top two ${formatMeanSd(t.x0Hat.top2, 2, 100)} %.</p>
+<div class="charts">${lineChart(
+    [
+      { name: 'x_t', x: [1, 2, 3, 4, 5], y: t.explained.map((e) => e.mean), sd: t.explained.map((e) => e.sd), points: true },
+      { name: 'x̂0', x: [1, 2, 3, 4, 5], y: t.x0Hat.explained.map((e) => e.mean), points: true },
+    ],
+    { title: 'Share of variance per principal component', xLabel: 'PC', yLabel: 'share', yMin: 0, yMax: 1 },
+  )}${lineChart(
+    [
+      { name: 'outside span{x_T, x0}', x: steps, y: t.spanResidual.map((v) => v.mean), sd: t.spanResidual.map((v) => v.sd) },
+      { name: 'x_t − (α x̂0 + σ x_T)', x: steps, y: t.rotationError.map((v) => v.mean), dashed: true },
+      { name: 'x̂0 outside its plane', x: steps, y: t.x0Hat.spanResidual.map((v) => v.mean) },
+    ],
+    { title: 'Relative residuals along the run', xLabel: 'step', yLabel: 'relative residual', yMin: 0 },
+  )}</div>
+${png(t, image, 'Seed 0: x̂0 (top) and x_t in the VP view (bottom) from the first to the last step.')}`;
+}
+
+function agreementSection(data: ReportData, image: ImageSpec): string {
+  const a = data.results.agreement;
+  if (!a) return '';
+  const series: Series[] = a.ev.references.map((r) => ({ name: r.name, x: a.ev.sigmas, y: r.ev.map((v) => v.mean), sd: r.ev.map((v) => v.sd) }));
+  const steps = a.trajectory.sigmas;
+  return `<h2>2 · Gaussian–network agreement</h2>
+<p>Probe points: ${escapeHtml(a.settings.probeSource)} + σ·noise (${a.settings.seeds.length} noise draws). EV(σ) = 1 − E‖D_nn − D_ref‖²/E‖D_nn − x‖².</p>
+<div class="charts">${lineChart(series, { title: 'Explained variance EV(σ)', xLabel: 'σ', yLabel: 'EV', xLog: true, yMax: 1 })}${lineChart(
+    [
+      { name: 'x_t (VP view), relative', x: steps, y: a.trajectory.stateRelative.map((v) => v.mean) },
+      { name: 'x̂0 RMS per pixel', x: steps, y: a.trajectory.x0Distance.map((v) => v.mean), dashed: true },
+    ],
+    { title: 'Network vs closed-form Gaussian trajectory', xLabel: 'σ', yLabel: 'distance', xLog: true, xReverse: true, yMin: 0 },
+  )}</div>
+<table><tr><th>σ</th>${a.ev.references.map((r) => `<th>EV ${escapeHtml(r.name)}</th>`).join('')}</tr>${a.ev.sigmas
+    .map((s, i) => `<tr><td>${s.toPrecision(3)}</td>${a.ev.references.map((r) => `<td>${formatMeanSd(r.ev[i], 4)}</td>`).join('')}</tr>`)
+    .join('')}</table>
+${png(a, image, 'Seed 0: the network’s x̂0 (top) and the closed-form Gaussian’s x̂0 from the same x_T (bottom).')}`;
+}
+
+function emergenceSection(data: ReportData, image: ImageSpec): string {
+  const e = data.results.emergence;
+  if (!e) return '';
+  const shown = [0, 2, 8, Math.min(24, e.directions.length - 1)].filter((k, i, all) => k < e.directions.length && all.indexOf(k) === i);
+  const series: Series[] = shown.flatMap((k, i) => {
+    const d = e.directions[k]!;
+    const color = ['#2f6fdf', '#e0702a', '#2a9d5c', '#b23a8f'][i]!;
+    return [
+      { name: `PC ${k + 1} measured`, x: e.sigmas, y: d.curve, color },
+      { name: `PC ${k + 1} theory`, x: e.sigmas, y: d.theory, dashed: true, color },
+    ];
+  });
+  const sqrtLambda = e.directions.map((d) => d.sqrtLambda);
+  return `<h2>3 · Feature emergence</h2>
+<p>Spearman ρ(commitment σ_k, sqrt λ_k) = ${formatMeanSd(e.rankCorrelation, 3)} per seed (pooled ${e.pooledRankCorrelation.toFixed(3)}), ${e.directions.length} data PCs, ${e.settings.seeds.length} seeds.</p>
+<div class="charts">${lineChart(series, { title: 'x̂0 along u_k relative to its final value', xLabel: 'σ', yLabel: 'fraction', xLog: true, xReverse: true, yMin: -0.2, yMax: 1.2 })}${lineChart(
+    [
+      { name: 'commitment σ_k', x: sqrtLambda, y: e.directions.map((d) => d.pooledCommitment), points: true },
+      { name: 'σ_k = sqrt λ_k', x: sqrtLambda, y: sqrtLambda, dashed: true },
+    ],
+    { title: 'Commitment σ vs sqrt(λ_k)', xLabel: 'sqrt λ_k', yLabel: 'commitment σ', xLog: true, yLog: true },
+  )}</div>
+${png(e, image, 'Seed 0: x̂0 from the first to the last step — outline first, details later.')}`;
+}
+
+function perturbationSection(data: ReportData, image: ImageSpec): string {
+  const p = data.results.perturbation;
+  if (!p) return '';
+  const max = Math.max(...p.table.flat().map((c) => c.change.mean));
+  const rows = p.table
+    .map((row, r) => {
+      const cells = row
+        .map((c) => {
+          const shade = Math.round(255 - 150 * (c.change.mean / (max || 1)));
+          const extra = c.flipRate !== null ? `<br>flips ${(100 * c.flipRate).toFixed(0)} %, feat ${fixed(c.featureDistance?.mean, 2)}` : '';
+          return `<td style="background: rgb(255, ${shade}, ${shade})">${formatMeanSd(c.change, 2)}<br><span class="muted">theory ${fixed(c.theory.mean, 2)}</span>${extra}</td>`;
+        })
+        .join('');
+      return `<tr><th>step ${p.settings.injectSteps[r]} (σ = ${p.injectSigmas[r]!.toPrecision(3)})</th>${cells}</tr>`;
+    })
+    .join('');
+  return `<h2>4 · Perturbation sensitivity</h2>
+<p>${escapeHtml(p.settings.direction.kind)} unit kicks of norm a in the model's ${p.settings.convention} convention; cells: ‖Δx0‖ (mean ± sd over ${p.settings.seeds.length} seeds), the Gaussian theory for the same kicks${p.settings.judge ? ', judge label flips and feature distance' : ''}.
+Trend (Spearman over steps): L2 ${fixed(p.trend.changeWithStep, 2)}, theory ${fixed(p.trend.theoryWithStep, 2)}${p.trend.featureWithStep !== null ? `, features ${fixed(p.trend.featureWithStep, 2)}, flips ${fixed(p.trend.flipWithStep, 2)}` : ''}; over strengths ${fixed(p.trend.changeWithStrength, 2)}.</p>
+<table><tr><th>injection step \\ strength a</th>${p.settings.strengths.map((a) => `<th>${a}</th>`).join('')}</tr>${rows}</table>
+${png(p, image, 'Seed 0: each row an injection step — the unperturbed final image, then the final image after each kick strength.')}`;
+}
+
+function teleportSection(data: ReportData, image: ImageSpec): string {
+  const t = data.results.teleport;
+  if (!t) return '';
+  const rows = t.rows
+    .map(
+      (r) =>
+        `<tr><td>${(100 * r.skip).toFixed(0)} %</td><td>${r.sigmaSkip.toPrecision(3)}</td><td>${r.evaluations}</td><td>${r.saved}</td><td>${formatMeanSd(r.difference, 4)}</td><td>${fixed(r.quality.pcFrechet, 3)}</td><td>${fixed(r.quality.judgeFrechet, 3)}</td><td>${fixed(r.quality.judgeScore, 2)}</td><td>${fixed(r.quality.judgeAccuracy, 2)}</td><td>${r.withinNoise ? 'yes' : 'no'}</td></tr>`,
+    )
+    .join('');
+  return `<h2>5 · Analytical teleportation</h2>
+<p>${t.settings.seeds.length} seeds. Noise (bootstrap sd of the full run): PC Fréchet ${fixed(t.noise.pcFrechet, 3)}${t.noise.judgeFrechet !== null ? `, judge Fréchet ${fixed(t.noise.judgeFrechet, 3)}, judge score ${fixed(t.noise.judgeScore, 3)}` : ''}. Largest skip within noise: <b>${(100 * t.largestSafe.skip).toFixed(0)} %</b> (${t.largestSafe.saved} evaluations saved per sample).</p>
+<table><tr><th>skip</th><th>σ_skip</th><th>evaluations</th><th>saved</th><th>RMS Δ vs full</th><th>PC Fréchet</th><th>judge Fréchet</th><th>judge score</th><th>accuracy</th><th>within noise</th></tr>${rows}</table>
+${png(t, image, 'Seed 0: the final image for each skip, from the full run (left) to the largest skip (right).')}`;
+}
+
+function retrievalSection(data: ReportData, image: ImageSpec): string {
+  const r = data.results.retrieval;
+  if (!r) return '';
+  const entropySigmas = r.sigmas.slice(0, -1);
+  return `<h2>6 · Retrieval and the delta mixture</h2>
+<p>${r.settings.trainingImages} training images (ln N = ${r.maxEntropy.toFixed(2)}), ${r.settings.seeds.length} seeds, same x_T for the network and the exact delta mixture.</p>
+<div class="charts">${lineChart(
+    [
+      { name: 'network', x: entropySigmas, y: r.network.entropy.map((v) => v.mean), sd: r.network.entropy.map((v) => v.sd) },
+      { name: 'delta mixture', x: entropySigmas, y: r.delta.entropy.map((v) => v.mean), dashed: true },
+    ],
+    { title: 'Training-set posterior entropy', xLabel: 'σ', yLabel: 'entropy (nats)', xLog: true, xReverse: true, yMin: 0 },
+  )}${lineChart(
+    [
+      { name: 'network x̂0', x: r.sigmas, y: r.network.nearest.map((v) => v.mean) },
+      { name: 'delta x̂0', x: r.sigmas, y: r.delta.nearest.map((v) => v.mean), dashed: true },
+    ],
+    { title: 'Distance to the nearest training image', xLabel: 'σ', yLabel: 'RMS per pixel', xLog: true, xReverse: true, yMin: 0 },
+  )}</div>
+${png(r, image, 'Seed 0: the network’s sample and its nearest training image; the delta mixture’s sample and its nearest training image.')}`;
+}
+
+function manifoldSection(data: ReportData, image: ImageSpec): string {
+  const m = data.results.manifold;
+  if (!m) return '';
+  const index = m.jacobian.eigenvalues.map((_, i) => i + 1);
+  const generator = m.generator;
+  return `<h2>7 · Interpretable directions</h2>
+<p>Step ${m.settings.step} (σ = ${m.settings.sigma.toPrecision(3)}): top ${m.settings.k} eigenvectors of the symmetrised denoiser Jacobian from ${m.jacobian.first.forwardPasses} forward passes in ${m.jacobian.first.calls} batched calls (${m.jacobian.first.seconds.toFixed(1)} s; blocks of ${m.settings.blockSize}); skew share of the Jacobian ${fixed(m.jacobian.asymmetry.mean, 3)};
+principal angles to the data's top-${m.jacobian.anglesToData.length} PCs: ${m.jacobian.anglesToData.map((a) => a.toFixed(0)).join('°, ')}°.
+${generator ? `Generator map: ${generator.forwardPasses} forward passes (${generator.seconds.toFixed(1)} s).` : ''}</p>
+<div class="charts">${lineChart(
+    [
+      { name: 'network (symmetrised)', x: index, y: m.jacobian.eigenvalues.map((v) => v.mean), points: true },
+      { name: 'Gaussian λ/(λ+σ²)', x: index, y: m.jacobian.theory, dashed: true },
+    ],
+    { title: 'Denoiser Jacobian eigenvalues', xLabel: 'k', yLabel: 'eigenvalue', yMin: 0 },
+  )}${
+    generator
+      ? lineChart(
+          [
+            { name: 'network', x: generator.singularValues.map((_, i) => i + 1), y: generator.singularValues, points: true },
+            { name: 'Gaussian sqrt(λ/(σ_T²+λ))', x: generator.theory.map((_, i) => i + 1), y: generator.theory, dashed: true },
+          ],
+          { title: 'Generator map x_T → x0: singular values', xLabel: 'k', yLabel: 'singular value (σ-form latent)', yLog: true },
+        )
+      : ''
+  }</div>
+${png(m, image, `Variation grids (rows: direction, then amplitude ${m.settings.amplitudes.join(', ')}): Jacobian eigenvectors at the step; x̂0-trajectory PCs; generator singular directions at x_T.`)}`;
+}
+
+export function renderReport(data: ReportData, image: ImageSpec): string {
+  const claims = data.claims
+    .map((c) => `<tr><td>${escapeHtml(c.claim)}</td><td>${escapeHtml(c.measure)}</td><td>${escapeHtml(c.expected)}</td><td>${escapeHtml(c.measured)}</td><td>${verdict(c.holds)}</td></tr>`)
+    .join('');
+  const skipped = Object.entries(data.skipped)
+    .map(([name, reason]) => `<li><b>${escapeHtml(name)}</b>: ${escapeHtml(reason ?? '')}</li>`)
+    .join('');
+  const timing = Object.entries(data.seconds)
+    .map(([name, s]) => `${escapeHtml(name)} ${(s ?? 0).toFixed(1)} s`)
+    .join(', ');
+  const total = Object.values(data.seconds).reduce((sum, s) => sum + (s ?? 0), 0);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Painter theory report · ${escapeHtml(data.modelId)}</title>
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
+<style>${STYLE}</style></head><body>
+<h1>Theory report · ${escapeHtml(data.modelName)} <span class="muted">(${escapeHtml(data.modelId)})</span></h1>
+<p class="muted">Wang &amp; Vastola, “Diffusion Models Generate Images Like Painters” (arXiv 2303.02490) and its Gaussian-teleportation follow-up (arXiv 2412.09726), measured by Painter.
+${escapeHtml(data.createdAt)} · provider ${escapeHtml(data.provider)} · ${escapeHtml(data.settings.sampler)}, ${data.settings.steps} steps${data.settings.classLabel !== null ? `, class ${data.settings.classLabel}` : ', unconditional'}${data.settings.quick ? ' · quick settings' : ''}.
+Gaussian: ${escapeHtml(data.sources.gaussian)}; mixture: ${escapeHtml(data.sources.gmm ?? 'none')}; training set: ${escapeHtml(data.sources.delta ?? 'none')}; judge: ${escapeHtml(data.sources.judge ?? 'none')}.
+Time: ${total.toFixed(1)} s (${timing}).</p>
+<h2>Claims</h2>
+<table><tr><th>claim</th><th>measure</th><th>expected (DESIGN.md §3)</th><th>measured</th><th>verdict</th></tr>${claims}</table>
+${skipped ? `<p>Not run:</p><ul>${skipped}</ul>` : ''}
+${trajectorySection(data, image)}
+${agreementSection(data, image)}
+${emergenceSection(data, image)}
+${perturbationSection(data, image)}
+${teleportSection(data, image)}
+${retrievalSection(data, image)}
+${manifoldSection(data, image)}
+</body></html>
+`;
+}

@@ -1,0 +1,105 @@
+/**
+ * The Gaussian "ghost" of a run (DESIGN.md §1.2, §2): the closed-form
+ * probability-flow trajectory of the Gaussian with the data's mean and
+ * covariance, started from the run's own x_T and evaluated on the run's own σ
+ * grid, so theory and model can be compared state by state.
+ */
+import type { GaussianGhost, StateConvention } from '../contract';
+import { findGaussian } from './analysis/resources';
+import type { GaussianModel } from './denoisers/gaussian';
+import type { Denoiser } from './denoisers/types';
+import { PainterError } from './errors';
+import type { ModelRegistry } from './models';
+import type { RunRecord } from './runs';
+import { vpAlpha } from './schedules';
+
+/** Factor from σ form to a run's stored convention. */
+export function conventionScale(convention: StateConvention, sigma: number): number {
+  return convention === 'vp' ? vpAlpha(sigma) : 1;
+}
+
+/**
+ * Each model's data Gaussian, looked up once (analysis/resources.ts,
+ * findGaussian): the Gaussian model itself, the `stats` file its manifest
+ * names (a network's data statistics), or else an installed Gaussian model of
+ * the same image size (mixture and delta models of the same data).
+ */
+export class GaussianStatsCache {
+  private readonly cache = new Map<string, { model: GaussianModel | null; reason: string }>();
+
+  constructor(private readonly registry: ModelRegistry) {}
+
+  async get(modelId: string): Promise<{ model: GaussianModel | null; reason: string }> {
+    const cached = this.cache.get(modelId);
+    if (cached !== undefined) return cached;
+    const entry = await this.load(modelId);
+    this.cache.set(modelId, entry);
+    return entry;
+  }
+
+  private async load(modelId: string): Promise<{ model: GaussianModel | null; reason: string }> {
+    const registered = this.registry.get(modelId);
+    const denoiser: Denoiser = await this.registry.load(modelId);
+    try {
+      // The model itself, the statistics its manifest names, or a bundled Gaussian of its image size.
+      const found = await findGaussian(this.registry, registered, denoiser);
+      return { model: found.gaussian, reason: '' };
+    } catch (error) {
+      const detail = error instanceof PainterError && error.code === 'BAD_ARGUMENT' ? '' : ` (${(error as Error).message})`;
+      return {
+        model: null,
+        reason: `"${registered.manifest.name}" has no Gaussian statistics, and no Gaussian model of its image size is installed${detail}.`,
+      };
+    }
+  }
+}
+
+/**
+ * Closed form from the run's x_T on the run's σ grid. x_T in σ form is the
+ * stored state 0 divided by its convention factor; the ghost's x̂0 is the
+ * Gaussian denoiser along the ghost's own states (exact at σ = 0: D(x, 0) = x).
+ */
+export function gaussianGhost(run: RunRecord, gaussian: GaussianModel): GaussianGhost & { available: true } {
+  const { summary } = run;
+  const dim = gaussian.dim;
+  const sigmas = summary.sigmas;
+  const states = sigmas.length;
+  const convention = summary.convention;
+  const start = new Float32Array(dim);
+  const toSigma = 1 / conventionScale(convention, sigmas[0]!);
+  for (let i = 0; i < dim; i++) start[i] = run.xt[i]! * toSigma;
+  const sigmaForm = gaussian.closedFormTrajectory(start, sigmas[0]!, sigmas);
+  // D(x, 0) = x; evaluating it would divide 0 by 0 along zero-variance directions.
+  const x0Hat = new Float32Array(sigmaForm.length);
+  const noisy = sigmas[states - 1] === 0 ? states - 1 : states;
+  x0Hat.set(gaussian.denoise(sigmaForm.subarray(0, noisy * dim), sigmas.slice(0, noisy)));
+  x0Hat.set(sigmaForm.subarray(noisy * dim), noisy * dim);
+  const xt = new Float32Array(sigmaForm.length);
+  for (let j = 0; j < states; j++) {
+    const scale = conventionScale(convention, sigmas[j]!);
+    for (let i = 0; i < dim; i++) xt[j * dim + i] = sigmaForm[j * dim + i]! * scale;
+  }
+
+  // Commitment (DESIGN.md §2): along u_k the power fraction decided at σ is λ_k/(λ_k + σ²).
+  const last = (states - 1) * dim;
+  const centred = new Float64Array(dim);
+  for (let i = 0; i < dim; i++) centred[i] = run.x0Hat[last + i]! - gaussian.mean[i]!;
+  const c = gaussian.project(centred);
+  let total = 0;
+  for (let k = 0; k < gaussian.rank; k++) total += c[k]! ** 2;
+  const decided = sigmas.map((sigma) => {
+    if (total === 0) return 1;
+    let committed = 0;
+    for (let k = 0; k < gaussian.rank; k++) {
+      const lambda = gaussian.eigvals[k]!;
+      committed += lambda + sigma * sigma > 0 ? (c[k]! ** 2 * lambda) / (lambda + sigma * sigma) : c[k]! ** 2;
+    }
+    return committed / total;
+  });
+  const deviation = sigmas.map((_, j) => {
+    let squared = 0;
+    for (let i = 0; i < dim; i++) squared += (run.x0Hat[j * dim + i]! - x0Hat[j * dim + i]!) ** 2;
+    return Math.sqrt(squared / dim);
+  });
+  return { available: true, runId: summary.runId, xt, x0Hat, decided, deviation };
+}

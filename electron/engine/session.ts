@@ -1,0 +1,171 @@
+/**
+ * Sessions (DESIGN.md §1.6): a session file `name.painter` (JSON) that lists
+ * its runs, each a Painter run file (safetensors, runs.ts) in the folder
+ * `name-runs/` beside it, so Python users can load every run directly.
+ *
+ * Saving writes every run atomically first and the session file last, so a
+ * crash leaves the previous session file pointing at complete run files.
+ * Run files the new session no longer lists are removed afterwards.
+ * The studio also keeps a list of recently saved or opened sessions.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import type { RecentSession, RunSummary, SessionRun } from '../contract';
+import { PainterError } from './errors';
+import { readRun, writeRun, type RunRecord } from './runs';
+import { writeFileAtomic } from './safetensors';
+
+export const SESSION_FORMAT = 'painter.session/1';
+export const SESSION_EXTENSION = '.painter';
+const RECENT_FILE = 'recent-sessions.json';
+const MAX_RECENT = 12;
+const RUN_FILE = /^[A-Za-z0-9-]{1,128}\.safetensors$/;
+
+interface SessionFile {
+  format: string;
+  name: string;
+  savedAt: string;
+  runs: SessionRun[];
+  current: { runId: string; step: number } | null;
+}
+
+/** The folder of a session's runs: `dir/name-runs/` for `dir/name.painter`. */
+export function sessionRunsFolder(path: string): string {
+  return join(dirname(path), `${basename(path, SESSION_EXTENSION)}-runs`);
+}
+
+function checkSessionPath(path: string): void {
+  if (!path.endsWith(SESSION_EXTENSION) || basename(path) === SESSION_EXTENSION) {
+    throw new PainterError('BAD_ARGUMENT', `A session file's name must end in ${SESSION_EXTENSION}; got ${path}.`, { path });
+  }
+}
+
+function notASession(path: string, reason: string): PainterError {
+  return new PainterError('BAD_FILE', `${path} is not a Painter session: ${reason}.`, { path });
+}
+
+function readSessionFile(path: string): SessionFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf-8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new PainterError('BAD_FILE', code === 'ENOENT' ? `No such session file: ${path}.` : `Cannot read ${path} (${code ?? 'error'}).`, { path });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw notASession(path, 'it is not JSON');
+  }
+  if (json === null || typeof json !== 'object' || (json as { format?: unknown }).format !== SESSION_FORMAT) {
+    throw notASession(path, `it is not in format ${SESSION_FORMAT}`);
+  }
+  const file = json as Partial<SessionFile>;
+  if (!Array.isArray(file.runs) || file.runs.some((run) => typeof run?.runId !== 'string' || typeof run?.file !== 'string')) {
+    throw notASession(path, 'its list of runs is malformed');
+  }
+  const current = file.current;
+  const validCurrent = current !== null && typeof current === 'object' && typeof current.runId === 'string' && Number.isInteger(current.step);
+  return {
+    format: SESSION_FORMAT,
+    name: typeof file.name === 'string' ? file.name : basename(path, SESSION_EXTENSION),
+    savedAt: typeof file.savedAt === 'string' ? file.savedAt : '',
+    runs: file.runs,
+    current: validCurrent ? current : null,
+  };
+}
+
+export interface SavedSession {
+  path: string;
+  name: string;
+  savedAt: string;
+  runCount: number;
+}
+
+/**
+ * Writes `runs` and the session file at `path` (absolute). Refuses to replace
+ * a file that exists and is not a Painter session.
+ */
+export function saveSession(path: string, name: string, runs: readonly RunRecord[], current: SessionFile['current']): SavedSession {
+  checkSessionPath(path);
+  if (existsSync(path)) readSessionFile(path); // throws BAD_FILE for someone else's file: never overwrite it
+  const folder = sessionRunsFolder(path);
+  try {
+    mkdirSync(folder, { recursive: true });
+  } catch (error) {
+    throw new PainterError('IO_ERROR', `Cannot create ${folder} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, { path: folder });
+  }
+  const entries: SessionRun[] = runs.map((run) => {
+    const file = `${run.summary.runId}.safetensors`;
+    if (!RUN_FILE.test(file)) throw new PainterError('BAD_ARGUMENT', `Run id "${run.summary.runId}" cannot name a file.`);
+    writeRun(join(folder, file), run);
+    return { runId: run.summary.runId, file: relative(dirname(path), join(folder, file)).split(sep).join('/') };
+  });
+  const session: SessionFile = { format: SESSION_FORMAT, name, savedAt: new Date().toISOString(), runs: entries, current };
+  writeFileAtomic(path, Buffer.from(JSON.stringify(session, null, 2) + '\n', 'utf-8'));
+
+  // Only now, with the new session file in place, drop run files it no longer lists.
+  const kept = new Set(entries.map((entry) => basename(entry.file)));
+  for (const file of readdirSync(folder)) {
+    if (RUN_FILE.test(file) && !kept.has(file)) rmSync(join(folder, file), { force: true });
+  }
+  return { path, name, savedAt: session.savedAt, runCount: entries.length };
+}
+
+export interface OpenedSession extends SavedSession {
+  runs: RunRecord[];
+  current: SessionFile['current'];
+}
+
+/** Reads a session file and every run it lists (each must be where the file says and carry its id). */
+export function openSession(path: string): OpenedSession {
+  checkSessionPath(path);
+  const file = readSessionFile(path);
+  const base = dirname(path);
+  const runs = file.runs.map((entry) => {
+    const runPath = resolve(base, entry.file);
+    const inside = relative(base, runPath);
+    if (inside === '' || inside.startsWith('..') || resolve(base, inside) !== runPath) throw notASession(path, `run file ${entry.file} lies outside the session's folder`);
+    const run = readRun(runPath);
+    if (run.summary.runId !== entry.runId) throw notASession(path, `${entry.file} holds run ${run.summary.runId}, not ${entry.runId}`);
+    return run;
+  });
+  const ids = new Set(runs.map((run) => run.summary.runId));
+  const current = file.current !== null && ids.has(file.current.runId) ? file.current : null;
+  return { path, name: file.name, savedAt: file.savedAt, runCount: runs.length, runs, current };
+}
+
+export function summaries(runs: readonly RunRecord[]): RunSummary[] {
+  return runs.map((run) => run.summary);
+}
+
+/** Recently saved or opened sessions, newest first, only those whose file still exists. */
+export function listRecentSessions(userDataDir: string): RecentSession[] {
+  const path = join(userDataDir, RECENT_FILE);
+  if (!existsSync(path)) return [];
+  try {
+    const value: unknown = JSON.parse(readFileSync(path, 'utf-8'));
+    if (!Array.isArray(value)) return [];
+    return value
+      .filter(
+        (entry): entry is RecentSession =>
+          entry !== null &&
+          typeof entry === 'object' &&
+          typeof entry.path === 'string' &&
+          typeof entry.name === 'string' &&
+          typeof entry.savedAt === 'string' &&
+          typeof entry.runCount === 'number',
+      )
+      .filter((entry) => existsSync(entry.path));
+  } catch {
+    return []; // a damaged list is only a convenience lost
+  }
+}
+
+export function rememberSession(userDataDir: string, session: SavedSession): void {
+  const entry: RecentSession = { path: session.path, name: session.name, savedAt: session.savedAt, runCount: session.runCount };
+  const list = [entry, ...listRecentSessions(userDataDir).filter((other) => other.path !== session.path)].slice(0, MAX_RECENT);
+  mkdirSync(userDataDir, { recursive: true });
+  writeFileAtomic(join(userDataDir, RECENT_FILE), Buffer.from(JSON.stringify(list, null, 2) + '\n', 'utf-8'));
+}

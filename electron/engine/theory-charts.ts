@@ -1,0 +1,116 @@
+/**
+ * The theory lab's analyses (analysis/, another module's work) run for the
+ * studio's Theory view: with the settings of the run on screen (its model,
+ * sampler, steps, class, guidance; its seed first), reduced to what the
+ * charts draw (contract.ts, TheoryChart).
+ */
+import type { RunSummary, TheoryAnalysisName, TheoryChart } from '../contract';
+import { agreementAnalysis, type ReferenceModel } from './analysis/agreement';
+import type { AnalysisContext, RunSettings } from './analysis/context';
+import { emergenceAnalysis } from './analysis/emergence';
+import { perturbationAnalysis } from './analysis/perturbation';
+import { dataProbes, findAnalytic, findGaussian } from './analysis/resources';
+import { teleportAnalysis } from './analysis/teleport';
+import { PainterError } from './errors';
+import type { ModelRegistry } from './models';
+
+export interface TheoryChartOptions {
+  registry: ModelRegistry;
+  summary: RunSummary;
+  analysis: TheoryAnalysisName;
+  seeds: number;
+  context: AnalysisContext;
+}
+
+/** Directions drawn in the emergence chart (the analysis follows more for its rank correlation). */
+const EMERGENCE_DIRECTIONS = 16;
+const PROBES = 24;
+
+export async function theoryChart(options: TheoryChartOptions): Promise<TheoryChart> {
+  const started = performance.now();
+  const { registry, summary, context } = options;
+  const model = registry.get(summary.modelId);
+  const denoiser = await registry.load(summary.modelId);
+  const { gaussian } = await findGaussian(registry, model, denoiser).catch(() => {
+    throw new PainterError('BAD_ARGUMENT', `The theory charts compare "${model.manifest.name}" with a Gaussian, and it has no Gaussian statistics (nor is a Gaussian model of its image size installed).`);
+  });
+  const { sampler, steps, seed, classLabel, guidance } = summary.settings;
+  const seeds = Array.from({ length: options.seeds }, (_, i) => (seed + i) % 2 ** 32);
+  const run: RunSettings = { sampler, steps, seeds, classLabel, guidance };
+  const base = { modelId: summary.modelId, seeds };
+  const seconds = (): number => (performance.now() - started) / 1000;
+
+  switch (options.analysis) {
+    case 'emergence': {
+      const result = await emergenceAnalysis(denoiser, gaussian, { ...run, directions: Math.min(32, gaussian.rank) }, context);
+      return {
+        ...base,
+        analysis: 'emergence',
+        seconds: seconds(),
+        sigmas: result.sigmas,
+        directions: result.directions.slice(0, EMERGENCE_DIRECTIONS).map((d) => ({
+          index: d.index,
+          sqrtLambda: d.sqrtLambda,
+          commitment: d.pooledCommitment,
+          curve: d.curve,
+          theory: d.theory,
+        })),
+        rankCorrelation: result.pooledRankCorrelation,
+      };
+    }
+    case 'perturbation': {
+      const result = await perturbationAnalysis(denoiser, gaussian, { ...run, direction: { kind: 'random' }, keepExample: false }, context);
+      return {
+        ...base,
+        analysis: 'perturbation',
+        seconds: seconds(),
+        injectSteps: result.settings.injectSteps,
+        injectSigmas: result.injectSigmas,
+        strengths: result.settings.strengths,
+        change: result.table.map((row) => row.map((cell) => cell.change.mean)),
+        theory: result.table.map((row) => row.map((cell) => cell.theory.mean)),
+        changeWithStep: result.trend.changeWithStep,
+        changeWithStrength: result.trend.changeWithStrength,
+      };
+    }
+    case 'agreement': {
+      const references: ReferenceModel[] = [];
+      for (const kind of ['gmm', 'delta'] as const) {
+        const found = await findAnalytic(registry, model, kind);
+        if (found !== null) references.push({ name: found.id, denoise: (x, s, c) => found.denoiser.denoise(x, s, c) });
+      }
+      const delta = await findAnalytic(registry, model, 'delta');
+      const probe = await dataProbes(denoiser, delta, PROBES, run, context);
+      const result = await agreementAnalysis(denoiser, gaussian, references, { ...run, seeds: seeds.slice(0, 2), probes: probe.images, probeSource: probe.source }, context);
+      return {
+        ...base,
+        analysis: 'agreement',
+        seconds: seconds(),
+        sigmas: result.ev.sigmas,
+        references: result.ev.references.map((reference) => ({ name: reference.name, ev: reference.ev.map((v) => v.mean) })),
+        probeSource: probe.source,
+      };
+    }
+    case 'teleport': {
+      if (options.seeds < 4) throw new PainterError('BAD_ARGUMENT', 'Teleportation measures sample quality over at least 4 seeds.');
+      const result = await teleportAnalysis(denoiser, gaussian, { ...run, sampler: sampler === 'ddpm' ? 'euler' : sampler }, context);
+      return {
+        ...base,
+        analysis: 'teleport',
+        seconds: seconds(),
+        rows: result.rows.map((row) => ({
+          skip: row.skip,
+          startStep: row.startStep,
+          sigmaSkip: row.sigmaSkip,
+          evaluations: row.evaluations,
+          saved: row.saved,
+          difference: row.difference.mean,
+          pcFrechet: row.quality.pcFrechet,
+          withinNoise: row.withinNoise,
+        })),
+        noise: result.noise.pcFrechet,
+        largestSafe: { skip: result.largestSafe.skip, saved: result.largestSafe.saved, savedFraction: result.largestSafe.savedFraction },
+      };
+    }
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * Trajectories of several seeds in the space of their top principal
+ * components, for the studio's 3-D view (DESIGN.md §1.5): the states of every
+ * trajectory (unit-variance convention) are pooled, centred, and projected on
+ * the top 3 PCs; the Gaussian closed form from the same x_T and the plane
+ * spanned by x_T and the final image are projected alongside (the rotation
+ * picture of DESIGN.md §2).
+ */
+import type { GenerateRequest, TrajectorySpace } from '../contract';
+import type { GaussianModel } from './denoisers/gaussian';
+import type { Denoiser } from './denoisers/types';
+import { PainterError } from './errors';
+import { Random } from './rng';
+import { initialNoise, sample } from './samplers';
+import { vpAlpha } from './schedules';
+
+export interface PrincipalAxes {
+  /** Mean of the points, length D. */
+  mean: Float64Array;
+  /** Axes as rows, [k][D] row-major, orthonormal. */
+  axes: Float64Array;
+  /** Variance along each axis (sum of squares of the projections ÷ N). */
+  variances: Float64Array;
+  /** Total variance of the points (sum over all D directions). */
+  totalVariance: number;
+}
+
+/**
+ * Top-k principal axes of N points (rows of `points`, [N][D]) by subspace
+ * (block power) iteration on XᵀX with Gram–Schmidt, X the centred points;
+ * never forms the D×D covariance.
+ * @see Golub & Van Loan, "Matrix Computations", 4th ed., §8.2.4 (orthogonal iteration)
+ */
+export function principalAxes(points: Float32Array, count: number, dim: number, k = 3, iterations = 200): PrincipalAxes {
+  if (points.length !== count * dim) throw new RangeError(`principalAxes: ${count} points of ${dim} values need ${count * dim}, got ${points.length}.`);
+  if (k > Math.min(count, dim)) throw new RangeError(`principalAxes: cannot find ${k} axes of ${count} points in ${dim} dimensions.`);
+  const mean = new Float64Array(dim);
+  for (let n = 0; n < count; n++) for (let d = 0; d < dim; d++) mean[d]! += points[n * dim + d]!;
+  for (let d = 0; d < dim; d++) mean[d]! /= count;
+  let totalVariance = 0;
+  for (let n = 0; n < count; n++) for (let d = 0; d < dim; d++) totalVariance += (points[n * dim + d]! - mean[d]!) ** 2;
+  totalVariance /= count;
+
+  const random = new Random(20230302, 7);
+  const axes = new Float64Array(k * dim);
+  for (let i = 0; i < axes.length; i++) axes[i] = random.normal();
+  orthonormalize(axes, k, dim);
+  const projections = new Float64Array(count * k);
+  const next = new Float64Array(k * dim);
+  for (let iteration = 0; iteration < iterations; iteration++) {
+    project(points, mean, axes, count, dim, k, projections);
+    // next = Xᵀ (X Q)
+    next.fill(0);
+    for (let n = 0; n < count; n++) {
+      for (let a = 0; a < k; a++) {
+        const weight = projections[n * k + a]!;
+        if (weight === 0) continue;
+        for (let d = 0; d < dim; d++) next[a * dim + d]! += weight * (points[n * dim + d]! - mean[d]!);
+      }
+    }
+    orthonormalize(next, k, dim);
+    // Converged when every new axis lies in the old subspace: Σ_b (q'_a·q_b)² ≈ 1.
+    let worst = 0;
+    for (let a = 0; a < k; a++) {
+      let inside = 0;
+      for (let b = 0; b < k; b++) {
+        let overlap = 0;
+        for (let d = 0; d < dim; d++) overlap += next[a * dim + d]! * axes[b * dim + d]!;
+        inside += overlap * overlap;
+      }
+      worst = Math.max(worst, 1 - inside);
+    }
+    axes.set(next);
+    if (worst < 1e-12) break;
+  }
+  // Rayleigh–Ritz: the iteration settles on the subspace; rotate within it onto the eigenvectors.
+  project(points, mean, axes, count, dim, k, projections);
+  const small = new Float64Array(k * k);
+  for (let n = 0; n < count; n++) {
+    for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) small[a * k + b]! += (projections[n * k + a]! * projections[n * k + b]!) / count;
+  }
+  const { values, vectors } = smallSymmetricEigen(small, k);
+  const sortedAxes = new Float64Array(k * dim);
+  for (let i = 0; i < k; i++) {
+    for (let a = 0; a < k; a++) {
+      const weight = vectors[a * k + i]!;
+      for (let d = 0; d < dim; d++) sortedAxes[i * dim + d]! += weight * axes[a * dim + d]!;
+    }
+  }
+  return { mean, axes: sortedAxes, variances: values, totalVariance };
+}
+
+/**
+ * Eigen-decomposition of a small symmetric k×k matrix by cyclic Jacobi
+ * rotations; values descending, vectors as columns (row-major k×k).
+ * @see Golub & Van Loan, "Matrix Computations", 4th ed., §8.5.3
+ */
+function smallSymmetricEigen(matrix: Float64Array, k: number): { values: Float64Array; vectors: Float64Array } {
+  const a = Float64Array.from(matrix);
+  const v = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) v[i * k + i] = 1;
+  for (let sweep = 0; sweep < 50; sweep++) {
+    let off = 0;
+    for (let p = 0; p < k; p++) for (let q = p + 1; q < k; q++) off += a[p * k + q]! ** 2;
+    if (off < 1e-30) break;
+    for (let p = 0; p < k; p++) {
+      for (let q = p + 1; q < k; q++) {
+        const apq = a[p * k + q]!;
+        if (Math.abs(apq) < 1e-300) continue;
+        const theta = (a[q * k + q]! - a[p * k + p]!) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let r = 0; r < k; r++) {
+          const arp = a[r * k + p]!;
+          const arq = a[r * k + q]!;
+          a[r * k + p] = c * arp - s * arq;
+          a[r * k + q] = s * arp + c * arq;
+        }
+        for (let r = 0; r < k; r++) {
+          const apr = a[p * k + r]!;
+          const aqr = a[q * k + r]!;
+          a[p * k + r] = c * apr - s * aqr;
+          a[q * k + r] = s * apr + c * aqr;
+        }
+        for (let r = 0; r < k; r++) {
+          const vrp = v[r * k + p]!;
+          const vrq = v[r * k + q]!;
+          v[r * k + p] = c * vrp - s * vrq;
+          v[r * k + q] = s * vrp + c * vrq;
+        }
+      }
+    }
+  }
+  const order = Array.from({ length: k }, (_, i) => i).sort((i, j) => a[j * k + j]! - a[i * k + i]!);
+  const values = Float64Array.from(order, (i) => a[i * k + i]!);
+  const vectors = new Float64Array(k * k);
+  order.forEach((from, to) => {
+    for (let r = 0; r < k; r++) vectors[r * k + to] = v[r * k + from]!;
+  });
+  return { values, vectors };
+}
+
+function orthonormalize(axes: Float64Array, k: number, dim: number): void {
+  for (let a = 0; a < k; a++) {
+    for (let b = 0; b < a; b++) {
+      let overlap = 0;
+      for (let d = 0; d < dim; d++) overlap += axes[a * dim + d]! * axes[b * dim + d]!;
+      for (let d = 0; d < dim; d++) axes[a * dim + d]! -= overlap * axes[b * dim + d]!;
+    }
+    let length = 0;
+    for (let d = 0; d < dim; d++) length += axes[a * dim + d]! ** 2;
+    length = Math.sqrt(length);
+    if (length === 0) throw new PainterError('INTERNAL', 'principalAxes: the points span fewer dimensions than asked for.');
+    for (let d = 0; d < dim; d++) axes[a * dim + d]! /= length;
+  }
+}
+
+function project(points: ArrayLike<number>, mean: Float64Array, axes: Float64Array, count: number, dim: number, k: number, out: Float64Array): void {
+  for (let n = 0; n < count; n++) {
+    for (let a = 0; a < k; a++) {
+      let sum = 0;
+      for (let d = 0; d < dim; d++) sum += (points[n * dim + d]! - mean[d]!) * axes[a * dim + d]!;
+      out[n * k + a] = sum;
+    }
+  }
+}
+
+/** Projects points [N][D] on the axes: [N][k] float32. */
+export function projectOnAxes(points: ArrayLike<number>, count: number, pca: PrincipalAxes): Float32Array {
+  const k = pca.variances.length;
+  const out = new Float64Array(count * k);
+  project(points, pca.mean, pca.axes, count, pca.mean.length, k, out);
+  return Float32Array.from(out);
+}
+
+export interface TrajectorySpaceOptions {
+  denoiser: Denoiser;
+  runId: string;
+  settings: GenerateRequest;
+  sigmas: Float64Array;
+  count: number;
+  basis: 'run' | 'all';
+  gaussian: GaussianModel | null;
+  signal?: AbortSignal;
+  onStep?: (done: number, total: number) => void;
+}
+
+/** σ-form states [state][b][D] → unit-variance, regrouped as [b][state][D]. */
+function unitVariancePerTrajectory(states: Float32Array, sigmas: Float64Array, batch: number, dim: number): Float32Array {
+  const count = sigmas.length;
+  const out = new Float32Array(states.length);
+  for (let j = 0; j < count; j++) {
+    const scale = vpAlpha(sigmas[j]!);
+    for (let b = 0; b < batch; b++) {
+      const source = (j * batch + b) * dim;
+      const target = (b * count + j) * dim;
+      for (let d = 0; d < dim; d++) out[target + d] = states[source + d]! * scale;
+    }
+  }
+  return out;
+}
+
+export async function trajectorySpace(options: TrajectorySpaceOptions): Promise<TrajectorySpace> {
+  const { denoiser, settings, sigmas, count } = options;
+  const dim = denoiser.dim;
+  const seeds = Array.from({ length: count }, (_, i) => (settings.seed + i) % 2 ** 32);
+  const trajectory = await sample({
+    denoiser,
+    sampler: settings.sampler,
+    sigmas,
+    seeds,
+    condition: { labels: seeds.map(() => settings.classLabel), guidance: settings.guidance },
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onStep ? { onStep: options.onStep } : {}),
+  });
+  const states = sigmas.length;
+  const pooled = unitVariancePerTrajectory(trajectory.states, sigmas, count, dim);
+  // Trajectory 0 is the run: its states come first in `pooled`.
+  const basisCount = options.basis === 'run' ? states : count * states;
+  const pca = principalAxes(pooled.subarray(0, basisCount * dim), basisCount, dim, 3);
+
+  let ghost: Float32Array | null = null;
+  if (options.gaussian !== null && options.gaussian.dim === dim) {
+    const closed = new Float32Array(count * states * dim);
+    seeds.forEach((seed, b) => {
+      const start = initialNoise(denoiser, seed, sigmas[0]!);
+      const path = options.gaussian!.closedFormTrajectory(start, sigmas[0]!, sigmas);
+      for (let j = 0; j < states; j++) {
+        const scale = vpAlpha(sigmas[j]!);
+        for (let d = 0; d < dim; d++) closed[(b * states + j) * dim + d] = path[j * dim + d]! * scale;
+      }
+    });
+    ghost = projectOnAxes(closed, count * states, pca);
+  }
+
+  // Rotation plane of the first trajectory: a·x0 + b·x_T.
+  const noise = pooled.subarray(0, dim);
+  const image = pooled.subarray((states - 1) * dim, states * dim);
+  const corners = new Float32Array(4 * dim);
+  const span = [-0.1, 1.1];
+  let corner = 0;
+  for (const a of span) {
+    for (const b of a === span[0] ? span : [...span].reverse()) {
+      for (let d = 0; d < dim; d++) corners[corner * dim + d] = a * image[d]! + b * noise[d]!;
+      corner++;
+    }
+  }
+  return {
+    runId: options.runId,
+    seeds,
+    states,
+    sigmas: Array.from(sigmas),
+    points: projectOnAxes(pooled, count * states, pca),
+    ghost,
+    plane: projectOnAxes(corners, 4, pca),
+    basis: options.basis,
+    explained: Array.from(pca.variances, (v) => (pca.totalVariance > 0 ? v / pca.totalVariance : 0)),
+  };
+}

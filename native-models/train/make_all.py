@@ -1,0 +1,69 @@
+"""Run the whole bundled-model pipeline in order, resuming wherever it stopped.
+
+  /usr/bin/python3 native-models/train/make_all.py [--threads N] [--fashion-steps 4000] [--emoji-steps 3000]
+
+1. make_stats.py        Fashion-MNIST Gaussian / GMM / delta statistics
+2. train_judge.py       Fashion-MNIST judge classifier (+ feature statistics, ONNX)
+3. train_unet.py        Fashion-MNIST class-conditional UNet (resumes from checkpoints/fashion)
+4. export_unet.py       -> native-models/fashion-mnist/
+5. make_emoji_data.py   npm pack emoji-datasource-google -> data-cache, emoji32 stats + delta set
+6. train_unet.py        emoji 32x32 unconditional UNet (resumes from checkpoints/emoji32)
+7. export_unet.py       -> native-models/emoji32/
+8. verify_onnx.mjs      torch vs onnxruntime-node check of both exports (skipped without node)
+Every step is skipped or resumed when its outputs / checkpoints already exist.
+Needs a Python with torch >= 1.13, onnx, numpy and Pillow (Debian: /usr/bin/python3).
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS = os.path.dirname(HERE)
+ROOT = os.path.dirname(MODELS)
+PY = sys.executable
+
+
+def step(title, cmd, skip_if=None):
+    if skip_if and all(os.path.exists(p) for p in skip_if):
+        print(f"== {title}: up to date, skipped", flush=True)
+        return
+    print(f"== {title}: {' '.join(cmd)}", flush=True)
+    t0 = time.time()
+    subprocess.run(cmd, check=True, cwd=ROOT)
+    print(f"== {title}: done in {time.time() - t0:.0f}s", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--fashion-steps", type=int, default=4000)
+    ap.add_argument("--emoji-steps", type=int, default=3000)
+    ap.add_argument("--judge-epochs", type=int, default=8)
+    ap.add_argument("--skip-emoji", action="store_true")
+    args = ap.parse_args()
+    th = ["--threads", str(args.threads)]
+    t = lambda f: os.path.join(HERE, f)  # noqa: E731
+    step("statistics", [PY, t("make_stats.py")])
+    step("judge", [PY, t("train_judge.py"), "--epochs", str(args.judge_epochs)] + th,
+         skip_if=[os.path.join(MODELS, "fashion-mnist-judge", f) for f in ("model.onnx", "judge.json", "feature_stats.safetensors")])
+    step("fashion unet", [PY, t("train_unet.py"), "--data", "fashion", "--max-steps", str(args.fashion_steps)] + th)
+    step("fashion export", [PY, t("export_unet.py"), "--data", "fashion"] + th)
+    if not args.skip_emoji:
+        step("emoji data", [PY, t("make_emoji_data.py")])
+        step("emoji unet", [PY, t("train_unet.py"), "--data", "emoji", "--max-steps", str(args.emoji_steps)] + th)
+        step("emoji export", [PY, t("export_unet.py"), "--data", "emoji"] + th)
+    node = shutil.which("node")
+    if node and os.path.isdir(os.path.join(ROOT, "node_modules", "onnxruntime-node")):
+        for name in ["fashion"] + ([] if args.skip_emoji else ["emoji32"]):
+            ref = os.path.join(HERE, "checkpoints", name, "onnx_reference.json")
+            if os.path.exists(ref):
+                step(f"verify {name} onnx", [node, t("verify_onnx.mjs"), ref])
+    else:
+        print("== verify: node or onnxruntime-node missing, skipped", flush=True)
+
+
+if __name__ == "__main__":
+    main()

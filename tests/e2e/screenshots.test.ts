@@ -1,0 +1,85 @@
+/**
+ * Screenshots of every main screen at 1280×720, dark and light, for the
+ * README (docs/screenshots/). Opt-in, since it writes into the repository:
+ *   npm run build && PAINTER_SCREENSHOTS=1 npx vitest run --project e2e tests/e2e/screenshots.test.ts
+ * PAINTER_SCREENSHOT_MODEL picks the model (default: the class-conditional
+ * Gaussian mixture, which makes recognisable garments without a trained network).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { Studio } from './studio-page';
+
+const OUT = join(__dirname, '..', '..', 'docs', 'screenshots');
+const enabled = process.env['PAINTER_SCREENSHOTS'] === '1';
+const MODEL = process.env['PAINTER_SCREENSHOT_MODEL'] ?? 'fashion-mnist-gmm';
+
+describe.skipIf(!enabled)('screenshots of the main screens', () => {
+  let studio: Studio;
+  beforeAll(async () => {
+    mkdirSync(OUT, { recursive: true });
+    studio = await Studio.open();
+  });
+  afterAll(async () => {
+    await studio?.close();
+  });
+
+  async function shoot(name: string): Promise<void> {
+    const page = studio.page;
+    await page.mouse.move(1279, 719); // no hover effects in the picture
+    for (const theme of ['dark', 'light'] as const) {
+      await page.evaluate((t) => {
+        if (document.documentElement.dataset['theme'] !== t) (document.querySelector('[aria-label^="Switch to the"]') as HTMLButtonElement).click();
+      }, theme);
+      await page.waitForTimeout(400);
+      await page.screenshot({ path: join(OUT, `${name}-${theme}.png`) });
+    }
+    await page.evaluate(() => {
+      if (document.documentElement.dataset['theme'] !== 'dark') (document.querySelector('[aria-label^="Switch to the"]') as HTMLButtonElement).click();
+    });
+  }
+
+  it('studio, branches, variations, theory', async () => {
+    const page = studio.page;
+    await studio.modelItems().first().waitFor({ timeout: 30_000 });
+    await shoot('empty');
+
+    await studio.selectModel(MODEL);
+    if ((await page.locator('#class').count()) > 0) await page.locator('#class').selectOption({ label: 'Ankle boot' });
+    await studio.setField('#seed', '2026');
+    await studio.setField('#steps', '50');
+    await studio.generate();
+    await studio.showStep(12);
+    await studio.paint('xt-canvas', [0.35, 0.4], [0.65, 0.6]);
+    await studio.treeRows().first().getByRole('button').first().click();
+    await studio.showStep(40);
+    await studio.paint('xt-canvas', [0.35, 0.4], [0.65, 0.6]);
+    await studio.showStep(22);
+    await shoot('studio');
+
+    await page.getByTestId('tab-variations').click();
+    await page.getByTestId('find-variations').click();
+    await page.getByTestId('variation-grid').waitFor({ timeout: 120_000 });
+    await studio.waitForJob();
+    await shoot('variations');
+
+    await page.getByTestId('tab-theory').click();
+    await page.getByTestId('compute-trajectories').click();
+    await page.getByTestId('trajectory-canvas').waitFor({ timeout: 120_000 });
+    await studio.waitForJob();
+    await shoot('theory-3d');
+
+    for (const chart of ['emergence', 'perturbation', 'agreement', 'teleport'] as const) {
+      await page.getByTestId(`chart-${chart}`).click();
+      await page.getByTestId('run-analysis').click();
+      await studio.page.waitForTimeout(300);
+      await studio.waitForJob(600_000);
+      await shoot(`theory-${chart}`);
+    }
+
+    await page.getByTestId('tab-studio').click();
+    await page.getByTestId('save-session').click();
+    await page.waitForTimeout(300);
+    await shoot('save-dialog');
+  }, 1_200_000);
+});

@@ -1,0 +1,79 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const FIXTURES = join(ROOT, 'tests', 'fixtures');
+const home = mkdtempSync(join(tmpdir(), 'painter-lab-'));
+const out = mkdtempSync(join(tmpdir(), 'painter-lab-out-'));
+
+function painter(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'painter.cjs'), ...args], { env: { ...process.env, PAINTER_HOME: home }, encoding: 'utf-8', timeout: 120_000 });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(() => {
+  const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT, encoding: 'utf-8' });
+  expect(build.status, build.stderr).toBe(0);
+});
+
+describe('painter analyze / report', () => {
+  it('analyze trajectory on a model folder writes JSON with its settings and a PNG', () => {
+    const json = join(out, 'trajectory.json');
+    const png = join(out, 'trajectory.png');
+    const result = painter('analyze', 'trajectory', '--model', join(FIXTURES, 'gauss16'), '--steps', '12', '--seeds', '3', '--seed-base', '5', '--json', json, '--png', png);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/top-2 PCs: .* %/);
+    const written = JSON.parse(readFileSync(json, 'utf-8')) as { model: string; result: { analysis: string; settings: { seeds: number[]; steps: number }; explained: unknown[] } };
+    expect(written.model).toBe('fixture-gaussian');
+    expect(written.result.analysis).toBe('trajectory');
+    expect(written.result.settings).toMatchObject({ seeds: [5, 6, 7], steps: 12, sampler: 'euler' });
+    expect(written.result.explained).toHaveLength(5);
+    expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('analyze manifold and perturbation on an ONNX network find its Gaussian through the manifest', () => {
+    const json = join(out, 'manifold.json');
+    let result = painter('analyze', 'manifold', '--model', join(FIXTURES, 'fixture-eps-int64'), '--steps', '10', '--k', '3', '--budget', '24', '--generator-k', '2', '--generator-blocks', '2', '--grid-directions', '2', '--amplitudes', '-1,0,1', '--json', json, '--png', join(out, 'manifold.png'));
+    expect(result.code, result.stderr).toBe(0);
+    const manifold = JSON.parse(readFileSync(json, 'utf-8')) as { sources: { gaussian: string }; result: { jacobian: { first: { forwardPasses: number; directions: number[] } } } };
+    expect(manifold.sources.gaussian).toMatch(/gauss16[/\\]stats\.safetensors$/);
+    expect(manifold.result.jacobian.first.forwardPasses).toBeLessThanOrEqual(24);
+    expect(manifold.result.jacobian.first.directions).toHaveLength(3 * 16);
+    result = painter('analyze', 'perturbation', '--model', join(FIXTURES, 'fixture-eps-int64'), '--steps', '10', '--seeds', '2', '--inject-steps', '0,5', '--strengths', '1,2', '--direction', 'patch:2@1,1', '--json', join(out, 'perturbation.json'));
+    expect(result.code, result.stderr).toBe(0);
+    const perturbation = JSON.parse(readFileSync(join(out, 'perturbation.json'), 'utf-8')) as { result: { table: unknown[][]; settings: { direction: unknown } } };
+    expect(perturbation.result.table).toHaveLength(2);
+    expect(perturbation.result.settings.direction).toEqual({ kind: 'patch', size: 2, top: 1, left: 1 });
+  });
+
+  it('report --quick writes a self-contained HTML page with every claim and figure', () => {
+    const dir = join(out, 'report');
+    const result = painter('report', '--model', join(FIXTURES, 'fixture-eps-int64'), '--delta', join(FIXTURES, 'gauss16-delta'), '--gmm', join(FIXTURES, 'gauss16-gmm'), '--quick', '--out', dir);
+    expect(result.code, result.stderr).toBe(0);
+    const html = readFileSync(join(dir, 'report.html'), 'utf-8');
+    expect(html).toMatch(/<h2>Claims<\/h2>/);
+    for (const claim of ['Trajectories are low-dimensional', 'Gaussian theory describes the early phase', 'High-variance features emerge first', 'Early perturbations', 'Teleportation', 'delta mixture retrieves']) expect(html).toContain(claim);
+    expect(html).toMatch(/<svg /);
+    expect(html).toMatch(/src="data:image\/png;base64,/);
+    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+    expect(existsSync(join(dir, 'report.json'))).toBe(true);
+  });
+
+  const failures: Array<[string, string[], RegExp]> = [
+    ['an unknown analysis', ['analyze', 'vibes', '--model', 'fashion-mnist-gaussian'], /needs an analysis: trajectory, agreement/],
+    ['a flag of another analysis', ['analyze', 'trajectory', '--model', 'fashion-mnist-gaussian', '--budget', '3', '--json', 'x.json'], /Unknown flag --budget/],
+    ['a bad direction', ['analyze', 'perturbation', '--model', 'fashion-mnist-gaussian', '--direction', 'sideways', '--json', 'x.json'], /--direction must be random, data-pc:K/],
+    ['a retrieval without a training set', ['analyze', 'retrieval', '--model', join(FIXTURES, 'gauss16'), '--json', 'x.json'], /No training set/],
+  ];
+  for (const [what, args, message] of failures) {
+    it(`refuses ${what} with one line on stderr`, () => {
+      const result = painter(...args);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(message);
+    });
+  }
+});
