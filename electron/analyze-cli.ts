@@ -5,8 +5,8 @@
  *                   --model ID|FOLDER [--seeds N] [--seed-base S] [--steps N] [--sampler S] [--class N]
  *                   [--guidance G] [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png]
  *   options: trajectory --components N · agreement --ev-sigmas a,b --probes N --gmm ID --delta ID ·
- *            emergence --directions K --region T,L,H,W · perturbation --inject-steps a,b --strengths a,b
- *            --direction random|data-pc:K|x0-pc:K|patch:S[@T,L] · teleport --skips f,g --pc-dims N --bootstrap N
+ *            emergence --directions K --spacing log|leading --region T,L,H,W · perturbation --inject-steps a,b --strengths a,b
+ *            --direction random|data-pc:K|x0-pc:K|patch:S[@T,L] --convention model|vp · teleport --skips f,g --pc-dims N --bootstrap N
  *            --class-cycle · retrieval --delta ID · manifold --step S --k K --budget N --block B --fd-step h
  *            --generator-k K --generator-blocks N --amplitudes a,b --grid-directions N
  *   painter report --model ID|FOLDER --out DIR [--steps N] [--sampler S] [--class N] [--only a,b] [--quick]
@@ -41,8 +41,8 @@ const COMMON = ['model', 'seeds', 'seed-base', 'steps', 'sampler', 'class', 'gui
 const SPECIFIC: Record<AnalysisName, string[]> = {
   trajectory: ['components'],
   agreement: ['ev-sigmas', 'probes', 'gmm', 'delta'],
-  emergence: ['directions', 'region'],
-  perturbation: ['inject-steps', 'strengths', 'direction'],
+  emergence: ['directions', 'spacing', 'region'],
+  perturbation: ['inject-steps', 'strengths', 'direction', 'convention'],
   teleport: ['skips', 'pc-dims', 'bootstrap'],
   retrieval: ['delta'],
   manifold: ['step', 'k', 'budget', 'block', 'fd-step', 'generator-k', 'generator-blocks', 'amplitudes', 'grid-directions'],
@@ -150,11 +150,11 @@ export function headline(result: AnalysisResult): string[] {
     case 'agreement':
       return result.ev.references.map((r) => `EV ${r.name}: ${result.ev.sigmas.map((s, i) => `σ=${s.toPrecision(2)}: ${r.ev[i]!.mean.toFixed(4)}`).join(', ')}`);
     case 'emergence':
-      return [`Spearman ρ(commitment σ_k, sqrt λ_k) = ${formatMeanSd(result.rankCorrelation, 3)} (pooled ${result.pooledRankCorrelation.toFixed(3)})`];
+      return [`Spearman ρ(commitment σ_k, sqrt λ_k): pooled ${result.pooledRankCorrelation.toFixed(3)}, per seed ${formatMeanSd(result.rankCorrelation, 3)} (${result.directions.length} PCs)`];
     case 'perturbation':
       return [
         ...result.table.map((row, r) => `step ${result.settings.injectSteps[r]}: ${row.map((c) => `a=${c.strength}: ${c.change.mean.toFixed(2)} (theory ${c.theory.mean.toFixed(2)}${c.flipRate !== null ? `, flips ${(100 * c.flipRate).toFixed(0)}%` : ''})`).join('; ')}`),
-        `trend with step: L2 ρ = ${result.trend.changeWithStep.toFixed(2)}${result.trend.featureWithStep !== null ? `, features ρ = ${result.trend.featureWithStep.toFixed(2)}, flips ρ = ${result.trend.flipWithStep!.toFixed(2)}` : ''}; with strength ρ = ${result.trend.changeWithStrength.toFixed(2)}`,
+        `trend with step: L2 ρ = ${result.trend.changeWithStep.toFixed(2)}, leading-PC content ρ = ${result.trend.contentWithStep.toFixed(2)}${result.trend.featureWithStep !== null ? `, features ρ = ${result.trend.featureWithStep.toFixed(2)}, flips ρ = ${result.trend.flipWithStep!.toFixed(2)}` : ''}; with strength ρ = ${result.trend.changeWithStrength.toFixed(2)}`,
       ];
     case 'teleport':
       return [
@@ -216,17 +216,21 @@ export async function commandAnalyze(args: string[], engine: Engine): Promise<vo
       }
       case 'emergence': {
         const region = flags.values.get('region');
-        result = await emergenceAnalysis(denoiser, gaussian!, { ...run, directions: integerFlag(flags, 'directions', 32, 2, 10_000), ...(region ? { region: parseRegion(region) } : {}) }, context);
+        const spacing = flags.values.get('spacing') ?? 'log';
+        if (spacing !== 'log' && spacing !== 'leading') throw new PainterError('BAD_ARGUMENT', `--spacing must be log or leading; got "${spacing}".`);
+        result = await emergenceAnalysis(denoiser, gaussian!, { ...run, directions: integerFlag(flags, 'directions', 32, 2, 10_000), spacing, ...(region ? { region: parseRegion(region) } : {}) }, context);
         break;
       }
       case 'perturbation': {
         const injectSteps = numberList(flags, 'inject-steps');
         const strengths = numberList(flags, 'strengths');
         const direction = flags.values.get('direction');
+        const convention = flags.values.get('convention') ?? 'model';
+        if (convention !== 'model' && convention !== 'vp') throw new PainterError('BAD_ARGUMENT', `--convention must be model or vp; got "${convention}".`);
         result = await perturbationAnalysis(
           denoiser,
           gaussian!,
-          { ...run, ...(injectSteps ? { injectSteps } : {}), ...(strengths ? { strengths } : {}), ...(direction ? { direction: parseDirection(direction) } : {}), ...(judge ? { judge } : {}) },
+          { ...run, convention, ...(injectSteps ? { injectSteps } : {}), ...(strengths ? { strengths } : {}), ...(direction ? { direction: parseDirection(direction) } : {}), ...(judge ? { judge } : {}) },
           context,
         );
         break;

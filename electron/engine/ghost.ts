@@ -55,9 +55,62 @@ export class GaussianStatsCache {
 }
 
 /**
+ * The closed-form states and the Gaussian's x̂0 along them, in one pass over U
+ * per state (DESIGN.md §2): with c = Uᵀ(x_T − μ) and x⊥ the rest,
+ *   x(σ)    = μ + Σ_k a_k c_k u_k + p x⊥,               a_k = √((σ² + λ_k)/(σ_T² + λ_k)), p = √((σ² + r)/(σ_T² + r)),
+ *   D(x, σ) = μ + Σ_k λ_k/(λ_k + σ²) a_k c_k u_k + r/(r + σ²) p x⊥,
+ * which is what GaussianModel.closedFormTrajectory and .denoise give, without
+ * projecting every state again. At σ = 0, D = x (the shrink factor is 1, also
+ * along zero-variance directions, where λ/(λ + σ²) would be 0/0).
+ * @returns σ-form states and x̂0, [states][D] each
+ */
+export function closedFormWithEstimates(gaussian: GaussianModel, start: Float32Array, sigmas: ArrayLike<number>): { states: Float32Array; x0Hat: Float32Array } {
+  const { dim, rank, eigvecs, eigvals, mean, residualVariance: r } = gaussian;
+  const centred = new Float64Array(dim);
+  for (let i = 0; i < dim; i++) centred[i] = start[i]! - mean[i]!;
+  const c = gaussian.project(centred);
+  const perp = new Float64Array(dim);
+  const truncated = rank < dim;
+  if (truncated) {
+    for (let i = 0; i < dim; i++) {
+      let inSpan = 0;
+      for (let k = 0; k < rank; k++) inSpan += eigvecs[i * rank + k]! * c[k]!;
+      perp[i] = centred[i]! - inSpan;
+    }
+  }
+  const sT2 = Number(sigmas[0]) ** 2;
+  const count = sigmas.length;
+  const states = new Float32Array(count * dim);
+  const x0Hat = new Float32Array(count * dim);
+  const stateCoefficients = new Float64Array(rank);
+  const estimateCoefficients = new Float64Array(rank);
+  for (let j = 0; j < count; j++) {
+    const s2 = Number(sigmas[j]) ** 2;
+    for (let k = 0; k < rank; k++) {
+      const lambda = eigvals[k]!;
+      stateCoefficients[k] = c[k]! * Math.sqrt((s2 + lambda) / (sT2 + lambda));
+      estimateCoefficients[k] = s2 === 0 ? stateCoefficients[k]! : (stateCoefficients[k]! * lambda) / (lambda + s2);
+    }
+    const p = truncated ? Math.sqrt((s2 + r) / (sT2 + r)) : 0;
+    const shrink = s2 === 0 ? 1 : r / (r + s2);
+    for (let i = 0; i < dim; i++) {
+      let x = 0;
+      let d = 0;
+      for (let k = 0; k < rank; k++) {
+        const u = eigvecs[i * rank + k]!;
+        x += u * stateCoefficients[k]!;
+        d += u * estimateCoefficients[k]!;
+      }
+      states[j * dim + i] = mean[i]! + x + p * perp[i]!;
+      x0Hat[j * dim + i] = mean[i]! + d + shrink * p * perp[i]!;
+    }
+  }
+  return { states, x0Hat };
+}
+
+/**
  * Closed form from the run's x_T on the run's σ grid. x_T in σ form is the
- * stored state 0 divided by its convention factor; the ghost's x̂0 is the
- * Gaussian denoiser along the ghost's own states (exact at σ = 0: D(x, 0) = x).
+ * stored state 0 divided by its convention factor.
  */
 export function gaussianGhost(run: RunRecord, gaussian: GaussianModel): GaussianGhost & { available: true } {
   const { summary } = run;
@@ -68,16 +121,12 @@ export function gaussianGhost(run: RunRecord, gaussian: GaussianModel): Gaussian
   const start = new Float32Array(dim);
   const toSigma = 1 / conventionScale(convention, sigmas[0]!);
   for (let i = 0; i < dim; i++) start[i] = run.xt[i]! * toSigma;
-  const sigmaForm = gaussian.closedFormTrajectory(start, sigmas[0]!, sigmas);
-  // D(x, 0) = x; evaluating it would divide 0 by 0 along zero-variance directions.
-  const x0Hat = new Float32Array(sigmaForm.length);
-  const noisy = sigmas[states - 1] === 0 ? states - 1 : states;
-  x0Hat.set(gaussian.denoise(sigmaForm.subarray(0, noisy * dim), sigmas.slice(0, noisy)));
-  x0Hat.set(sigmaForm.subarray(noisy * dim), noisy * dim);
-  const xt = new Float32Array(sigmaForm.length);
+  const closed = closedFormWithEstimates(gaussian, start, sigmas);
+  const x0Hat = closed.x0Hat;
+  const xt = closed.states;
   for (let j = 0; j < states; j++) {
     const scale = conventionScale(convention, sigmas[j]!);
-    for (let i = 0; i < dim; i++) xt[j * dim + i] = sigmaForm[j * dim + i]! * scale;
+    if (scale !== 1) for (let i = 0; i < dim; i++) xt[j * dim + i]! *= scale;
   }
 
   // Commitment (DESIGN.md §2): along u_k the power fraction decided at σ is λ_k/(λ_k + σ²).

@@ -11,3 +11,4 @@ export { OnnxDenoiser, availableProviders } from './denoisers/onnx';
 export type { Denoiser, DenoiseCondition } from './denoisers/types';
 export * from './schedules';
 export type * from './manifest';
+export * as analysis from './analysis/index';

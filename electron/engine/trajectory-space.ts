@@ -174,6 +174,52 @@ export function projectOnAxes(points: ArrayLike<number>, count: number, pca: Pri
   return Float32Array.from(out);
 }
 
+/**
+ * The Gaussian closed-form path from `start` (σ form), in the unit-variance
+ * convention, projected on the axes: [state][k]. Works in the eigenbasis
+ * (DESIGN.md §2: x(σ) = μ + Σ_k a_k(σ) c_k u_k + p(σ) x⊥), so each state costs
+ * O(K·k) after one projection of x_T, instead of building every D-value state.
+ */
+export function projectClosedForm(gaussian: GaussianModel, start: Float32Array, sigmas: Float64Array, pca: PrincipalAxes): Float32Array {
+  const { dim, rank, eigvecs, eigvals, mean, residualVariance: r } = gaussian;
+  const k = pca.variances.length;
+  const centred = new Float64Array(dim);
+  for (let i = 0; i < dim; i++) centred[i] = start[i]! - mean[i]!;
+  const c = gaussian.project(centred);
+  // Per axis: q·u_k, q·x⊥, q·μ and q·m (m the PCA mean).
+  const alongU = new Float64Array(k * rank);
+  const alongPerp = new Float64Array(k);
+  const alongMean = new Float64Array(k);
+  const alongCentre = new Float64Array(k);
+  for (let i = 0; i < dim; i++) {
+    let inSpan = 0;
+    for (let j = 0; j < rank; j++) inSpan += eigvecs[i * rank + j]! * c[j]!;
+    const perp = centred[i]! - inSpan;
+    for (let a = 0; a < k; a++) {
+      const q = pca.axes[a * dim + i]!;
+      if (q === 0) continue;
+      for (let j = 0; j < rank; j++) alongU[a * rank + j]! += q * eigvecs[i * rank + j]!;
+      alongPerp[a]! += q * perp;
+      alongMean[a]! += q * mean[i]!;
+      alongCentre[a]! += q * pca.mean[i]!;
+    }
+  }
+  const truncated = rank < dim;
+  const sT2 = sigmas[0]! ** 2;
+  const out = new Float32Array(sigmas.length * k);
+  sigmas.forEach((sigma, state) => {
+    const s2 = sigma * sigma;
+    const alpha = vpAlpha(sigma);
+    const p = truncated ? Math.sqrt((s2 + r) / (sT2 + r)) : 0;
+    for (let a = 0; a < k; a++) {
+      let along = alongMean[a]! + p * alongPerp[a]!;
+      for (let j = 0; j < rank; j++) along += alongU[a * rank + j]! * c[j]! * Math.sqrt((s2 + eigvals[j]!) / (sT2 + eigvals[j]!));
+      out[state * k + a] = alpha * along - alongCentre[a]!;
+    }
+  });
+  return out;
+}
+
 export interface TrajectorySpaceOptions {
   denoiser: Denoiser;
   runId: string;
@@ -222,16 +268,11 @@ export async function trajectorySpace(options: TrajectorySpaceOptions): Promise<
 
   let ghost: Float32Array | null = null;
   if (options.gaussian !== null && options.gaussian.dim === dim) {
-    const closed = new Float32Array(count * states * dim);
+    const gaussian = options.gaussian;
+    ghost = new Float32Array(count * states * 3);
     seeds.forEach((seed, b) => {
-      const start = initialNoise(denoiser, seed, sigmas[0]!);
-      const path = options.gaussian!.closedFormTrajectory(start, sigmas[0]!, sigmas);
-      for (let j = 0; j < states; j++) {
-        const scale = vpAlpha(sigmas[j]!);
-        for (let d = 0; d < dim; d++) closed[(b * states + j) * dim + d] = path[j * dim + d]! * scale;
-      }
+      ghost!.set(projectClosedForm(gaussian, initialNoise(denoiser, seed, sigmas[0]!), sigmas, pca), b * states * 3);
     });
-    ghost = projectOnAxes(closed, count * states, pca);
   }
 
   // Rotation plane of the first trajectory: a·x0 + b·x_T.

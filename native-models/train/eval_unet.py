@@ -79,6 +79,29 @@ def main():
     with open(os.path.join(os.path.dirname(ckpt), f"eval-{s['step']:07d}-g{args.guidance:g}.json"), "w") as f:
         json.dump(res, f, indent=2)
     print(json.dumps(res), flush=True)
+    add_to_card(res)
+
+
+def add_to_card(res):
+    """Record the result in fashion-mnist/MODEL_CARD.md when the card describes the same checkpoint."""
+    card = os.path.join(MODELS, "fashion-mnist", "MODEL_CARD.md")
+    if not os.path.exists(card):
+        return
+    text = open(card, encoding="utf-8").read()
+    if f"`{res['checkpoint']}`" not in text:
+        return
+    line = (f"- DDIM {res['ddimSteps']} steps (η = 0, PyTorch, float64 state), guidance {res['guidance']:g}, "
+            f"{res['samples']} samples ({res['samples'] // 10} per class): judge accuracy **{res['judgeAccuracy']:.3f}**, "
+            f"Inception-Score analogue **{res['inceptionScore']:.3f}**, Fréchet distance to the training features "
+            f"**{res['frechetToTrain']:.3f}** (floor 0.0213 at 10k samples; with {res['samples']} samples the estimate "
+            f"is biased upward), pixels beyond ±1.05 before clipping {res['fractionPixelsOutside1.05']:.4f}.")
+    head = "## Measured in Python (eval_unet.py)"
+    if head not in text:
+        text = text.replace("## Measured quality", head + "\n\n" + line + "\n\n## Measured quality", 1)
+    else:
+        text = text.replace(head + "\n\n", head + "\n\n" + line + "\n", 1)
+    with open(card, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 if __name__ == "__main__":

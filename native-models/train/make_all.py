@@ -5,7 +5,7 @@
 1. make_stats.py        Fashion-MNIST Gaussian / GMM / delta statistics
 2. train_judge.py       Fashion-MNIST judge classifier (+ feature statistics, ONNX)
 3. train_unet.py        Fashion-MNIST class-conditional UNet (resumes from checkpoints/fashion)
-4. export_unet.py       -> native-models/fashion-mnist/
+4. export_unet.py       -> native-models/fashion-mnist/ (+ eval_unet.py: judge scores of DDIM samples)
 5. make_emoji_data.py   npm pack emoji-datasource-google -> data-cache, emoji32 stats + delta set
 6. train_unet.py        emoji 32x32 unconditional UNet (resumes from checkpoints/emoji32)
 7. export_unet.py       -> native-models/emoji32/
@@ -50,7 +50,8 @@ def main():
     step("judge", [PY, t("train_judge.py"), "--epochs", str(args.judge_epochs)] + th,
          skip_if=[os.path.join(MODELS, "fashion-mnist-judge", f) for f in ("model.onnx", "judge.json", "feature_stats.safetensors")])
     step("fashion unet", [PY, t("train_unet.py"), "--data", "fashion", "--max-steps", str(args.fashion_steps)] + th)
-    step("fashion export", [PY, t("export_unet.py"), "--data", "fashion"] + th)
+    step("fashion export", [PY, t("export_unet.py"), "--data", "fashion", "--samples", "6"] + th)
+    step("fashion eval", [PY, t("eval_unet.py"), "--per-class", "50"] + th)
     if not args.skip_emoji:
         step("emoji data", [PY, t("make_emoji_data.py")])
         step("emoji unet", [PY, t("train_unet.py"), "--data", "emoji", "--max-steps", str(args.emoji_steps)] + th)

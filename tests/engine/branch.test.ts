@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Brush } from '../../electron/contract';
 import { brushDelta, contentChange, strokeMask } from '../../electron/engine/branch';
+import { closedFormWithEstimates } from '../../electron/engine/ghost';
 import { Engine } from '../../electron/engine/service';
 import type { ImageSpec } from '../../electron/engine/manifest';
 import { FIXTURES, loadAnalytic } from '../helpers/fixtures';
@@ -110,6 +111,17 @@ describe('branching', () => {
 });
 
 describe('Gaussian ghost', () => {
+  it('one pass over U gives GaussianModel.closedFormTrajectory and .denoise (1e-5: float32 storage)', () => {
+    const sigmas = [80, 10, 1, 0.1, 0.01, 0];
+    const start = Float32Array.from({ length: 16 }, (_, i) => 80 * Math.sin(i + 1));
+    const { states, x0Hat } = closedFormWithEstimates(gaussian, start, sigmas);
+    const reference = gaussian.closedFormTrajectory(start, 80, sigmas);
+    const estimates = gaussian.denoise(reference.subarray(0, 5 * 16), sigmas.slice(0, 5));
+    for (let i = 0; i < states.length; i++) expect(Math.abs(states[i]! - reference[i]!)).toBeLessThan(1e-5 * 80);
+    for (let i = 0; i < 5 * 16; i++) expect(Math.abs(x0Hat[i]! - estimates[i]!)).toBeLessThan(1e-5 * 80);
+    expect(x0Hat.subarray(5 * 16)).toEqual(states.subarray(5 * 16)); // D(x, 0) = x
+  });
+
   it('follows a Gaussian model\'s own run, and its decided fraction rises from ≈0 to 1', async () => {
     const run = await engine.generate({ modelId: 'fixture-gaussian', seed: 2, steps: 200, sampler: 'heun', classLabel: null, guidance: 1 });
     const ghost = await engine.call('gaussianGhost', { runId: run.runId });

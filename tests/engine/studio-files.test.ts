@@ -9,9 +9,9 @@ import type { Raster } from '../../electron/engine/png';
 import { parseSafetensors } from '../../electron/engine/safetensors';
 import { Engine } from '../../electron/engine/service';
 import { sessionRunsFolder } from '../../electron/engine/session';
-import { principalAxes } from '../../electron/engine/trajectory-space';
+import { principalAxes, projectClosedForm, projectOnAxes } from '../../electron/engine/trajectory-space';
 import { validateParams } from '../../electron/validate';
-import { FIXTURES } from '../helpers/fixtures';
+import { FIXTURES, loadAnalytic } from '../helpers/fixtures';
 
 const home = mkdtempSync(join(tmpdir(), 'painter-studio-'));
 const engine = new Engine({ nativeModelsDir: FIXTURES, userDataDir: home });
@@ -111,6 +111,20 @@ describe('principal axes', () => {
       const overlap = Math.abs(r[k]!.reduce((s, v, d) => s + v * pca.axes[k * dim + d]!, 0));
       expect(overlap).toBeCloseTo(1, 5);
     }
+  });
+});
+
+describe('Gaussian ghost in PCA space', () => {
+  it('projecting in the eigenbasis equals projecting the built closed-form states (1e-4: float32 storage)', () => {
+    const gaussian = loadAnalytic('gauss16').gaussian!;
+    const sigmas = Float64Array.from([80, 20, 5, 1, 0.2, 0]);
+    const start = Float32Array.from({ length: 16 }, (_, i) => 80 * Math.cos(3 * i + 1));
+    const states = gaussian.closedFormTrajectory(start, 80, sigmas);
+    const unit = Float32Array.from(states, (v, n) => v / Math.sqrt(1 + sigmas[Math.floor(n / 16)]! ** 2));
+    const pca = principalAxes(unit, 6, 16, 3);
+    const direct = projectOnAxes(unit, 6, pca);
+    const fast = projectClosedForm(gaussian, start, sigmas, pca);
+    for (let i = 0; i < direct.length; i++) expect(Math.abs(fast[i]! - direct[i]!)).toBeLessThan(1e-4 * (1 + Math.abs(direct[i]!)));
   });
 });
 

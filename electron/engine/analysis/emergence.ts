@@ -22,12 +22,33 @@ export interface ImageRegion {
 }
 
 export interface EmergenceOptions extends RunSettings {
-  /** How many leading data directions to follow (default 32). */
+  /** How many data directions to follow (default 32). */
   directions?: number;
+  /**
+   * Which: `log` (default) spreads them log-uniformly over the first `maxIndex`
+   * PCs (0, 1, 2, 3, 5, 8, …), so sqrt(λ_k) spans a wide range and the rank
+   * test is not decided by near-equal eigenvalues; `leading` takes PCs 1…K.
+   */
+  spacing?: 'log' | 'leading';
+  /** Largest PC index (exclusive) for log spacing (default min(rank, 256)). */
+  maxIndex?: number;
   region?: ImageRegion;
 }
 
 export const COMMITMENT_LEVEL = Math.SQRT1_2;
+
+/** `count` distinct indices in [0, limit), spread log-uniformly (dense at the top of the spectrum). */
+export function logSpacedIndices(count: number, limit: number): number[] {
+  if (count >= limit) return Array.from({ length: limit }, (_, i) => i);
+  for (let n = count; ; n++) {
+    const set = new Set(Array.from({ length: n }, (_, i) => Math.round(Math.exp((i / (n - 1)) * Math.log(limit))) - 1));
+    if (set.size < count) continue;
+    const sorted = [...set].sort((a, b) => a - b);
+    // Too many: drop from just after the dense head (0, 1, 2, … are kept).
+    while (sorted.length > count) sorted.splice(sorted.findIndex((v, i) => v !== i), 1);
+    return sorted;
+  }
+}
 
 export interface DirectionEmergence {
   /** 0-based index k of u_k (λ descending). */
@@ -46,7 +67,7 @@ export interface DirectionEmergence {
 
 export interface EmergenceResult {
   analysis: 'emergence';
-  settings: ResolvedRunSettings & { directions: number; region: ImageRegion | null; level: number };
+  settings: ResolvedRunSettings & { directions: number; indices: number[]; spacing: 'log' | 'leading'; region: ImageRegion | null; level: number };
   sigmas: number[];
   directions: DirectionEmergence[];
   /** Spearman correlation of commitment σ_k with sqrt(λ_k) over the directions, per seed. */
@@ -107,8 +128,12 @@ export async function emergenceAnalysis(denoiser: Denoiser, gaussian: GaussianMo
   const run = resolveRunSettings(options, denoiser);
   const dim = denoiser.dim;
   if (gaussian.dim !== dim) throw new PainterError('BAD_ARGUMENT', `The Gaussian model has D = ${gaussian.dim}; the model has D = ${dim}.`);
-  const count = Math.min(options.directions ?? 32, gaussian.rank);
-  if (!Number.isInteger(count) || count < 2) throw new PainterError('BAD_ARGUMENT', `Emergence needs at least 2 directions; got ${options.directions}.`);
+  const requested = options.directions ?? 32;
+  if (!Number.isInteger(requested) || requested < 2) throw new PainterError('BAD_ARGUMENT', `Emergence needs at least 2 directions; got ${options.directions}.`);
+  const spacing = options.spacing ?? 'log';
+  const limit = Math.min(options.maxIndex ?? 256, gaussian.rank);
+  const indices = spacing === 'log' ? logSpacedIndices(requested, limit) : Array.from({ length: Math.min(requested, gaussian.rank) }, (_, i) => i);
+  const count = indices.length;
   if (options.region) checkRegion(options.region, denoiser);
   const meter = new ProgressMeter(context, run.steps + 1);
   const trajectory = await sampleBatch(denoiser, run, run.seeds, meter, 'sampling', context);
@@ -117,19 +142,19 @@ export async function emergenceAnalysis(denoiser: Denoiser, gaussian: GaussianMo
   const last = states - 1;
   const batch = run.seeds.length;
 
-  // coefficients[b][j][k] = u_kᵀ (x̂0_j − μ) for the first `count` directions.
+  // coefficients[b][j][k] = u_kᵀ (x̂0_j − μ) for every direction (the chosen ones are picked below).
   const centred = new Float64Array(dim);
   const coefficients = Array.from({ length: batch }, (_, b) =>
     Array.from({ length: states }, (_, j) => {
       const offset = (j * batch + b) * dim;
       for (let i = 0; i < dim; i++) centred[i] = trajectory.x0Hat[offset + i]! - gaussian.mean[i]!;
-      return gaussian.project(centred).subarray(0, count);
+      return gaussian.project(centred);
     }),
   );
 
   const directions: DirectionEmergence[] = [];
   const perSeedCommitment: number[][] = run.seeds.map(() => []);
-  for (let k = 0; k < count; k++) {
+  for (const k of indices) {
     const lambda = gaussian.eigvals[k]!;
     const curve = sigmas.map((_, j) => {
       let cross = 0;
@@ -198,7 +223,7 @@ export async function emergenceAnalysis(denoiser: Denoiser, gaussian: GaussianMo
   const picks = pickStates(states, 10);
   return {
     analysis: 'emergence',
-    settings: { ...run, directions: count, region: options.region ?? null, level: COMMITMENT_LEVEL },
+    settings: { ...run, directions: count, indices, spacing, region: options.region ?? null, level: COMMITMENT_LEVEL },
     sigmas,
     directions,
     rankCorrelation,

@@ -37,8 +37,9 @@ export interface ManifoldOptions extends RunSettings {
   /** Forward passes (images through the denoiser) allowed for the Jacobian (default 400). */
   budget?: number;
   /**
-   * Vectors per Krylov block (default max(2, ⌈k/4⌉), at most budget / 2). Small blocks give a higher
-   * polynomial degree for the same budget and converge much better; larger ones batch more images per call.
+   * Vectors per Krylov block (default max(2, ⌈k/2⌉), at most budget / 2). Smaller blocks give a higher
+   * polynomial degree for the same budget (better for clustered spectra); larger ones batch more images
+   * per forward call (about 2× cheaper per image at batch 40 than at 8 on two CPU cores).
    */
   blockSize?: number;
   /** Central-difference step, relative to σ: h = fdStep·σ in σ form (default 0.05). */
@@ -218,7 +219,7 @@ export async function manifoldAnalysis(denoiser: Denoiser, gaussian: GaussianMod
   const k = options.k ?? 16;
   const budget = options.budget ?? 400;
   if (!Number.isInteger(k) || k < 1 || k > dim) throw new PainterError('BAD_ARGUMENT', `k must be an integer from 1 to ${dim}; got ${k}.`);
-  const blockSize = Math.min(options.blockSize ?? Math.max(2, Math.ceil(k / 4)), Math.floor(budget / 2), dim);
+  const blockSize = Math.min(options.blockSize ?? Math.max(2, Math.ceil(k / 2)), Math.floor(budget / 2), dim);
   const blocks = Math.floor(budget / (2 * blockSize));
   if (blockSize < k && blocks < 2) throw new PainterError('BAD_ARGUMENT', `A budget of ${budget} forward passes is too small for ${k} directions.`);
   if (blocks < 1) throw new PainterError('BAD_ARGUMENT', `A budget of ${budget} forward passes cannot fill one block of ${blockSize}.`);

@@ -11,6 +11,7 @@ import type { GaussianModel } from '../denoisers/gaussian';
 import type { Denoiser } from '../denoisers/types';
 import { PainterError } from '../errors';
 import { Random } from '../rng';
+import { vpAlpha } from '../schedules';
 import { meanSd, pca, spearman, type MeanSd } from './linalg';
 import { compareJudged, checkJudge, type ImageJudge } from './judge-port';
 import {
@@ -34,10 +35,18 @@ export type DirectionSpec =
 export interface PerturbationOptions extends RunSettings {
   /** Grid indices where the kick is injected (default: 0, 10, 20, 30, 45, 60, 80 % of the steps). */
   injectSteps?: readonly number[];
-  /** Kick norms in the model's x_t convention (default 1, 2, 4, 8). */
+  /** Kick norms (default 1, 2, 4, 8). */
   strengths?: readonly number[];
+  /**
+   * Where a kick has norm a: `model` (default), the model's own x_t convention; `vp`, the VP view
+   * x/sqrt(1 + σ²) whatever the model (the same as `model` for a VP network) — the fair comparison
+   * across steps of DESIGN.md §2 for a σ-form (EDM) model too.
+   */
+  convention?: 'model' | 'vp';
   direction?: DirectionSpec;
   judge?: ImageJudge;
+  /** Leading data PCs that make up "content" for the judge-free content change (default 16). */
+  contentDimensions?: number;
   /** Keep the final images of the first seed for a picture (default true). */
   keepExample?: boolean;
 }
@@ -50,13 +59,20 @@ export interface PerturbationCell {
   change: MeanSd;
   /** The Gaussian theory's ‖Δx0‖ for the same kicks. */
   theory: MeanSd;
+  /**
+   * Content change without a judge: ‖U_Kᵀ(x0' − x0)‖, the change along the data's K leading PCs
+   * (layout, outline) as opposed to details — and the Gaussian theory's value of it.
+   */
+  contentChange: MeanSd;
+  contentTheory: MeanSd;
   featureDistance: MeanSd | null;
   flipRate: number | null;
 }
 
 export interface PerturbationResult {
   analysis: 'perturbation';
-  settings: ResolvedRunSettings & { injectSteps: number[]; strengths: number[]; direction: DirectionSpec; convention: 'vp' | 'sigma'; judge: boolean };
+  /** `convention`: the x_t convention the kick norms are measured in. */
+  settings: ResolvedRunSettings & { injectSteps: number[]; strengths: number[]; direction: DirectionSpec; convention: 'vp' | 'sigma'; judge: boolean; contentDimensions: number };
   /** σ-form noise level at each injection step. */
   injectSigmas: number[];
   /** [injection step][strength] */
@@ -66,6 +82,7 @@ export interface PerturbationResult {
     changeWithStep: number;
     changeWithStrength: number;
     theoryWithStep: number;
+    contentWithStep: number;
     featureWithStep: number | null;
     flipWithStep: number | null;
   };
@@ -127,19 +144,20 @@ export function kickDirection(spec: DirectionSpec, denoiser: Denoiser, gaussian:
  * ‖Δx0‖ the Gaussian model predicts for a kick δ (model convention) at σ-form
  * noise σ: in σ form the kick is δ/s (s the model's scale at σ) and its part
  * along u_k reaches the final image scaled by sqrt(λ_k/(σ² + λ_k)); in the VP
- * convention that is δ_k·sqrt(λ_k)/sqrt(σ_t² + α_t² λ_k) (DESIGN.md §2).
+ * convention that is δ_k·sqrt(λ_k)/sqrt(σ_t² + α_t² λ_k) (DESIGN.md §2). With
+ * `leading` < K, only the part of the change along the leading PCs.
  */
-export function gaussianKickResponse(gaussian: GaussianModel, delta: ArrayLike<number>, sigma: number, modelScale: number): number {
+export function gaussianKickResponse(gaussian: GaussianModel, delta: ArrayLike<number>, sigma: number, modelScale: number, leading = gaussian.rank): number {
   const c = gaussian.project(delta);
   const s2 = sigma * sigma;
   let total = 0;
   let inSpan = 0;
-  for (let k = 0; k < gaussian.rank; k++) {
+  for (let k = 0; k < leading; k++) {
     const lambda = gaussian.eigvals[k]!;
     total += (c[k]! ** 2 * lambda) / (s2 + lambda);
     inSpan += c[k]! ** 2;
   }
-  if (gaussian.rank < gaussian.dim) {
+  if (leading === gaussian.rank && gaussian.rank < gaussian.dim) {
     let all = 0;
     for (let i = 0; i < delta.length; i++) all += delta[i]! ** 2;
     const r = gaussian.residualVariance;
@@ -175,6 +193,9 @@ export async function perturbationAnalysis(denoiser: Denoiser, gaussian: Gaussia
   if (strengths.length === 0 || strengths.some((a) => !(a > 0))) throw new PainterError('BAD_ARGUMENT', 'Kick strengths must be positive numbers.');
   const judge = options.judge;
   if (judge) checkJudge(judge, denoiser);
+  const vpKicks = options.convention === 'vp';
+  const contentDimensions = Math.min(options.contentDimensions ?? 16, gaussian.rank);
+  const difference = new Float64Array(dim);
 
   const seeds = run.seeds;
   const batch = seeds.length;
@@ -192,6 +213,8 @@ export async function perturbationAnalysis(denoiser: Denoiser, gaussian: Gaussia
   for (const [row, step] of injectSteps.entries()) {
     const sigma = base.sigmas[step]!;
     const scale = denoiser.schedule.modelScale(sigma);
+    // A kick of norm a in the VP view is a·s/α in the model's convention (s its scale, α = 1/sqrt(1+σ²)).
+    const toModel = vpKicks ? scale / vpAlpha(sigma) : 1;
     // Batch layout: cell = strength index · B + seed index.
     const start = new Float32Array(cells * dim);
     const delta = new Float32Array(cells * dim);
@@ -200,7 +223,7 @@ export async function perturbationAnalysis(denoiser: Denoiser, gaussian: Gaussia
       for (let b = 0; b < batch; b++) {
         const cell = a * batch + b;
         start.set(base.states.subarray((step * batch + b) * dim, (step * batch + b + 1) * dim), cell * dim);
-        for (let i = 0; i < dim; i++) delta[cell * dim + i] = strength * units[b]![i]!;
+        for (let i = 0; i < dim; i++) delta[cell * dim + i] = strength * toModel * units[b]![i]!;
         branchSeeds.push(seeds[b]!);
       }
     });
@@ -212,6 +235,8 @@ export async function perturbationAnalysis(denoiser: Denoiser, gaussian: Gaussia
     const judged = judge ? await judge.classify(Float32Array.from(finals)) : null;
     const rowCells: PerturbationCell[] = strengths.map((strength, a) => {
       const changes: number[] = [];
+      const content: number[] = [];
+      const contentTheory: number[] = [];
       const theory: number[] = [];
       const features: number[] = [];
       let flips = 0;
@@ -220,7 +245,14 @@ export async function perturbationAnalysis(denoiser: Denoiser, gaussian: Gaussia
         let sum = 0;
         for (let i = 0; i < dim; i++) sum += (finals[cell * dim + i]! - baseFinal[b * dim + i]!) ** 2;
         changes.push(Math.sqrt(sum));
-        theory.push(gaussianKickResponse(gaussian, delta.subarray(cell * dim, (cell + 1) * dim), sigma, scale));
+        const kick = delta.subarray(cell * dim, (cell + 1) * dim);
+        theory.push(gaussianKickResponse(gaussian, kick, sigma, scale));
+        contentTheory.push(gaussianKickResponse(gaussian, kick, sigma, scale, contentDimensions));
+        for (let i = 0; i < dim; i++) difference[i] = finals[cell * dim + i]! - baseFinal[b * dim + i]!;
+        const c = gaussian.project(difference);
+        let power = 0;
+        for (let k = 0; k < contentDimensions; k++) power += c[k]! ** 2;
+        content.push(Math.sqrt(power));
       }
       if (judged && baseJudged) {
         const slice = {
@@ -240,6 +272,8 @@ export async function perturbationAnalysis(denoiser: Denoiser, gaussian: Gaussia
         strength,
         change: meanSd(changes),
         theory: meanSd(theory),
+        contentChange: meanSd(content),
+        contentTheory: meanSd(contentTheory),
         featureDistance: judged ? meanSd(features) : null,
         flipRate: judged ? flips / batch : null,
       };
@@ -255,8 +289,9 @@ export async function perturbationAnalysis(denoiser: Denoiser, gaussian: Gaussia
       injectSteps,
       strengths,
       direction,
-      convention: denoiser.schedule.kind === 'vp' ? 'vp' : 'sigma',
+      convention: vpKicks || denoiser.schedule.kind === 'vp' ? 'vp' : 'sigma',
       judge: judge !== undefined,
+      contentDimensions,
     },
     injectSigmas: injectSteps.map((s) => base.sigmas[s]!),
     table,
@@ -264,6 +299,7 @@ export async function perturbationAnalysis(denoiser: Denoiser, gaussian: Gaussia
       changeWithStep: meanTrend(byStrength((c) => c.change.mean)),
       changeWithStrength: meanTrend(table.map((row) => row.map((c) => c.change.mean))),
       theoryWithStep: meanTrend(byStrength((c) => c.theory.mean)),
+      contentWithStep: meanTrend(byStrength((c) => c.contentChange.mean)),
       featureWithStep: judge ? meanTrend(byStrength((c) => c.featureDistance!.mean)) : null,
       flipWithStep: judge ? meanTrend(byStrength((c) => c.flipRate!)) : null,
     },

@@ -82,18 +82,19 @@ ${png(a, image, 'Seed 0: the network’s x̂0 (top) and the closed-form Gaussian
 function emergenceSection(data: ReportData, image: ImageSpec): string {
   const e = data.results.emergence;
   if (!e) return '';
-  const shown = [0, 2, 8, Math.min(24, e.directions.length - 1)].filter((k, i, all) => k < e.directions.length && all.indexOf(k) === i);
+  const n = e.directions.length;
+  const shown = [0, Math.floor(n / 3), Math.floor((2 * n) / 3), n - 1].filter((k, i, all) => all.indexOf(k) === i);
   const series: Series[] = shown.flatMap((k, i) => {
     const d = e.directions[k]!;
     const color = ['#2f6fdf', '#e0702a', '#2a9d5c', '#b23a8f'][i]!;
     return [
-      { name: `PC ${k + 1} measured`, x: e.sigmas, y: d.curve, color },
-      { name: `PC ${k + 1} theory`, x: e.sigmas, y: d.theory, dashed: true, color },
+      { name: `PC ${d.index + 1} measured`, x: e.sigmas, y: d.curve, color },
+      { name: `PC ${d.index + 1} theory`, x: e.sigmas, y: d.theory, dashed: true, color },
     ];
   });
   const sqrtLambda = e.directions.map((d) => d.sqrtLambda);
   return `<h2>3 · Feature emergence</h2>
-<p>Spearman ρ(commitment σ_k, sqrt λ_k) = ${formatMeanSd(e.rankCorrelation, 3)} per seed (pooled ${e.pooledRankCorrelation.toFixed(3)}), ${e.directions.length} data PCs, ${e.settings.seeds.length} seeds.</p>
+<p>Spearman ρ(commitment σ_k, sqrt λ_k) = ${formatMeanSd(e.rankCorrelation, 3)} per seed (pooled ${e.pooledRankCorrelation.toFixed(3)}), ${e.directions.length} data PCs (${e.settings.spacing === 'log' ? 'log-spaced' : 'leading'}: ${e.settings.indices.map((k) => k + 1).join(', ')}), ${e.settings.seeds.length} seeds.</p>
 <div class="charts">${lineChart(series, { title: 'x̂0 along u_k relative to its final value', xLabel: 'σ', yLabel: 'fraction', xLog: true, xReverse: true, yMin: -0.2, yMax: 1.2 })}${lineChart(
     [
       { name: 'commitment σ_k', x: sqrtLambda, y: e.directions.map((d) => d.pooledCommitment), points: true },
@@ -114,15 +115,15 @@ function perturbationSection(data: ReportData, image: ImageSpec): string {
         .map((c) => {
           const shade = Math.round(255 - 150 * (c.change.mean / (max || 1)));
           const extra = c.flipRate !== null ? `<br>flips ${(100 * c.flipRate).toFixed(0)} %, feat ${fixed(c.featureDistance?.mean, 2)}` : '';
-          return `<td style="background: rgb(255, ${shade}, ${shade})">${formatMeanSd(c.change, 2)}<br><span class="muted">theory ${fixed(c.theory.mean, 2)}</span>${extra}</td>`;
+          return `<td style="background: rgb(255, ${shade}, ${shade})">${formatMeanSd(c.change, 2)}<br><span class="muted">theory ${fixed(c.theory.mean, 2)}</span><br>content ${fixed(c.contentChange.mean, 2)} <span class="muted">(theory ${fixed(c.contentTheory.mean, 2)})</span>${extra}</td>`;
         })
         .join('');
       return `<tr><th>step ${p.settings.injectSteps[r]} (σ = ${p.injectSigmas[r]!.toPrecision(3)})</th>${cells}</tr>`;
     })
     .join('');
   return `<h2>4 · Perturbation sensitivity</h2>
-<p>${escapeHtml(p.settings.direction.kind)} unit kicks of norm a in the model's ${p.settings.convention} convention; cells: ‖Δx0‖ (mean ± sd over ${p.settings.seeds.length} seeds), the Gaussian theory for the same kicks${p.settings.judge ? ', judge label flips and feature distance' : ''}.
-Trend (Spearman over steps): L2 ${fixed(p.trend.changeWithStep, 2)}, theory ${fixed(p.trend.theoryWithStep, 2)}${p.trend.featureWithStep !== null ? `, features ${fixed(p.trend.featureWithStep, 2)}, flips ${fixed(p.trend.flipWithStep, 2)}` : ''}; over strengths ${fixed(p.trend.changeWithStrength, 2)}.</p>
+<p>${escapeHtml(p.settings.direction.kind)} unit kicks of norm a in the ${p.settings.convention} view of x_t; cells: ‖Δx0‖ (mean ± sd over ${p.settings.seeds.length} seeds), the Gaussian theory for the same kicks, the content change ‖U_Kᵀ Δx0‖ along the data's ${p.settings.contentDimensions} leading PCs${p.settings.judge ? ', judge label flips and feature distance' : ''}.
+Trend (Spearman over steps): L2 ${fixed(p.trend.changeWithStep, 2)}, theory ${fixed(p.trend.theoryWithStep, 2)}, content ${fixed(p.trend.contentWithStep, 2)}${p.trend.featureWithStep !== null ? `, features ${fixed(p.trend.featureWithStep, 2)}, flips ${fixed(p.trend.flipWithStep, 2)}` : ''}; over strengths ${fixed(p.trend.changeWithStrength, 2)}.</p>
 <table><tr><th>injection step \\ strength a</th>${p.settings.strengths.map((a) => `<th>${a}</th>`).join('')}</tr>${rows}</table>
 ${png(p, image, 'Seed 0: each row an injection step — the unperturbed final image, then the final image after each kick strength.')}`;
 }

@@ -37,8 +37,10 @@ export function escapeHtml(text: string): string {
 
 function niceTicks(min: number, max: number, log: boolean): number[] {
   if (log) {
+    // Decades; 1-2-5 steps when the range spans fewer than three of them.
+    const multiples = Math.log10(max / min) < 2 ? [1, 2, 5] : [1];
     const out: number[] = [];
-    for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) out.push(10 ** e);
+    for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) for (const m of multiples) out.push(Number((m * 10 ** e).toPrecision(6)));
     return out.filter((t) => t >= min * 0.999 && t <= max * 1.001);
   }
   const span = max - min || 1;

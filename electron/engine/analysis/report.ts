@@ -109,10 +109,10 @@ export async function runReport(inputs: ReportInputs, options: ReportOptions = {
     results.agreement = await agreementAnalysis(denoiser, gaussian, references, { ...base, seeds: seedList(2), probes: probe.images, probeSource: probe.source, evSigmas }, ctx);
   });
   await stage('emergence', async (ctx) => {
-    results.emergence = await emergenceAnalysis(denoiser, gaussian, { ...base, seeds: seedList(quick ? 3 : 8), directions: Math.min(32, gaussian.rank) }, ctx);
+    results.emergence = await emergenceAnalysis(denoiser, gaussian, { ...base, seeds: seedList(quick ? 3 : 8), directions: 32 }, ctx);
   });
   await stage('perturbation', async (ctx) => {
-    results.perturbation = await perturbationAnalysis(denoiser, gaussian, { ...base, seeds: seedList(quick ? 2 : 6), direction: { kind: 'random' }, ...(judge ? { judge } : {}) }, ctx);
+    results.perturbation = await perturbationAnalysis(denoiser, gaussian, { ...base, seeds: seedList(quick ? 2 : 6), direction: { kind: 'random' }, convention: 'vp', ...(judge ? { judge } : {}) }, ctx);
   });
   await stage('teleport', async (ctx) => {
     results.teleport = await teleportAnalysis(denoiser, gaussian, { ...base, sampler: sampler === 'ddpm' ? 'euler' : sampler, seeds: seedList(quick ? 6 : 32), classCycle: classLabel === null, ...(judge ? { judge } : {}) }, ctx);

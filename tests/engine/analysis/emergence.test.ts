@@ -44,3 +44,17 @@ describe('feature emergence on the analytic Gaussian', () => {
     expect(commitmentSigma([3, 1.5, 1.1, 1], sigmas)).toBeCloseTo(Math.exp(((1.5 - 1 - (1 - Math.SQRT1_2)) / 0.4) * Math.log(0.1)), 12);
   });
 });
+
+describe('log-spaced direction choice', () => {
+  it('keeps the head dense, reaches the limit and returns exactly the count asked for', async () => {
+    const { logSpacedIndices } = await import('../../../electron/engine/analysis/emergence');
+    for (const [count, limit] of [[32, 256], [10, 784], [16, 16], [5, 6]] as const) {
+      const indices = logSpacedIndices(count, limit);
+      expect(indices).toHaveLength(Math.min(count, limit));
+      expect(indices[0]).toBe(0);
+      expect(indices.at(-1)).toBe(limit - 1);
+      expect(new Set(indices).size).toBe(indices.length);
+      indices.slice(1).forEach((v, i) => expect(v).toBeGreaterThan(indices[i]!));
+    }
+  });
+});
