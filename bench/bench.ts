@@ -71,7 +71,40 @@ async function closedForm(): Promise<{ closedFormMs: number; analyticRunMs: numb
   return { closedFormMs, analyticRunMs };
 }
 
+/** Batch-1 and batch-64 forward of each bundled network: onnxruntime-node vs eager PyTorch (Debian's python3-torch). */
+async function networksVersusTorch(): Promise<void> {
+  const python = '/usr/bin/python3';
+  const networks = [
+    ['fashion', join(ROOT, 'native-models', 'fashion-mnist')],
+    ['emoji', join(ROOT, 'native-models', 'emoji32')],
+  ] as const;
+  const ort: Record<string, Record<string, number>> = {};
+  for (const [name, folder] of networks) {
+    if (!existsSync(join(folder, 'manifest.json'))) continue;
+    const denoiser = await loadOnnx(folder);
+    ort[name] = { '1': await denoiser.timeBareForward(1, 50), '64': await denoiser.timeBareForward(64, 5) };
+    await denoiser.dispose();
+  }
+  const { spawnSync } = await import('node:child_process');
+  const torchRun = existsSync(python) ? spawnSync(python, [join(ROOT, 'native-models', 'train', 'bench_forward.py'), '2'], { encoding: 'utf-8' }) : null;
+  const line = torchRun?.stdout.trim().split('\n').pop();
+  if (torchRun === null || torchRun.status !== 0 || line === undefined) {
+    console.log('Networks vs eager PyTorch: skipped (needs /usr/bin/python3 with torch)');
+    return;
+  }
+  const torch = JSON.parse(line) as Record<string, Record<string, number>>;
+  console.log('Network forward: onnxruntime-node vs eager PyTorch (2 threads each), ratio = torch / ort');
+  for (const name of Object.keys(ort)) {
+    for (const batch of ['1', '64']) {
+      const o = ort[name]![batch]!;
+      const t = torch[name]![batch]!;
+      console.log(`  ${name.padEnd(8)} batch ${batch.padStart(2)}  ort ${(o * 1000).toFixed(2)} ms  torch ${(t * 1000).toFixed(2)} ms  ratio ${(t / o).toFixed(1)}×`);
+    }
+  }
+}
+
 async function main(): Promise<void> {
+  await networksVersusTorch();
   const results: OverheadResult[] = [];
   const candidates = [
     [join(ROOT, 'tests', 'fixtures', 'fixture-eps-int64'), [1, 64]],
