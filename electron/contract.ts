@@ -117,6 +117,8 @@ export interface Brush {
   strength: number;
   /** noise: seed of the noise patch. */
   seed?: number;
+  /** noise: correlation length in pixels (the white noise is blurred by a Gaussian of this σ); 0 or absent: pixel noise. */
+  grain?: number;
   /** intensity: push per channel before normalisation, e.g. [1] brighter, [-1] darker, [1, -0.5, -0.5] redder. */
   color?: number[];
   /** direction: the direction to push along (its sign is kept). */

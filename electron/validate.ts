@@ -112,7 +112,7 @@ function direction(method: string, value: unknown): DirectionSource {
 
 function brush(method: string, value: unknown): Brush {
   const params = record(method, value, 'brush');
-  onlyKeys(method, params, ['kind', 'points', 'global', 'radius', 'strength', 'seed', 'color', 'direction']);
+  onlyKeys(method, params, ['kind', 'points', 'global', 'radius', 'strength', 'seed', 'grain', 'color', 'direction']);
   const global = params['global'] ?? false;
   if (typeof global !== 'boolean') bad(method, '"brush.global" must be true or false.', global);
   const kind = params['kind'];
@@ -132,6 +132,7 @@ function brush(method: string, value: unknown): Brush {
   };
   if (global) result.global = true;
   if (params['seed'] !== undefined) result.seed = integer(method, params, 'seed', 0, 2 ** 32 - 1);
+  if (params['grain'] !== undefined) result.grain = number(method, params, 'grain', 0, 64);
   if (params['color'] !== undefined) {
     const color = list(method, params, 'color', 1, 4);
     if (!color.every((v) => typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= 1)) bad(method, '"brush.color" values must be numbers from −1 to 1.');

@@ -69,7 +69,10 @@ export function brushDelta(brush: Brush, image: ImageSpec, gaussian: GaussianMod
   const delta = new Float32Array(dim);
   switch (brush.kind) {
     case 'noise': {
-      const noise = seededNormal(brush.seed ?? 0, BRUSH_NOISE_STREAM, dim);
+      const white = seededNormal(brush.seed ?? 0, BRUSH_NOISE_STREAM, dim);
+      // Grain > 0: noise correlated over that many pixels (blurred white noise), which reaches the
+      // high-variance, low-frequency directions that decide layout early (DESIGN.md §2).
+      const noise = (brush.grain ?? 0) > 0 ? blurImage(white, 0, image, brush.grain!) : white;
       for (let i = 0; i < dim; i++) delta[i] = noise[i]! * mask[i % plane]!;
       break;
     }
@@ -133,7 +136,7 @@ function directionValues(brush: Brush, dim: number, gaussian: GaussianModel | nu
 export function describeBrush(brush: Brush, step: number, sigma: number): string {
   const what =
     brush.kind === 'noise'
-      ? `noise patch (seed ${brush.seed ?? 0})`
+      ? `${(brush.grain ?? 0) > 0 ? `${formatNumber(brush.grain!)} px-grain ` : ''}noise patch (seed ${brush.seed ?? 0})`
       : brush.kind === 'intensity'
         ? describeColor(brush.color ?? [1])
         : brush.direction?.kind === 'gaussian-pc'

@@ -54,9 +54,14 @@ describe('studio in a real browser (painter serve + Chromium)', () => {
 
   it('a brush early changes the final image more than the same brush late, and both are branches in the tree', async () => {
     await studio.selectModel(BRUSH_MODEL);
+    await studio.setField('#seed', '1');
     await studio.setField('#steps', '50');
     await studio.generate();
     const rowsBefore = await studio.treeRows().count();
+    // A brightness push: a smooth blob, mostly along the data's high-variance directions, which
+    // early steps amplify and late steps pass about 1:1 (DESIGN.md §2).
+    await studio.page.getByTestId('brush-intensity').click();
+    await studio.page.locator('#brush-color').selectOption({ label: 'Brighten' });
 
     await studio.showStep(8);
     await studio.paint('xt-canvas', [0.4, 0.45], [0.6, 0.55]);

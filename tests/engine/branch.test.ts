@@ -51,6 +51,20 @@ describe('brushes', () => {
     expect(brushDelta(brushes[0]!, image, null)).toEqual(brushDelta(brushes[0]!, image, null));
   });
 
+  it('grained noise keeps its norm and is smoother than pixel noise', () => {
+    const image: ImageSpec = { channels: 1, height: 16, width: 16, range: [-1, 1] };
+    const roughness = (delta: Float32Array): number => {
+      let sum = 0;
+      for (let y = 0; y < 16; y++) for (let x = 0; x + 1 < 16; x++) sum += (delta[y * 16 + x + 1]! - delta[y * 16 + x]!) ** 2;
+      return sum;
+    };
+    const base: Brush = { kind: 'noise', points: [{ x: 8, y: 8 }], radius: 8, strength: 3, seed: 5 };
+    const fine = brushDelta(base, image, null);
+    const coarse = brushDelta({ ...base, grain: 2 }, image, null);
+    expect(norm(coarse)).toBeCloseTo(3, 5);
+    expect(roughness(coarse)).toBeLessThan(0.25 * roughness(fine));
+  });
+
   it('refuses a stroke that misses the image and a direction without statistics', () => {
     expect(() => brushDelta({ kind: 'intensity', points: [{ x: 50, y: 50 }], radius: 2, strength: 1 }, image4, null)).toThrow(/does not touch/);
     expect(() =>

@@ -8,6 +8,9 @@ export interface BrushColor {
 }
 
 /** Pushes offered for the intensity brush; greyscale models use the first value only. */
+/** Grains offered for the noise brush, in pixels. */
+export const GRAINS = [0, 1, 2, 4] as const;
+
 export const COLOR_PUSHES: readonly BrushColor[] = [
   { label: 'Brighten', values: [1] },
   { label: 'Darken', values: [-1] },
@@ -23,6 +26,8 @@ class BrushSettings {
   /** ‖δ‖ in the unit-variance x_t convention (contract.ts, Brush). */
   strength = $state(8);
   seed = $state(1);
+  /** Noise correlation length in pixels; 0 is pixel noise, which a trained network mostly averages away early. */
+  grain = $state(2);
   color = $state(0);
   /** Data principal component pushed along (0-based), unless a found direction is chosen. */
   component = $state(0);
@@ -36,7 +41,7 @@ class BrushSettings {
     const base = { points, radius: this.radius, strength: this.strength };
     switch (this.kind) {
       case 'noise':
-        return { ...base, kind: 'noise', seed: this.seed };
+        return { ...base, kind: 'noise', seed: this.seed, grain: this.grain };
       case 'intensity': {
         const push = COLOR_PUSHES[this.color] ?? COLOR_PUSHES[0]!;
         return { ...base, kind: 'intensity', color: channels === 1 ? [push.values[0]!] : push.values.length === 1 ? [push.values[0]!, push.values[0]!, push.values[0]!] : push.values };
