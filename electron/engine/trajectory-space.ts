@@ -6,6 +6,7 @@
  * spanned by x_T and the final image are projected alongside (the rotation
  * picture of DESIGN.md §2).
  */
+import { symmetricEigen } from './linalg';
 import type { GenerateRequest, TrajectorySpace } from '../contract';
 import type { GaussianModel } from './denoisers/gaussian';
 import type { Denoiser } from './denoisers/types';
@@ -79,7 +80,7 @@ export function principalAxes(points: Float32Array, count: number, dim: number, 
   for (let n = 0; n < count; n++) {
     for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) small[a * k + b]! += (projections[n * k + a]! * projections[n * k + b]!) / count;
   }
-  const { values, vectors } = smallSymmetricEigen(small, k);
+  const { values, vectors } = symmetricEigen(small, k);
   const sortedAxes = new Float64Array(k * dim);
   for (let i = 0; i < k; i++) {
     for (let a = 0; a < k; a++) {
@@ -88,57 +89,6 @@ export function principalAxes(points: Float32Array, count: number, dim: number, 
     }
   }
   return { mean, axes: sortedAxes, variances: values, totalVariance };
-}
-
-/**
- * Eigen-decomposition of a small symmetric k×k matrix by cyclic Jacobi
- * rotations; values descending, vectors as columns (row-major k×k).
- * @see Golub & Van Loan, "Matrix Computations", 4th ed., §8.5.3
- */
-function smallSymmetricEigen(matrix: Float64Array, k: number): { values: Float64Array; vectors: Float64Array } {
-  const a = Float64Array.from(matrix);
-  const v = new Float64Array(k * k);
-  for (let i = 0; i < k; i++) v[i * k + i] = 1;
-  for (let sweep = 0; sweep < 50; sweep++) {
-    let off = 0;
-    for (let p = 0; p < k; p++) for (let q = p + 1; q < k; q++) off += a[p * k + q]! ** 2;
-    if (off < 1e-30) break;
-    for (let p = 0; p < k; p++) {
-      for (let q = p + 1; q < k; q++) {
-        const apq = a[p * k + q]!;
-        if (Math.abs(apq) < 1e-300) continue;
-        const theta = (a[q * k + q]! - a[p * k + p]!) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let r = 0; r < k; r++) {
-          const arp = a[r * k + p]!;
-          const arq = a[r * k + q]!;
-          a[r * k + p] = c * arp - s * arq;
-          a[r * k + q] = s * arp + c * arq;
-        }
-        for (let r = 0; r < k; r++) {
-          const apr = a[p * k + r]!;
-          const aqr = a[q * k + r]!;
-          a[p * k + r] = c * apr - s * aqr;
-          a[q * k + r] = s * apr + c * aqr;
-        }
-        for (let r = 0; r < k; r++) {
-          const vrp = v[r * k + p]!;
-          const vrq = v[r * k + q]!;
-          v[r * k + p] = c * vrp - s * vrq;
-          v[r * k + q] = s * vrp + c * vrq;
-        }
-      }
-    }
-  }
-  const order = Array.from({ length: k }, (_, i) => i).sort((i, j) => a[j * k + j]! - a[i * k + i]!);
-  const values = Float64Array.from(order, (i) => a[i * k + i]!);
-  const vectors = new Float64Array(k * k);
-  order.forEach((from, to) => {
-    for (let r = 0; r < k; r++) vectors[r * k + to] = v[r * k + from]!;
-  });
-  return { values, vectors };
 }
 
 function orthonormalize(axes: Float64Array, k: number, dim: number): void {

@@ -46,7 +46,7 @@ export class GaussianModel {
     return c;
   }
 
-  /** out = base + U c (plus `perp`·v⊥ when given), for one image. */
+  /** out = μ + U c (plus `perpScale`·(v − U Uᵀ v) when U is truncated), for one image. */
   private reconstruct(
     out: Float32Array,
     outOffset: number,
@@ -57,16 +57,29 @@ export class GaussianModel {
     perpScale: number,
   ): void {
     const { dim, rank, eigvecs, mean } = this;
+    const unrolled = rank - (rank % 4);
     for (let i = 0; i < dim; i++) {
       const row = i * rank;
       let inSpan = 0;
-      let projectionOfCentred = 0;
-      for (let k = 0; k < rank; k++) {
-        const u = eigvecs[row + k]!;
-        inSpan += u * c[k]!;
-        projectionOfCentred += u * coefficientsOfCentred[k]!;
+      let k = 0;
+      // Four independent partial sums let the JIT pipeline the multiply-adds.
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (; k < unrolled; k += 4) {
+        inSpan += eigvecs[row + k]! * c[k]!;
+        s1 += eigvecs[row + k + 1]! * c[k + 1]!;
+        s2 += eigvecs[row + k + 2]! * c[k + 2]!;
+        s3 += eigvecs[row + k + 3]! * c[k + 3]!;
       }
-      const perp = perpScale === 0 ? 0 : perpScale * (centred[centredOffset + i]! - projectionOfCentred);
+      for (; k < rank; k++) inSpan += eigvecs[row + k]! * c[k]!;
+      inSpan += s1 + s2 + s3;
+      let perp = 0;
+      if (perpScale !== 0) {
+        let projectionOfCentred = 0;
+        for (let m = 0; m < rank; m++) projectionOfCentred += eigvecs[row + m]! * coefficientsOfCentred[m]!;
+        perp = perpScale * (centred[centredOffset + i]! - projectionOfCentred);
+      }
       out[outOffset + i] = mean[i]! + inSpan + perp;
     }
   }
