@@ -7,7 +7,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { ModelInfo } from '../contract';
-import { AnalyticDenoiser } from './denoisers/analytic';
+import { AnalyticDenoiser, gaussianFromStats } from './denoisers/analytic';
+import type { GaussianModel } from './denoisers/gaussian';
+import { readSafetensors } from './safetensors';
 import { OnnxDenoiser, type ProviderName } from './denoisers/onnx';
 import type { Denoiser } from './denoisers/types';
 import { PainterError } from './errors';
@@ -52,6 +54,8 @@ export interface RegistryOptions {
 export class ModelRegistry {
   private readonly models = new Map<string, RegisteredModel>();
   private readonly loaded = new Map<string, Promise<Denoiser>>();
+  /** Gaussian statistics files already read, by path (the studio asks for a ghost on every run). */
+  private readonly gaussians = new Map<string, GaussianModel | null>();
   /** Problems met while scanning the bundled folder (shown, never fatal). */
   readonly scanProblems: string[] = [];
 
@@ -141,6 +145,21 @@ export class ModelRegistry {
   statsPath(id: string): string | null {
     const { manifest, folder } = this.get(id);
     return manifest.stats === undefined ? null : join(folder, manifest.stats);
+  }
+
+  /**
+   * The Gaussian held by a statistics file (mean + eigvecs + eigvals), read
+   * once and kept; null when the file holds no single Gaussian.
+   */
+  gaussianFromFile(path: string, dim: number): GaussianModel | null {
+    const key = `${path}\0${dim}`;
+    if (!this.gaussians.has(key)) {
+      const file = readSafetensors(path);
+      const eigvals = file.tensors.get('eigvals');
+      const isGaussian = file.tensors.has('mean') && eigvals !== undefined && eigvals.shape.length === 1;
+      this.gaussians.set(key, isGaussian ? gaussianFromStats(file, path, dim) : null);
+    }
+    return this.gaussians.get(key)!;
   }
 
   /** The judge folder a model names, if any. */

@@ -7,14 +7,13 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AnalyticDenoiser, gaussianFromStats } from '../denoisers/analytic';
+import { AnalyticDenoiser } from '../denoisers/analytic';
 import type { GaussianModel } from '../denoisers/gaussian';
 import { imageDim, type Denoiser } from '../denoisers/types';
 import { PainterError } from '../errors';
 import { Judge } from '../judge';
 import type { ModelRegistry, RegisteredModel } from '../models';
 import { Random } from '../rng';
-import { readSafetensors } from '../safetensors';
 import { ProgressMeter, resolveRunSettings, sampleBatch, type AnalysisContext, type RunSettings } from './context';
 
 /** A model id, or a model folder (registered on the fly). */
@@ -58,11 +57,8 @@ export async function findGaussian(registry: ModelRegistry, model: RegisteredMod
   if (denoiser instanceof AnalyticDenoiser && denoiser.gaussian !== null) return { gaussian: denoiser.gaussian, source: model.manifest.id };
   const path = registry.statsPath(model.manifest.id);
   if (path !== null && existsSync(path)) {
-    const file = readSafetensors(path);
-    const eigvals = file.tensors.get('eigvals');
-    if (file.tensors.has('mean') && eigvals !== undefined && eigvals.shape.length === 1) {
-      return { gaussian: gaussianFromStats(file, path, denoiser.dim), source: path };
-    }
+    const gaussian = registry.gaussianFromFile(path, denoiser.dim);
+    if (gaussian !== null) return { gaussian, source: path };
   }
   const candidate = registry.list().find((m) => m.manifest.kind === 'gaussian' && sameImage(m, model));
   if (candidate === undefined) {
