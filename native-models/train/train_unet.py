@@ -8,6 +8,13 @@ Seeded; logs step/loss/it/s/ETA; checkpoints every --ckpt-every seconds into
   /usr/bin/python3 native-models/train/train_unet.py --threads 1 --max-steps 8000
   /usr/bin/python3 native-models/train/train_unet.py --data emoji --threads 1 --max-steps 6000
 While it runs, `echo N > <ckpt-dir>/MAX_STEPS` changes the step target (checked every --log-every steps).
+
+On a GPU (the device machine; see README.md "Training on a GPU"), train for a fixed wall-clock budget:
+  python3 train_unet.py --data emoji --chs 32,64,128 --device cuda --batch 256 --max-minutes 8 \
+      --max-steps 1000000 --ckpt-dir /tmp/ck --export-ema $OUT/emoji.pt
+--max-minutes stops at the deadline (the learning rate decays linearly to 10% over the last
+--decay-frac of the budget); --export-ema writes a compact checkpoint (EMA weights, cfg, losses:
+all that export_unet.py needs) at every checkpoint and at the end.
 """
 import argparse
 import copy
@@ -64,6 +71,13 @@ def build_model(cfg):
                 attn=bool(cfg["attn"]), blocks=1, up_conv=True)
 
 
+def save_ema(path, step, ema, cfg, losses):
+    """Compact checkpoint for export_unet.py: EMA weights only (no optimizer, no raw weights)."""
+    sd = {k: v.detach().cpu() for k, v in ema.state_dict().items()}
+    torch.save({"step": step, "ema": sd, "cfg": cfg, "losses": losses}, path + ".tmp")
+    os.replace(path + ".tmp", path)
+
+
 def save_checkpoint(d, step, model, ema, opt, cfg, losses, keep=3):
     os.makedirs(d, exist_ok=True)
     path = os.path.join(d, f"ckpt-{step:07d}.pt")
@@ -95,7 +109,18 @@ def main():
     ap.add_argument("--ckpt-dir", default=None)
     ap.add_argument("--ckpt-every", type=float, default=300.0, help="seconds")
     ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    ap.add_argument("--max-minutes", type=float, default=None, help="stop after this much training time")
+    ap.add_argument("--decay-frac", type=float, default=0.3,
+                    help="with --max-minutes: fraction of the budget over which the lr decays to 10%%")
+    ap.add_argument("--export-ema", default=None, help="also write a compact EMA checkpoint here")
     args = ap.parse_args()
+    dev = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                       ("cpu" if args.device == "auto" else args.device))
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
     preset = PRESETS[args.data]
     ckpt_dir = args.ckpt_dir or preset["ckpt_dir"]
     torch.set_num_threads(args.threads)
@@ -111,44 +136,60 @@ def main():
            "batch": args.batch, "lr": args.lr, "warmup": args.warmup, "ema": args.ema,
            "p_uncond": args.p_uncond, "flip": not args.no_flip, "seed": args.seed,
            "schedule": {"type": "vp-linear", "timesteps": T, "betaStart": BETA_START, "betaEnd": BETA_END},
-           "prediction": "epsilon", "param": args.param}
-    model = build_model(cfg)
+           "prediction": "epsilon", "param": args.param,
+           "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({args.threads} thread(s))",
+           "torch": torch.__version__}
+    model = build_model(cfg).to(dev)
     ema = copy.deepcopy(model).requires_grad_(False)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, losses = 0, []
     ck = latest_checkpoint(ckpt_dir)
     if ck:
-        s = torch.load(ck)
+        s = torch.load(ck, map_location=dev)
         if s["cfg"]["chs"] != cfg["chs"] or s["cfg"]["in_ch"] != cfg["in_ch"] or s["cfg"].get("param", "epsilon") != cfg["param"]:
             raise SystemExit(f"checkpoint {ck} has a different architecture")
         model.load_state_dict(s["model"]); ema.load_state_dict(s["ema"]); opt.load_state_dict(s["opt"])
-        torch.set_rng_state(s["rng"]); step = s["step"]; losses = s.get("losses", [])
+        torch.set_rng_state(s["rng"].cpu()); step = s["step"]; losses = s.get("losses", [])
+        cfg["device"] = s["cfg"].get("device", cfg["device"]) if s["cfg"].get("device") == cfg["device"] else \
+            f"{s['cfg'].get('device', 'cpu (1 thread)')} then {cfg['device']}"
         print(f"resumed from {ck} at step {step}", flush=True)
     print(f"data {args.data}: {N} images {C}x{H}x{W}; model {count_params(model)} params; cfg {cfg}", flush=True)
     if step >= args.max_steps:
         print("already at max steps", flush=True)
         return
 
-    abar = alphas_cumprod().float()
+    x_all = x_all.to(dev)
+    y_all = y_all.to(dev) if y_all is not None else None
+    abar = alphas_cumprod().float().to(dev)
     sa, sb = abar.sqrt(), (1 - abar).sqrt()
+    gen = torch.Generator(device=dev).manual_seed(args.seed + step) if dev.type == "cuda" else None
+    budget = args.max_minutes * 60 if args.max_minutes else None
     t_start, t_last_ck, run_loss, n_run = time.time(), time.time(), 0.0, 0
     step0 = step
     model.train()
     while step < args.max_steps:
-        idx = torch.randint(0, N, (args.batch,))
+        el = time.time() - t_start
+        if budget is not None and el >= budget:
+            print(f"time budget of {args.max_minutes} min reached at step {step}", flush=True)
+            break
+        decay = 1.0
+        if budget is not None and args.decay_frac > 0:
+            decay = max(0.1, min(1.0, (budget - el) / (args.decay_frac * budget)))
+        rnd = dict(device=dev, generator=gen) if gen is not None else {}
+        idx = torch.randint(0, N, (args.batch,), **rnd)
         x0 = x_all[idx]
         if cfg["flip"]:
-            flip = torch.rand(args.batch) < 0.5
+            flip = torch.rand(args.batch, **rnd) < 0.5
             x0 = torch.where(flip[:, None, None, None], x0.flip(3), x0)
-        t = torch.randint(0, T, (args.batch,))
-        eps = torch.randn_like(x0)
+        t = torch.randint(0, T, (args.batch,), **rnd)
+        eps = torch.randn(x0.shape, **rnd) if gen is not None else torch.randn_like(x0)
         xt = sa[t][:, None, None, None] * x0 + sb[t][:, None, None, None] * eps
         y = None
         if cfg["num_classes"] > 0:
             y = y_all[idx].clone()
-            y[torch.rand(args.batch) < args.p_uncond] = cfg["num_classes"]
+            y[torch.rand(args.batch, **rnd) < args.p_uncond] = cfg["num_classes"]
         for g in opt.param_groups:
-            g["lr"] = args.lr * min(1.0, (step + 1) / args.warmup)
+            g["lr"] = args.lr * min(1.0, (step + 1) / args.warmup) * decay
         if cfg["param"] == "v":
             target = sa[t][:, None, None, None] * eps - sb[t][:, None, None, None] * x0
         else:
@@ -160,12 +201,13 @@ def main():
         opt.step()
         with torch.no_grad():
             d = min(args.ema, (1 + step) / (10 + step))
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.mul_(d).add_(pm.detach(), alpha=1 - d)
+            pe, pm = list(ema.parameters()), [p.detach() for p in model.parameters()]
+            torch._foreach_mul_(pe, d)
+            torch._foreach_add_(pe, pm, alpha=1 - d)
             for be, bm in zip(ema.buffers(), model.buffers()):
                 be.copy_(bm)
         step += 1
-        run_loss += loss.item(); n_run += 1
+        run_loss += loss.detach(); n_run += 1  # a tensor: no device sync per step
         if step % args.log_every == 0:
             # the step target can be changed while training runs: echo N > <ckpt-dir>/MAX_STEPS
             ov = os.path.join(ckpt_dir, "MAX_STEPS")
@@ -181,6 +223,7 @@ def main():
             el = time.time() - t_start
             ips = (step - step0) / el
             eta = (args.max_steps - step) / ips
+            run_loss = float(run_loss)
             losses.append([step, run_loss / n_run])
             print(f"step {step}/{args.max_steps} loss {run_loss / n_run:.5f} {ips:.3f} it/s "
                   f"{1 / ips:.3f} s/it elapsed {el / 60:.1f} min ETA {eta / 60:.1f} min "
@@ -188,9 +231,14 @@ def main():
             run_loss, n_run = 0.0, 0
         if time.time() - t_last_ck > args.ckpt_every or step == args.max_steps:
             p = save_checkpoint(ckpt_dir, step, model, ema, opt, cfg, losses)
+            if args.export_ema:
+                save_ema(args.export_ema, step, ema, cfg, losses)
             print(f"checkpoint {p}", flush=True)
             t_last_ck = time.time()
-    print(f"done: {step} steps", flush=True)
+    p = save_checkpoint(ckpt_dir, step, model, ema, opt, cfg, losses)
+    if args.export_ema:
+        save_ema(args.export_ema, step, ema, cfg, losses)
+    print(f"done: {step} steps; checkpoint {p}", flush=True)
 
 
 if __name__ == "__main__":
