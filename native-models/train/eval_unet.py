@@ -48,6 +48,8 @@ def main():
     ap.add_argument("--guidance", type=float, default=1.0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--unconditional", action="store_true",
+                    help="sample with the null label (10 x per-class samples); reports the score and class spread")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     ckpt = args.ckpt or latest_checkpoint(PRESETS["fashion"]["ckpt_dir"])
@@ -60,7 +62,9 @@ def main():
     xs, ys = [], []
     for c in range(10):
         y = torch.full((args.per_class,), c, dtype=torch.long)
-        xs.append(ddim(net, y, args.steps, args.guidance, cfg["num_classes"], gen, (1, 28, 28)))
+        yin = torch.full_like(y, cfg["num_classes"]) if args.unconditional else y
+        xs.append(ddim(net, yin, args.steps, 1.0 if args.unconditional else args.guidance,
+                       cfg["num_classes"], gen, (1, 28, 28)))
         ys.append(y)
     x = torch.cat(xs)
     y = torch.cat(ys)
@@ -76,7 +80,17 @@ def main():
            "guidance": args.guidance, "judgeAccuracy": round(float((logits.argmax(1) == y.numpy()).mean()), 4),
            "inceptionScore": round(inception_score(logits), 4), "frechetToTrain": round(fd, 4),
            "fractionPixelsOutside1.05": round(out_of_range, 5), "seconds": round(time.time() - t0, 1)}
-    with open(os.path.join(os.path.dirname(ckpt), f"eval-{s['step']:07d}-g{args.guidance:g}.json"), "w") as f:
+    tag = f"g{args.guidance:g}"
+    if args.unconditional:
+        res["guidance"] = "unconditional"
+        del res["judgeAccuracy"]
+        res["classCounts"] = np.bincount(logits.argmax(1), minlength=10).tolist()
+        tag = "uncond"
+        print(json.dumps(res), flush=True)
+        with open(os.path.join(os.path.dirname(ckpt), f"eval-{os.path.basename(ckpt)}-{tag}.json"), "w") as f:
+            json.dump(res, f, indent=2)
+        return
+    with open(os.path.join(os.path.dirname(ckpt), f"eval-{s['step']:07d}-{tag}.json"), "w") as f:
         json.dump(res, f, indent=2)
     print(json.dumps(res), flush=True)
     add_to_card(res)

@@ -114,6 +114,9 @@ def main():
     ap.add_argument("--decay-frac", type=float, default=0.3,
                     help="with --max-minutes: fraction of the budget over which the lr decays to 10%%")
     ap.add_argument("--export-ema", default=None, help="also write a compact EMA checkpoint here")
+    ap.add_argument("--init", default=None,
+                    help="warm start from a compact EMA checkpoint (--export-ema) when --ckpt-dir has none: "
+                         "weights from its EMA, a fresh optimizer with --warmup steps, step count continued")
     args = ap.parse_args()
     dev = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
                        ("cpu" if args.device == "auto" else args.device))
@@ -138,14 +141,14 @@ def main():
            "schedule": {"type": "vp-linear", "timesteps": T, "betaStart": BETA_START, "betaEnd": BETA_END},
            "prediction": "epsilon", "param": args.param,
            "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"cpu ({args.threads} thread(s))",
-           "torch": torch.__version__}
+           "torch": str(torch.__version__)}
     model = build_model(cfg).to(dev)
     ema = copy.deepcopy(model).requires_grad_(False)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, losses = 0, []
     ck = latest_checkpoint(ckpt_dir)
     if ck:
-        s = torch.load(ck, map_location=dev)
+        s = torch.load(ck, map_location=dev, weights_only=False)
         if s["cfg"]["chs"] != cfg["chs"] or s["cfg"]["in_ch"] != cfg["in_ch"] or s["cfg"].get("param", "epsilon") != cfg["param"]:
             raise SystemExit(f"checkpoint {ck} has a different architecture")
         model.load_state_dict(s["model"]); ema.load_state_dict(s["ema"]); opt.load_state_dict(s["opt"])
@@ -153,6 +156,16 @@ def main():
         cfg["device"] = s["cfg"].get("device", cfg["device"]) if s["cfg"].get("device") == cfg["device"] else \
             f"{s['cfg'].get('device', 'cpu (1 thread)')} then {cfg['device']}"
         print(f"resumed from {ck} at step {step}", flush=True)
+    warm_from = 0
+    if not ck and args.init:
+        s = torch.load(args.init, map_location=dev, weights_only=False)
+        if s["cfg"]["chs"] != cfg["chs"] or s["cfg"]["in_ch"] != cfg["in_ch"] or s["cfg"].get("param") != cfg["param"]:
+            raise SystemExit(f"{args.init} has a different architecture")
+        model.load_state_dict(s["ema"]); ema.load_state_dict(s["ema"])
+        step = warm_from = s["step"]; losses = list(s.get("losses", []))
+        cfg["device"] = f"{s['cfg'].get('device')} then {cfg['device']}"
+        cfg["restarts"] = s["cfg"].get("restarts", []) + [step]
+        print(f"warm start from {args.init} (EMA weights, fresh optimizer) at step {step}", flush=True)
     print(f"data {args.data}: {N} images {C}x{H}x{W}; model {count_params(model)} params; cfg {cfg}", flush=True)
     if step >= args.max_steps:
         print("already at max steps", flush=True)
@@ -189,7 +202,7 @@ def main():
             y = y_all[idx].clone()
             y[torch.rand(args.batch, **rnd) < args.p_uncond] = cfg["num_classes"]
         for g in opt.param_groups:
-            g["lr"] = args.lr * min(1.0, (step + 1) / args.warmup) * decay
+            g["lr"] = args.lr * min(1.0, (step - warm_from + 1) / args.warmup) * decay
         if cfg["param"] == "v":
             target = sa[t][:, None, None, None] * eps - sb[t][:, None, None, None] * x0
         else:
