@@ -120,7 +120,8 @@ def write_card(out, t, cfg, s, ckpt, params, onnx_bytes, check):
         "## Training",
         "",
         f"- native-models/train/train_unet.py --data {cfg['data']}: Adam lr {cfg['lr']} (linear warmup {cfg['warmup']} steps), batch {cfg['batch']}, "
-        f"EMA {cfg['ema']}, gradient clipping 1.0, random horizontal flips{', label dropout ' + str(int(cfg['p_uncond'] * 100)) + '% (classifier-free guidance)' if cond else ''}, seed {cfg['seed']}, 1 CPU thread (Debian torch 1.13).",
+        f"EMA {cfg['ema']}, gradient clipping 1.0, random horizontal flips{', label dropout ' + str(int(cfg['p_uncond'] * 100)) + '% (classifier-free guidance)' if cond else ''}, seed {cfg['seed']}; trained on {cfg.get('device', '1 CPU thread')} with torch {cfg.get('torch', '1.13 (Debian)')}"
+        + (f" (warm restarts from the EMA weights, fresh optimizer, at steps {cfg['restarts']})" if cfg.get('restarts') else "") + ".",
         f"- Exported from checkpoint `{os.path.basename(ckpt)}`: **{s['step']} training steps** ({s['step'] * cfg['batch'] / 1e3:.0f}k images seen), EMA weights.",
         f"- Training loss ({'v-MSE' if cfg.get('param') == 'v' else 'ε-MSE'}, mean of the last {len(last)} logged values): **{final_loss:.4f}**.",
         f"- ONNX check: {check}",
@@ -196,7 +197,7 @@ def main():
            "output": {"name": "eps", "shape": list(reps.shape), "data": reps.flatten().tolist()}}
     if cond:
         ref["inputs"]["y"] = {"shape": [rb], "data": ry.tolist()}
-    ref_path = os.path.join(os.path.dirname(ckpt), "onnx_reference.json")
+    ref_path = os.path.join(os.path.dirname(os.path.abspath(ckpt)), "onnx_reference.json")
     with open(ref_path, "w") as f:
         json.dump(ref, f)
     check = "onnx.checker passed; onnxruntime is not installed for /usr/bin/python3, so the torch-vs-ONNX comparison is run with onnxruntime-node by native-models/train/verify_onnx.mjs"
@@ -214,7 +215,7 @@ def main():
     manifest = {
         "id": t["id"],
         "name": t["name"],
-        "description": (f"Small UNet ({params / 1e6:.2f} M parameters) trained on CPU for {s['step']} steps "
+        "description": (f"Small UNet ({params / 1e6:.2f} M parameters) trained for {s['step']} steps "
                         f"of batch {cfg['batch']}; DDPM ε-prediction, VP linear schedule, T = 1000."
                         + (" Class-conditional with classifier-free guidance (null label 10)." if cond else " Unconditional.")),
         "kind": "onnx",

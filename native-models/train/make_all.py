@@ -1,6 +1,9 @@
 """Run the whole bundled-model pipeline in order, resuming wherever it stopped.
 
-  /usr/bin/python3 native-models/train/make_all.py [--threads N] [--fashion-steps 4000] [--emoji-steps 3000]
+  /usr/bin/python3 native-models/train/make_all.py [--threads N] [--device cpu|cuda|auto]
+                                                   [--fashion-steps 6800] [--emoji-steps 14000]
+The defaults are the recipe of the bundled networks (2.5 M-parameter UNets, channels 32,64,128).
+They were trained on a GPU (see README.md there); on 2 CPU cores the same recipe takes many hours.
 
 1. make_stats.py        Fashion-MNIST Gaussian / GMM / delta statistics
 2. train_judge.py       Fashion-MNIST judge classifier (+ feature statistics, ONNX)
@@ -39,8 +42,9 @@ def step(title, cmd, skip_if=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--fashion-steps", type=int, default=4000)
-    ap.add_argument("--emoji-steps", type=int, default=3000)
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or auto (passed to train_unet.py)")
+    ap.add_argument("--fashion-steps", type=int, default=6800)
+    ap.add_argument("--emoji-steps", type=int, default=14000)
     ap.add_argument("--judge-epochs", type=int, default=8)
     ap.add_argument("--skip-emoji", action="store_true")
     args = ap.parse_args()
@@ -49,12 +53,16 @@ def main():
     step("statistics", [PY, t("make_stats.py")])
     step("judge", [PY, t("train_judge.py"), "--epochs", str(args.judge_epochs)] + th,
          skip_if=[os.path.join(MODELS, "fashion-mnist-judge", f) for f in ("model.onnx", "judge.json", "feature_stats.safetensors")])
-    step("fashion unet", [PY, t("train_unet.py"), "--data", "fashion", "--max-steps", str(args.fashion_steps)] + th)
+    recipe = ["--chs", "32,64,128", "--ema", "0.9995", "--device", args.device, "--log-every", "200"]
+    step("fashion unet", [PY, t("train_unet.py"), "--data", "fashion", "--max-steps", str(args.fashion_steps),
+                          "--batch", "256", "--lr", "3e-4"] + recipe + th)
     step("fashion export", [PY, t("export_unet.py"), "--data", "fashion", "--samples", "6"] + th)
     step("fashion eval", [PY, t("eval_unet.py"), "--per-class", "50"] + th)
+    step("fashion eval (unconditional)", [PY, t("eval_unet.py"), "--per-class", "50", "--unconditional"] + th)
     if not args.skip_emoji:
         step("emoji data", [PY, t("make_emoji_data.py")])
-        step("emoji unet", [PY, t("train_unet.py"), "--data", "emoji", "--max-steps", str(args.emoji_steps)] + th)
+        step("emoji unet", [PY, t("train_unet.py"), "--data", "emoji", "--max-steps", str(args.emoji_steps),
+                            "--batch", "128", "--lr", "2e-4"] + recipe + th)
         step("emoji export", [PY, t("export_unet.py"), "--data", "emoji"] + th)
     node = shutil.which("node")
     if node and os.path.isdir(os.path.join(ROOT, "node_modules", "onnxruntime-node")):

@@ -12,8 +12,8 @@ While it runs, `echo N > <ckpt-dir>/MAX_STEPS` changes the step target (checked 
 On a GPU (the device machine; see README.md "Training on a GPU"), train for a fixed wall-clock budget:
   python3 train_unet.py --data emoji --chs 32,64,128 --device cuda --batch 256 --max-minutes 8 \
       --max-steps 1000000 --ckpt-dir /tmp/ck --export-ema $OUT/emoji.pt
---max-minutes stops at the deadline (the learning rate decays linearly to 10% over the last
---decay-frac of the budget); --export-ema writes a compact checkpoint (EMA weights, cfg, losses:
+--max-minutes stops at the deadline; the learning rate decays linearly to 10% over the last
+--decay-frac of the run (of the time budget, or of --max-steps, whichever ends first); --export-ema writes a compact checkpoint (EMA weights, cfg, losses:
 all that export_unet.py needs) at every checkpoint and at the end.
 """
 import argparse
@@ -34,8 +34,8 @@ T = 1000
 BETA_START, BETA_END = 1e-4, 0.02
 
 PRESETS = {
-    "fashion": dict(chs="16,32,64", attn=1, num_classes=10, ckpt_dir=os.path.join(HERE, "checkpoints", "fashion")),
-    "emoji": dict(chs="16,32,64", attn=1, num_classes=0, ckpt_dir=os.path.join(HERE, "checkpoints", "emoji32")),
+    "fashion": dict(chs="32,64,128", attn=1, num_classes=10, ckpt_dir=os.path.join(HERE, "checkpoints", "fashion")),
+    "emoji": dict(chs="32,64,128", attn=1, num_classes=0, ckpt_dir=os.path.join(HERE, "checkpoints", "emoji32")),
 }
 
 
@@ -112,7 +112,7 @@ def main():
     ap.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     ap.add_argument("--max-minutes", type=float, default=None, help="stop after this much training time")
     ap.add_argument("--decay-frac", type=float, default=0.3,
-                    help="with --max-minutes: fraction of the budget over which the lr decays to 10%%")
+                    help="fraction of the run (steps, or time with --max-minutes) over which the lr decays to 10%%; 0 = off")
     ap.add_argument("--export-ema", default=None, help="also write a compact EMA checkpoint here")
     ap.add_argument("--init", default=None,
                     help="warm start from a compact EMA checkpoint (--export-ema) when --ckpt-dir has none: "
@@ -163,7 +163,8 @@ def main():
             raise SystemExit(f"{args.init} has a different architecture")
         model.load_state_dict(s["ema"]); ema.load_state_dict(s["ema"])
         step = warm_from = s["step"]; losses = list(s.get("losses", []))
-        cfg["device"] = f"{s['cfg'].get('device')} then {cfg['device']}"
+        if s["cfg"].get("device") != cfg["device"]:
+            cfg["device"] = f"{s['cfg'].get('device')} then {cfg['device']}"
         cfg["restarts"] = s["cfg"].get("restarts", []) + [step]
         print(f"warm start from {args.init} (EMA weights, fresh optimizer) at step {step}", flush=True)
     print(f"data {args.data}: {N} images {C}x{H}x{W}; model {count_params(model)} params; cfg {cfg}", flush=True)
@@ -185,9 +186,12 @@ def main():
         if budget is not None and el >= budget:
             print(f"time budget of {args.max_minutes} min reached at step {step}", flush=True)
             break
-        decay = 1.0
-        if budget is not None and args.decay_frac > 0:
-            decay = max(0.1, min(1.0, (budget - el) / (args.decay_frac * budget)))
+        # lr decays linearly to 10% over the last --decay-frac of the run, measured in time
+        # (--max-minutes) or in steps (--max-steps), whichever is nearer its end
+        progress = step / args.max_steps
+        if budget is not None:
+            progress = max(progress, el / budget)
+        decay = max(0.1, min(1.0, (1 - progress) / args.decay_frac)) if args.decay_frac > 0 else 1.0
         rnd = dict(device=dev, generator=gen) if gen is not None else {}
         idx = torch.randint(0, N, (args.batch,), **rnd)
         x0 = x_all[idx]
