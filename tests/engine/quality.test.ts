@@ -1,8 +1,10 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnalyticDenoiser } from '../../electron/engine/denoisers/analytic';
 import { Judge, judgeScore } from '../../electron/engine/judge';
-import type { AnalyticManifest } from '../../electron/engine/manifest';
+import { OnnxDenoiser } from '../../electron/engine/denoisers/onnx';
+import type { AnalyticManifest, OnnxManifest } from '../../electron/engine/manifest';
 import { readManifest } from '../../electron/engine/models';
 import { evaluateQuality } from '../../electron/engine/quality';
 
@@ -47,6 +49,30 @@ describe('judge network and sample quality', () => {
     expect(u.scoreRatio).toBeLessThan(0.8);
     expect(u.frechetToTest).toBeGreaterThan(10 * judge.floor);
     expect(u.classHistogram.reduce((a, b) => a + b, 0)).toBe(60);
+  });
+
+  it('the bundled Fashion-MNIST network draws the garment it is asked for (guidance 2), and every bundled network is ≤ 20 MB', async () => {
+    const judge = await judgePromise;
+    const folder = join(MODELS, 'fashion-mnist');
+    const manifest = readManifest(folder).manifest as OnnxManifest;
+    const network = await OnnxDenoiser.load(manifest, join(folder, manifest.onnx.file));
+    try {
+      // 3 samples per class, 20 Euler steps: a short run, but a trained class-conditional net gets nearly all right.
+      const report = await evaluateQuality(network, judge, {
+        steps: 20,
+        sampler: 'euler',
+        conditionalCount: 30,
+        guidances: [2],
+        unconditionalCount: 0,
+      });
+      expect(report.conditional[0]!.count).toBe(30);
+      expect(report.conditional[0]!.accuracy).toBeGreaterThanOrEqual(0.8);
+    } finally {
+      await network.dispose();
+    }
+    for (const id of ['fashion-mnist', 'emoji32', 'fashion-mnist-judge']) {
+      expect(statSync(join(MODELS, id, 'model.onnx')).size).toBeLessThanOrEqual(20e6);
+    }
   });
 
   it('judgeScore of judge outputs is between 1 and the class count', async () => {
