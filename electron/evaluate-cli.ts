@@ -50,12 +50,25 @@ export async function commandEvaluate(args: string[], engine: Engine): Promise<v
     if (!Number.isFinite(value) || value < 0) throw new PainterError('BAD_ARGUMENT', `--guidance must be a comma-separated list of numbers; got "${text}".`);
     return value;
   });
+  const steps = integerFlag(flags, 'steps', 50, 1, 1000);
+  const grid = flags.values.get('grid');
+  const json = flags.values.get('json');
+  const gridGuidance = guidances.includes(2) ? 2 : (guidances[0] ?? 1);
   const judgeFolder = engine.registry.judgePath(modelId);
-  if (judgeFolder === null) throw new PainterError('BAD_ARGUMENT', `Model "${modelId}" names no judge network (manifest field "judge").`);
+  if (judgeFolder === null) {
+    // A model without a judge (the emoji network) can still get its engine-made sample grids.
+    if (grid === undefined) {
+      throw new PainterError('BAD_ARGUMENT', `Model "${modelId}" names no judge network (manifest field "judge"); only --grid works without one.`);
+    }
+    const grids = await writeGrids(await engine.registry.load(modelId), grid, steps, sampler, gridGuidance);
+    const text = JSON.stringify({ model: modelId, judge: null, grids }, null, 2);
+    if (json !== undefined) writeFileAtomic(resolve(json), Buffer.from(`${text}\n`));
+    process.stdout.write(`${text}\n`);
+    return;
+  }
   const denoiser = await engine.registry.load(modelId);
   const judge = await Judge.load(judgeFolder);
   try {
-    const steps = integerFlag(flags, 'steps', 50, 1, 1000);
     const report = await evaluateQuality(denoiser, judge, {
       steps,
       sampler,
@@ -65,10 +78,8 @@ export async function commandEvaluate(args: string[], engine: Engine): Promise<v
       onProgress: (message, done, total) => process.stderr.write(`\r${message}: ${done}/${total}   `),
     });
     process.stderr.write('\n');
-    const grid = flags.values.get('grid');
-    const grids = grid === undefined ? [] : await writeGrids(denoiser, grid, steps, sampler, guidances.includes(2) ? 2 : guidances[0]!);
+    const grids = grid === undefined ? [] : await writeGrids(denoiser, grid, steps, sampler, gridGuidance);
     const text = JSON.stringify({ model: modelId, ...report, grids }, null, 2);
-    const json = flags.values.get('json');
     if (json !== undefined) writeFileAtomic(resolve(json), Buffer.from(`${text}\n`));
     process.stdout.write(`${text}\n`);
   } finally {

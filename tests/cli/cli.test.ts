@@ -54,6 +54,7 @@ describe('painter CLI', () => {
     ['a bad number', ['sample', '--model', 'fashion-mnist-gmm', '--steps', 'many'], /--steps must be an integer/],
     ['an unknown sampler', ['sample', '--model', 'fashion-mnist-gmm', '--sampler', 'rk4'], /--sampler must be one of euler, heun, ddpm/],
     ['an unknown command', ['paint'], /Unknown command "paint"/],
+    ['an evaluation without a judge', ['evaluate', '--model', 'emoji32-gaussian', '--steps', '5'], /names no judge network .*only --grid works without one/],
   ];
   for (const [what, args, message] of failures) {
     it(`refuses ${what} with one line on stderr, a non-zero exit and no output file`, () => {
@@ -67,6 +68,19 @@ describe('painter CLI', () => {
       expect(existsSync(`${target}.png`)).toBe(false);
     });
   }
+
+  it('writes engine-made sample grids for a model without a judge', () => {
+    const prefix = join(out, 'emoji-gaussian');
+    const result = painter('evaluate', '--model', 'emoji32-gaussian', '--steps', '5', '--grid', prefix);
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as { judge: null; grids: string[] };
+    expect(summary.judge).toBeNull();
+    expect(summary.grids).toEqual([`${prefix}-unconditional.png`]);
+    // 10 × 10 grid of 32-px images scaled 2×, 2-px gaps → 10·64 + 11·2 = 662 px square.
+    const png = readFileSync(summary.grids[0]!);
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([662, 662]);
+  });
 
   it('refuses to overwrite a file that is not a run, leaving it as it was', () => {
     const target = join(out, 'precious.safetensors');
