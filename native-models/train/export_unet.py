@@ -90,8 +90,7 @@ def ddim_grid(net, cfg, n_per, steps, path, guidance=1.0, seed=0):
 
 def write_card(out, t, cfg, s, ckpt, params, onnx_bytes, check):
     losses = s.get("losses", [])
-    last = losses[-10:]
-    final_loss = float(np.mean([l for _, l in last])) if last else float("nan")
+    final_loss = float(losses[-1][1]) if losses else float("nan")
     cond = cfg["num_classes"] > 0
     lines = [
         f"# {t['name']}",
@@ -123,7 +122,8 @@ def write_card(out, t, cfg, s, ckpt, params, onnx_bytes, check):
         f"EMA {cfg['ema']}, gradient clipping 1.0, random horizontal flips{', label dropout ' + str(int(cfg['p_uncond'] * 100)) + '% (classifier-free guidance)' if cond else ''}, seed {cfg['seed']}; trained on {cfg.get('device', '1 CPU thread')} with torch {cfg.get('torch', '1.13 (Debian)')}"
         + (f" (warm restarts from the EMA weights, fresh optimizer, at steps {cfg['restarts']})" if cfg.get('restarts') else "") + ".",
         f"- Exported from checkpoint `{os.path.basename(ckpt)}`: **{s['step']} training steps** ({s['step'] * cfg['batch'] / 1e3:.0f}k images seen), EMA weights.",
-        f"- Training loss ({'v-MSE' if cfg.get('param') == 'v' else 'ε-MSE'}, mean of the last {len(last)} logged values): **{final_loss:.4f}**.",
+        f"- Training loss ({'v-MSE' if cfg.get('param') == 'v' else 'ε-MSE'}, the last logged value: the mean over its log interval, "
+        f"at step {losses[-1][0] if losses else '?'}): **{final_loss:.4f}**.",
         f"- ONNX check: {check}",
         "",
         "## Measured quality — TO BE FILLED BY THE LEAD (engine measurements)",
