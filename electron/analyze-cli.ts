@@ -43,7 +43,7 @@ const SPECIFIC: Record<AnalysisName, string[]> = {
   agreement: ['ev-sigmas', 'probes', 'gmm', 'delta'],
   emergence: ['directions', 'spacing', 'region'],
   perturbation: ['inject-steps', 'strengths', 'direction', 'convention'],
-  teleport: ['skips', 'pc-dims', 'bootstrap'],
+  teleport: ['skips', 'pc-dims', 'bootstrap', 'gmm'],
   retrieval: ['delta'],
   manifold: ['step', 'k', 'budget', 'block', 'fd-step', 'generator-k', 'generator-blocks', 'amplitudes', 'grid-directions'],
 };
@@ -237,10 +237,14 @@ export async function commandAnalyze(args: string[], engine: Engine): Promise<vo
       }
       case 'teleport': {
         const skips = numberList(flags, 'skips');
+        // A class-conditional model teleports with its class's Gaussian from a matching mixture, when one is registered.
+        const gmm = denoiser.classes !== null ? await findAnalytic(registry, model, 'gmm', flags.values.get('gmm')) : null;
+        const classGaussians = gmm?.denoiser.classGaussians ?? null;
+        if (classGaussians !== null) sources['gmm'] = gmm!.id;
         result = await teleportAnalysis(
           denoiser,
           gaussian!,
-          { ...run, ...(skips ? { skips } : {}), pcDimensions: integerFlag(flags, 'pc-dims', 16, 1, 256), bootstrap: integerFlag(flags, 'bootstrap', 20, 2, 1000), classCycle: flags.switches.has('class-cycle'), ...(judge ? { judge } : {}) },
+          { ...run, ...(skips ? { skips } : {}), pcDimensions: integerFlag(flags, 'pc-dims', 16, 1, 256), bootstrap: integerFlag(flags, 'bootstrap', 20, 2, 1000), classCycle: flags.switches.has('class-cycle'), ...(judge ? { judge } : {}), ...(classGaussians !== null && classGaussians.length === denoiser.classes?.length ? { classGaussians } : {}) },
           context,
         );
         break;

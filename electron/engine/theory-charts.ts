@@ -93,7 +93,15 @@ export async function theoryChart(options: TheoryChartOptions): Promise<TheoryCh
     }
     case 'teleport': {
       if (options.seeds < 4) throw new PainterError('BAD_ARGUMENT', 'Teleportation measures sample quality over at least 4 seeds.');
-      const result = await teleportAnalysis(denoiser, gaussian, { ...run, sampler: sampler === 'ddpm' ? 'euler' : sampler }, context);
+      // A class-conditional run teleports with its class's Gaussian when the model's mixture is registered.
+      const gmm = classLabel !== null ? await findAnalytic(registry, model, 'gmm') : null;
+      const classGaussians = gmm?.denoiser.classGaussians ?? null;
+      const result = await teleportAnalysis(
+        denoiser,
+        gaussian,
+        { ...run, sampler: sampler === 'ddpm' ? 'euler' : sampler, ...(classGaussians !== null && classGaussians.length === denoiser.classes?.length ? { classGaussians } : {}) },
+        context,
+      );
       return {
         ...base,
         analysis: 'teleport',

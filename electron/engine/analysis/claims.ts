@@ -110,7 +110,9 @@ function teleportClaim(t: TeleportResult | undefined): Claim {
     claim: 'Teleportation keeps sample quality',
     measure: 'largest skip of the first evaluations (closed-form Gaussian start) with every quality measure within 2 bootstrap sd of the full run',
     expected: 'skip 15–30 % with quality unchanged within noise (holds if the largest safe skip ≥ 15 %)',
-    measured: t ? `${(100 * t.largestSafe.skip).toFixed(0)} % skipped, saving ${t.largestSafe.saved} of ${t.rows[0]!.evaluations} evaluations per sample` : 'not run',
+    measured: t
+      ? `${(100 * t.largestSafe.skip).toFixed(0)} % skipped, saving ${t.largestSafe.saved} of ${t.rows[0]!.evaluations} evaluations per sample${t.settings.classGaussians ? ' (class Gaussians)' : ''}`
+      : 'not run',
     holds: t ? t.largestSafe.skip >= 0.15 : null,
   };
 }

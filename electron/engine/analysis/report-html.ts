@@ -138,7 +138,7 @@ function teleportSection(data: ReportData, image: ImageSpec): string {
     )
     .join('');
   return `<h2>5 · Analytical teleportation</h2>
-<p>${t.settings.seeds.length} seeds. Noise (bootstrap sd of the full run): PC Fréchet ${fixed(t.noise.pcFrechet, 3)}${t.noise.judgeFrechet !== null ? `, judge Fréchet ${fixed(t.noise.judgeFrechet, 3)}, judge score ${fixed(t.noise.judgeScore, 3)}` : ''}. Largest skip within noise: <b>${(100 * t.largestSafe.skip).toFixed(0)} %</b> (${t.largestSafe.saved} evaluations saved per sample).</p>
+<p>${t.settings.seeds.length} seeds${t.settings.classCycle ? ', class b mod C for seed b' : ''}; the closed-form start uses ${t.settings.classGaussians ? "each sample's class Gaussian (the mixture's component)" : 'the all-data Gaussian'}. Noise (bootstrap sd of the full run): PC Fréchet ${fixed(t.noise.pcFrechet, 3)}${t.noise.judgeFrechet !== null ? `, judge Fréchet ${fixed(t.noise.judgeFrechet, 3)}, judge score ${fixed(t.noise.judgeScore, 3)}` : ''}. Largest skip within noise: <b>${(100 * t.largestSafe.skip).toFixed(0)} %</b> (${t.largestSafe.saved} evaluations saved per sample).</p>
 <table><tr><th>skip</th><th>σ_skip</th><th>evaluations</th><th>saved</th><th>RMS Δ vs full</th><th>PC Fréchet</th><th>judge Fréchet</th><th>judge score</th><th>accuracy</th><th>within noise</th></tr>${rows}</table>
 ${png(t, image, 'Seed 0: the final image for each skip, from the full run (left) to the largest skip (right).')}`;
 }

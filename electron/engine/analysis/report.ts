@@ -115,7 +115,21 @@ export async function runReport(inputs: ReportInputs, options: ReportOptions = {
     results.perturbation = await perturbationAnalysis(denoiser, gaussian, { ...base, seeds: seedList(quick ? 2 : 6), direction: { kind: 'random' }, convention: 'vp', ...(judge ? { judge } : {}) }, ctx);
   });
   await stage('teleport', async (ctx) => {
-    results.teleport = await teleportAnalysis(denoiser, gaussian, { ...base, sampler: sampler === 'ddpm' ? 'euler' : sampler, seeds: seedList(quick ? 6 : 32), classCycle: classLabel === null, ...(judge ? { judge } : {}) }, ctx);
+    // A class-conditional run teleports with its class's Gaussian (the mixture's component) when a matching mixture is there.
+    const classGaussians = denoiser.classes !== null ? (inputs.gmm?.denoiser.classGaussians ?? null) : null;
+    results.teleport = await teleportAnalysis(
+      denoiser,
+      gaussian,
+      {
+        ...base,
+        sampler: sampler === 'ddpm' ? 'euler' : sampler,
+        seeds: seedList(quick ? 6 : 32),
+        classCycle: classLabel === null,
+        ...(judge ? { judge } : {}),
+        ...(classGaussians !== null && classGaussians.length === denoiser.classes?.length ? { classGaussians } : {}),
+      },
+      ctx,
+    );
   });
   await stage('retrieval', async (ctx) => {
     if (inputs.delta === null) throw new PainterError('BAD_ARGUMENT', 'No training set (delta-mixture model) of this image size is registered; pass --delta ID.');

@@ -31,6 +31,12 @@ export interface TeleportOptions extends RunSettings {
    * can score class accuracy; overrides classLabel.
    */
   classCycle?: boolean;
+  /**
+   * One Gaussian per class (a class-conditional Gaussian mixture's components): a
+   * class-conditional run then teleports with its own class's closed form, the
+   * Gaussian theory of the class's data, instead of the all-data Gaussian.
+   */
+  classGaussians?: readonly GaussianModel[];
 }
 
 export interface SampleQuality {
@@ -58,7 +64,7 @@ export interface TeleportRow {
 
 export interface TeleportResult {
   analysis: 'teleport';
-  settings: ResolvedRunSettings & { skips: number[]; pcDimensions: number; bootstrap: number; judge: boolean; classCycle: boolean };
+  settings: ResolvedRunSettings & { skips: number[]; pcDimensions: number; bootstrap: number; judge: boolean; classCycle: boolean; classGaussians: boolean };
   rows: TeleportRow[];
   /** Bootstrap sd over seeds of each quality measure of the full run. */
   noise: { pcFrechet: number; judgeFrechet: number | null; judgeAccuracy: number | null; judgeScore: number | null };
@@ -126,6 +132,17 @@ export async function teleportAnalysis(denoiser: Denoiser, gaussian: GaussianMod
   const batch = seeds.length;
   const classCycle = (options.classCycle ?? false) && denoiser.classes !== null;
   const labels = seeds.map((_, b) => (classCycle ? b % denoiser.classes!.length : run.classLabel));
+  const classGaussians = options.classGaussians ?? null;
+  if (classGaussians !== null) {
+    if (denoiser.classes === null || classGaussians.length !== denoiser.classes.length) {
+      throw new PainterError('BAD_ARGUMENT', `Class Gaussians need a class-conditional model with ${classGaussians.length} classes.`);
+    }
+    if (classGaussians.some((g) => g.dim !== dim)) throw new PainterError('BAD_ARGUMENT', `The class Gaussians' dimension differs from the model's D = ${dim}.`);
+  }
+  const teleportGaussian = (b: number): GaussianModel => {
+    const label = labels[b];
+    return classGaussians !== null && label !== null && label !== undefined ? classGaussians[label]! : gaussian;
+  };
   const sigmas = denoiser.schedule.samplingSigmas(run.steps);
   const meter = new ProgressMeter(context, startSteps.reduce((sum, s) => sum + run.steps - s, 0) + bootstrap);
   const noise = new Float32Array(batch * dim);
@@ -151,7 +168,7 @@ export async function teleportAnalysis(denoiser: Denoiser, gaussian: GaussianMod
     } else {
       const state = new Float32Array(batch * dim);
       for (let b = 0; b < batch; b++) {
-        state.set(gaussian.closedFormTrajectory(noise.subarray(b * dim, (b + 1) * dim), sigmas[0]!, [sigmas[startStep]!]), b * dim);
+        state.set(teleportGaussian(b).closedFormTrajectory(noise.subarray(b * dim, (b + 1) * dim), sigmas[0]!, [sigmas[startStep]!]), b * dim);
       }
       trajectory = await sampleBatch(denoiser, run, seeds, meter, `teleported from step ${startStep}`, context, { sigmas, labels, start: { step: startStep, state } });
     }
@@ -222,7 +239,7 @@ export async function teleportAnalysis(denoiser: Denoiser, gaussian: GaussianMod
   outputs.forEach((output, r) => example.set(output.finals.subarray(0, dim), r * dim));
   return {
     analysis: 'teleport',
-    settings: { ...run, skips: startSteps.map((s) => s / run.steps), pcDimensions, bootstrap, judge: judge !== undefined, classCycle },
+    settings: { ...run, skips: startSteps.map((s) => s / run.steps), pcDimensions, bootstrap, judge: judge !== undefined, classCycle, classGaussians: classGaussians !== null },
     rows,
     noise: noiseSd,
     largestSafe: { skip: safe.skip, startStep: safe.startStep, saved: safe.saved, savedFraction: safe.saved / fullEvaluations },

@@ -115,6 +115,12 @@ export class AnalyticDenoiser implements Denoiser {
     return this.model.kind === 'gaussian' ? this.model.model : null;
   }
 
+  /** One Gaussian per class, when this denoiser is a class-conditional Gaussian mixture (class c = component c). */
+  get classGaussians(): readonly GaussianModel[] | null {
+    if (this.model.kind !== 'gmm' || this.classes === null || this.model.model.components.length !== this.classes.length) return null;
+    return this.model.model.components;
+  }
+
   /** The delta mixture (the training images), when this denoiser is one (for retrieval analyses). */
   get delta(): DeltaMixtureModel | null {
     return this.model.kind === 'delta' ? this.model.model : null;

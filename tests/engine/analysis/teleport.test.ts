@@ -31,4 +31,20 @@ describe('analytical teleportation on the Gaussian', () => {
     await expect(teleportAnalysis(denoiser, gaussian, { sampler: 'ddpm', steps: 10, seeds: [1, 2, 3, 4] })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
     await expect(teleportAnalysis(denoiser, gaussian, { steps: 10, seeds: [1, 2] })).rejects.toThrow(/at least 4 seeds/);
   });
+
+  it('a class-conditional run teleports with its own class Gaussian: exact for a mixture, not with the all-data Gaussian', async () => {
+    // Conditioned on class c, the mixture's flow is exactly component c's Gaussian flow, so teleporting with the
+    // class Gaussians reproduces the full run; the all-data Gaussian (same covariance, other mean) does not.
+    const gmm = loadAnalytic('gauss16-gmm');
+    const classGaussians = gmm.classGaussians!;
+    expect(classGaussians).toHaveLength(3);
+    const settings = { sampler: 'heun' as const, steps: 100, seeds: [1, 2, 3, 4, 5, 6], skips: [0.3], classCycle: true };
+    const own = await teleportAnalysis(gmm, gaussian, { ...settings, classGaussians });
+    const shared = await teleportAnalysis(gmm, gaussian, settings);
+    expect(own.settings.classGaussians).toBe(true);
+    expect(shared.settings.classGaussians).toBe(false);
+    expect(own.rows[1]!.difference.mean).toBeLessThan(1e-3);
+    expect(shared.rows[1]!.difference.mean).toBeGreaterThan(20 * own.rows[1]!.difference.mean);
+    await expect(teleportAnalysis(denoiser, gaussian, { ...settings, classGaussians })).rejects.toThrow(/class-conditional model with 3 classes/);
+  });
 });
