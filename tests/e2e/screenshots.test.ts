@@ -12,6 +12,8 @@ import { Studio } from './studio-page';
 
 const OUT = join(__dirname, '..', '..', 'docs', 'screenshots');
 const enabled = process.env['PAINTER_SCREENSHOTS'] === '1';
+/** PAINTER_SCREENSHOTS=emoji takes only the colour network's studio screen (studio-emoji-dark.png). */
+const emojiEnabled = enabled || process.env['PAINTER_SCREENSHOTS'] === 'emoji';
 const MODEL = process.env['PAINTER_SCREENSHOT_MODEL'] ?? 'fashion-mnist';
 
 describe.skipIf(!enabled)('screenshots of the main screens', () => {
@@ -83,4 +85,25 @@ describe.skipIf(!enabled)('screenshots of the main screens', () => {
     await page.waitForTimeout(300);
     await shoot('save-dialog');
   }, 1_200_000);
+});
+
+describe.skipIf(!emojiEnabled)('screenshot of the colour network', () => {
+  it('studio on emoji32: a run scrubbed to the step where layout is set and detail is not', async () => {
+    mkdirSync(OUT, { recursive: true });
+    const studio = await Studio.open();
+    try {
+      const page = studio.page;
+      await studio.modelItems().first().waitFor({ timeout: 30_000 });
+      await studio.selectModel('emoji32');
+      await studio.setField('#seed', '8');
+      await studio.setField('#steps', '50');
+      await studio.generate();
+      await studio.showStep(18);
+      await page.mouse.move(1279, 719);
+      await page.waitForTimeout(400);
+      await page.screenshot({ path: join(OUT, 'studio-emoji-dark.png') });
+    } finally {
+      await studio.close();
+    }
+  });
 });
