@@ -28,7 +28,7 @@ import { manifoldAnalysis } from './engine/analysis/manifold';
 import { perturbationAnalysis, type DirectionSpec } from './engine/analysis/perturbation';
 import { ANALYSIS_NAMES, runReport, type AnalysisName } from './engine/analysis/report';
 import { renderReport } from './engine/analysis/report-html';
-import { dataProbes, findAnalytic, findGaussian, findJudge, resolveModel } from './engine/analysis/resources';
+import { dataProbes, findAnalytic, findGaussian, findJudge, matchingClassGaussians, resolveModel } from './engine/analysis/resources';
 import { retrievalAnalysis } from './engine/analysis/retrieval';
 import { teleportAnalysis } from './engine/analysis/teleport';
 import { trajectoryAnalysis } from './engine/analysis/trajectory';
@@ -239,12 +239,12 @@ export async function commandAnalyze(args: string[], engine: Engine): Promise<vo
         const skips = numberList(flags, 'skips');
         // A class-conditional model teleports with its class's Gaussian from a matching mixture, when one is registered.
         const gmm = denoiser.classes !== null ? await findAnalytic(registry, model, 'gmm', flags.values.get('gmm')) : null;
-        const classGaussians = gmm?.denoiser.classGaussians ?? null;
+        const classGaussians = matchingClassGaussians(denoiser, gmm);
         if (classGaussians !== null) sources['gmm'] = gmm!.id;
         result = await teleportAnalysis(
           denoiser,
           gaussian!,
-          { ...run, ...(skips ? { skips } : {}), pcDimensions: integerFlag(flags, 'pc-dims', 16, 1, 256), bootstrap: integerFlag(flags, 'bootstrap', 20, 2, 1000), classCycle: flags.switches.has('class-cycle'), ...(judge ? { judge } : {}), ...(classGaussians !== null && classGaussians.length === denoiser.classes?.length ? { classGaussians } : {}) },
+          { ...run, ...(skips ? { skips } : {}), pcDimensions: integerFlag(flags, 'pc-dims', 16, 1, 256), bootstrap: integerFlag(flags, 'bootstrap', 20, 2, 1000), classCycle: flags.switches.has('class-cycle'), ...(judge ? { judge } : {}), ...(classGaussians !== null ? { classGaussians } : {}) },
           context,
         );
         break;

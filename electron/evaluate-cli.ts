@@ -54,16 +54,18 @@ export async function commandEvaluate(args: string[], engine: Engine): Promise<v
   const grid = flags.values.get('grid');
   const json = flags.values.get('json');
   const gridGuidance = guidances.includes(2) ? 2 : (guidances[0] ?? 1);
+  const emit = (result: object): void => {
+    const text = JSON.stringify({ model: modelId, ...result }, null, 2);
+    if (json !== undefined) writeFileAtomic(resolve(json), Buffer.from(`${text}\n`));
+    process.stdout.write(`${text}\n`);
+  };
   const judgeFolder = engine.registry.judgePath(modelId);
   if (judgeFolder === null) {
     // A model without a judge (the emoji network) can still get its engine-made sample grids.
     if (grid === undefined) {
       throw new PainterError('BAD_ARGUMENT', `Model "${modelId}" names no judge network (manifest field "judge"); only --grid works without one.`);
     }
-    const grids = await writeGrids(await engine.registry.load(modelId), grid, steps, sampler, gridGuidance);
-    const text = JSON.stringify({ model: modelId, judge: null, grids }, null, 2);
-    if (json !== undefined) writeFileAtomic(resolve(json), Buffer.from(`${text}\n`));
-    process.stdout.write(`${text}\n`);
+    emit({ judge: null, grids: await writeGrids(await engine.registry.load(modelId), grid, steps, sampler, gridGuidance) });
     return;
   }
   const denoiser = await engine.registry.load(modelId);
@@ -78,10 +80,7 @@ export async function commandEvaluate(args: string[], engine: Engine): Promise<v
       onProgress: (message, done, total) => process.stderr.write(`\r${message}: ${done}/${total}   `),
     });
     process.stderr.write('\n');
-    const grids = grid === undefined ? [] : await writeGrids(denoiser, grid, steps, sampler, gridGuidance);
-    const text = JSON.stringify({ model: modelId, ...report, grids }, null, 2);
-    if (json !== undefined) writeFileAtomic(resolve(json), Buffer.from(`${text}\n`));
-    process.stdout.write(`${text}\n`);
+    emit({ ...report, grids: grid === undefined ? [] : await writeGrids(denoiser, grid, steps, sampler, gridGuidance) });
   } finally {
     await judge.dispose();
   }

@@ -9,7 +9,7 @@ import { agreementAnalysis, type ReferenceModel } from './analysis/agreement';
 import type { AnalysisContext, RunSettings } from './analysis/context';
 import { emergenceAnalysis } from './analysis/emergence';
 import { perturbationAnalysis } from './analysis/perturbation';
-import { dataProbes, findAnalytic, findGaussian } from './analysis/resources';
+import { dataProbes, findAnalytic, findGaussian, matchingClassGaussians } from './analysis/resources';
 import { teleportAnalysis } from './analysis/teleport';
 import { PainterError } from './errors';
 import type { ModelRegistry } from './models';
@@ -94,12 +94,11 @@ export async function theoryChart(options: TheoryChartOptions): Promise<TheoryCh
     case 'teleport': {
       if (options.seeds < 4) throw new PainterError('BAD_ARGUMENT', 'Teleportation measures sample quality over at least 4 seeds.');
       // A class-conditional run teleports with its class's Gaussian when the model's mixture is registered.
-      const gmm = classLabel !== null ? await findAnalytic(registry, model, 'gmm') : null;
-      const classGaussians = gmm?.denoiser.classGaussians ?? null;
+      const classGaussians = classLabel !== null ? matchingClassGaussians(denoiser, await findAnalytic(registry, model, 'gmm')) : null;
       const result = await teleportAnalysis(
         denoiser,
         gaussian,
-        { ...run, sampler: sampler === 'ddpm' ? 'euler' : sampler, ...(classGaussians !== null && classGaussians.length === denoiser.classes?.length ? { classGaussians } : {}) },
+        { ...run, sampler: sampler === 'ddpm' ? 'euler' : sampler, ...(classGaussians !== null ? { classGaussians } : {}) },
         context,
       );
       return {

@@ -71,6 +71,16 @@ def build_model(cfg):
                 attn=bool(cfg["attn"]), blocks=1, up_conv=True)
 
 
+def load_matching(path, cfg, dev):
+    """Load a checkpoint (full or compact EMA) whose network has cfg's architecture."""
+    s = torch.load(path, map_location=dev, weights_only=False)
+    c = s["cfg"]
+    if c["chs"] != cfg["chs"] or c["in_ch"] != cfg["in_ch"] or c.get("param", "epsilon") != cfg["param"]:
+        raise SystemExit(f"checkpoint {path} has a different architecture (channels {c['chs']}, "
+                         f"{c['in_ch']} input channels, {c.get('param', 'epsilon')}-trained)")
+    return s
+
+
 def save_ema(path, step, ema, cfg, losses):
     """Compact checkpoint for export_unet.py: EMA weights only (no optimizer, no raw weights)."""
     sd = {k: v.detach().cpu() for k, v in ema.state_dict().items()}
@@ -148,9 +158,7 @@ def main():
     step, losses = 0, []
     ck = latest_checkpoint(ckpt_dir)
     if ck:
-        s = torch.load(ck, map_location=dev, weights_only=False)
-        if s["cfg"]["chs"] != cfg["chs"] or s["cfg"]["in_ch"] != cfg["in_ch"] or s["cfg"].get("param", "epsilon") != cfg["param"]:
-            raise SystemExit(f"checkpoint {ck} has a different architecture")
+        s = load_matching(ck, cfg, dev)
         model.load_state_dict(s["model"]); ema.load_state_dict(s["ema"]); opt.load_state_dict(s["opt"])
         torch.set_rng_state(s["rng"].cpu()); step = s["step"]; losses = s.get("losses", [])
         cfg["device"] = s["cfg"].get("device", cfg["device"]) if s["cfg"].get("device") == cfg["device"] else \
@@ -158,9 +166,7 @@ def main():
         print(f"resumed from {ck} at step {step}", flush=True)
     warm_from = 0
     if not ck and args.init:
-        s = torch.load(args.init, map_location=dev, weights_only=False)
-        if s["cfg"]["chs"] != cfg["chs"] or s["cfg"]["in_ch"] != cfg["in_ch"] or s["cfg"].get("param") != cfg["param"]:
-            raise SystemExit(f"{args.init} has a different architecture")
+        s = load_matching(args.init, cfg, dev)
         model.load_state_dict(s["ema"]); ema.load_state_dict(s["ema"])
         step = warm_from = s["step"]; losses = list(s.get("losses", []))
         if s["cfg"].get("device") != cfg["device"]:

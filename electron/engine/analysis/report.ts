@@ -15,7 +15,7 @@ import type { AnalysisContext } from './context';
 import { emergenceAnalysis } from './emergence';
 import { manifoldAnalysis } from './manifold';
 import { perturbationAnalysis } from './perturbation';
-import { dataProbes, type FoundGaussian } from './resources';
+import { dataProbes, matchingClassGaussians, type FoundGaussian } from './resources';
 import { retrievalAnalysis } from './retrieval';
 import { teleportAnalysis } from './teleport';
 import { trajectoryAnalysis } from './trajectory';
@@ -116,7 +116,7 @@ export async function runReport(inputs: ReportInputs, options: ReportOptions = {
   });
   await stage('teleport', async (ctx) => {
     // A class-conditional run teleports with its class's Gaussian (the mixture's component) when a matching mixture is there.
-    const classGaussians = denoiser.classes !== null ? (inputs.gmm?.denoiser.classGaussians ?? null) : null;
+    const classGaussians = matchingClassGaussians(denoiser, inputs.gmm);
     results.teleport = await teleportAnalysis(
       denoiser,
       gaussian,
@@ -126,7 +126,7 @@ export async function runReport(inputs: ReportInputs, options: ReportOptions = {
         seeds: seedList(quick ? 6 : 32),
         classCycle: classLabel === null,
         ...(judge ? { judge } : {}),
-        ...(classGaussians !== null && classGaussians.length === denoiser.classes?.length ? { classGaussians } : {}),
+        ...(classGaussians !== null ? { classGaussians } : {}),
       },
       ctx,
     );

@@ -89,6 +89,16 @@ export async function findAnalytic(registry: ModelRegistry, model: RegisteredMod
 }
 
 /**
+ * The per-class Gaussians (a class mixture's components) a class-conditional
+ * model teleports with, or null when the model has no classes or the mixture's
+ * classes do not match its own.
+ */
+export function matchingClassGaussians(denoiser: Denoiser, gmm: { denoiser: AnalyticDenoiser } | null): readonly GaussianModel[] | null {
+  const components = gmm?.denoiser.classGaussians ?? null;
+  return components !== null && denoiser.classes !== null && components.length === denoiser.classes.length ? components : null;
+}
+
+/**
  * The model's judge: `override` (a judge folder, or "none"), else the folder
  * its manifest names. An automatic judge whose input is not the model's image
  * is left out; an explicit one is refused.
