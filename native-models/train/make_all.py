@@ -2,7 +2,9 @@
 
   /usr/bin/python3 native-models/train/make_all.py [--threads N] [--device cpu|cuda|auto]
                                                    [--fashion-steps 6800] [--emoji-steps 14000]
-The defaults are the recipe of the bundled networks (2.5 M-parameter UNets, channels 32,64,128).
+The defaults are the recipe of the bundled networks (2.5 M-parameter UNets, channels 32,64,128),
+except that Fashion-MNIST trains without horizontal flips (--no-flip): its shoes all face one way,
+and the bundled network, trained with flips, draws mirrored ones (see its MODEL_CARD.md).
 They were trained on a GPU (see README.md there); on 2 CPU cores the same recipe takes many hours.
 
 1. make_stats.py        Fashion-MNIST Gaussian / GMM / delta statistics
@@ -55,7 +57,7 @@ def main():
          skip_if=[os.path.join(MODELS, "fashion-mnist-judge", f) for f in ("model.onnx", "judge.json", "feature_stats.safetensors")])
     recipe = ["--chs", "32,64,128", "--ema", "0.9995", "--device", args.device, "--log-every", "200"]
     step("fashion unet", [PY, t("train_unet.py"), "--data", "fashion", "--max-steps", str(args.fashion_steps),
-                          "--batch", "256", "--lr", "3e-4"] + recipe + th)
+                          "--batch", "256", "--lr", "3e-4", "--no-flip"] + recipe + th)
     step("fashion export", [PY, t("export_unet.py"), "--data", "fashion", "--samples", "6"] + th)
     step("fashion eval", [PY, t("eval_unet.py"), "--per-class", "50"] + th)
     step("fashion eval (unconditional)", [PY, t("eval_unet.py"), "--per-class", "50", "--unconditional"] + th)
