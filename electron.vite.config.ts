@@ -1,9 +1,9 @@
 /**
  * One build for the three Electron targets (STYLE.md: electron-vite template):
- * - main:     electron/main.ts and the engine's worker thread, ESM (package.json
+ * - main:     electron/shell/main.ts and the engine's worker thread, ESM (package.json
  *             "type": "module"), next to each other in out/main/ because the
  *             main process starts the worker by path;
- * - preload:  electron/preload.ts as a single CommonJS file, because a
+ * - preload:  electron/shell/preload.ts as a single CommonJS file, because a
  *             sandboxed preload cannot load ES modules nor require anything
  *             but 'electron' (so nothing in it may stay external);
  * - renderer: the Svelte studio from renderer/index.html into out/renderer/,
@@ -25,8 +25,8 @@ export default defineConfig({
       externalizeDeps: { include: ['onnxruntime-node', 'ws'] },
       rolldownOptions: {
         input: {
-          main: fromRoot('electron/main.ts'),
-          'engine-worker': fromRoot('electron/engine-worker.ts'),
+          main: fromRoot('electron/shell/main.ts'),
+          'engine-worker': fromRoot('electron/host/engine-worker.ts'),
         },
         output: { format: 'es', entryFileNames: '[name].js' },
       },
@@ -37,7 +37,7 @@ export default defineConfig({
       outDir: fromRoot('out/preload'),
       externalizeDeps: false,
       rolldownOptions: {
-        input: { preload: fromRoot('electron/preload.ts') },
+        input: { preload: fromRoot('electron/shell/preload.ts') },
         output: { format: 'cjs', entryFileNames: '[name].cjs' },
       },
     },

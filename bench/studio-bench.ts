@@ -17,9 +17,9 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
-import type { Brush } from '../electron/contract';
+import type { Brush } from '../electron/api/contract';
 import { Engine } from '../electron/engine/service';
-import { startServer } from '../electron/server';
+import { startServer } from '../electron/serve/server';
 
 const ROOT = resolve(__dirname, '..', '..');
 const NATIVE = join(ROOT, 'native-models');

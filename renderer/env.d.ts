@@ -1,10 +1,10 @@
 /// <reference types="svelte" />
 /// <reference types="vite/client" />
-import type { PainterBridge } from '../electron/contract';
+import type { PainterBridge } from '../electron/api/contract';
 
 declare global {
   interface Window {
-    /** Present in Electron only (electron/preload.ts); absent in browser mode. */
+    /** Present in Electron only (electron/shell/preload.ts); absent in browser mode. */
     painter?: PainterBridge;
   }
 }

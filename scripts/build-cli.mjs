@@ -3,7 +3,7 @@
 import { build } from 'esbuild';
 import { existsSync } from 'node:fs';
 
-const entryPoints = { cli: 'electron/cli-main.ts', 'engine-worker': 'electron/engine-worker.ts' };
+const entryPoints = { cli: 'electron/cli/main.ts', 'engine-worker': 'electron/host/engine-worker.ts' };
 if (existsSync('bench/bench.ts')) entryPoints.bench = 'bench/bench.ts';
 if (existsSync('bench/studio-bench.ts')) entryPoints['studio-bench'] = 'bench/studio-bench.ts';
 if (existsSync('bench/analysis-bench.ts')) entryPoints['analysis-bench'] = 'bench/analysis-bench.ts';

@@ -11,7 +11,7 @@
  * content more (DESIGN.md §2, claim iii).
  */
 import { randomUUID } from 'node:crypto';
-import type { Brush, BrushPoint, RunSummary, StateConvention } from '../contract';
+import type { Brush, BrushPoint, RunSummary, StateConvention } from '../api/contract';
 import type { Denoiser } from './denoisers/types';
 import type { GaussianModel } from './denoisers/gaussian';
 import { PainterError } from './errors';

@@ -1,4 +1,4 @@
-import type { ErrorCode, ErrorPayload } from '../contract';
+import type { ErrorCode, ErrorPayload } from '../api/contract';
 
 /**
  * The engine's one error type: a stable code, a sentence a user can act on,

@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ExportLayer, GaussianGhost } from '../contract';
+import type { ExportLayer, GaussianGhost } from '../api/contract';
 import { unitVarianceScale } from './branch';
 import { PainterError } from './errors';
 import { encodeGif } from './gif';

@@ -4,7 +4,7 @@
  * covariance, started from the run's own x_T and evaluated on the run's own σ
  * grid, so theory and model can be compared state by state.
  */
-import type { GaussianGhost, StateConvention } from '../contract';
+import type { GaussianGhost, StateConvention } from '../api/contract';
 import { findGaussian } from './analysis/resources';
 import type { GaussianModel } from './denoisers/gaussian';
 import type { Denoiser } from './denoisers/types';

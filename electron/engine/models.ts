@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import type { ModelInfo } from '../contract';
+import type { ModelInfo } from '../api/contract';
 import { AnalyticDenoiser, gaussianFromStats } from './denoisers/analytic';
 import type { GaussianModel } from './denoisers/gaussian';
 import { readSafetensors } from './safetensors';

@@ -7,7 +7,7 @@
 import type { Denoiser } from './denoisers/types';
 import { throwIfCancelled } from './errors';
 import { classAccuracy, classHistogram, featureStatistics, frechetDistance, judgeScore, type Judge, type JudgeOutput } from './judge';
-import type { SamplerName } from '../contract';
+import type { SamplerName } from '../api/contract';
 import { sample } from './samplers';
 
 export interface SampleBatchOptions {

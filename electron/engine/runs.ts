@@ -6,11 +6,11 @@
  *
  * Python: `safetensors.numpy.load_file(path)`; metadata via `safe_open(path, "np").metadata()`.
  */
-import type { GenerateRequest, RunSummary, BranchInfo, StateConvention } from '../contract';
+import type { GenerateRequest, RunSummary, BranchInfo, StateConvention } from '../api/contract';
 import { PainterError } from './errors';
 import type { ImageSpec } from './manifest';
 import { parseSafetensors, readSafetensors, serializeSafetensors, writeFileAtomic, type SafetensorsFile } from './safetensors';
-import { SAMPLER_NAMES } from '../contract';
+import { SAMPLER_NAMES } from '../api/contract';
 
 export const RUN_FORMAT = 'painter.run/1';
 

@@ -8,7 +8,7 @@
  * A batch of B trajectories walks one σ grid, each with its own seed, so a
  * trajectory does not depend on the batch it ran in.
  */
-import type { SamplerName } from '../contract';
+import type { SamplerName } from '../api/contract';
 import { throwIfCancelled, PainterError } from './errors';
 import type { DenoiseCondition, Denoiser } from './denoisers/types';
 import { INITIAL_NOISE_STREAM, seededNormal, stepNoiseStream } from './rng';

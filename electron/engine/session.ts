@@ -10,7 +10,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import type { RecentSession, RunSummary, SessionRun } from '../contract';
+import type { RecentSession, RunSummary, SessionRun } from '../api/contract';
 import { PainterError } from './errors';
 import { readRun, writeRun, type RunRecord } from './runs';
 import { writeFileAtomic } from './safetensors';

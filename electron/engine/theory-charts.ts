@@ -4,7 +4,7 @@
  * sampler, steps, class, guidance; its seed first), reduced to what the
  * charts draw (contract.ts, TheoryChart).
  */
-import type { RunSummary, TheoryAnalysisName, TheoryChart } from '../contract';
+import type { RunSummary, TheoryAnalysisName, TheoryChart } from '../api/contract';
 import { agreementAnalysis, type ReferenceModel } from './analysis/agreement';
 import type { AnalysisContext, RunSettings } from './analysis/context';
 import { emergenceAnalysis } from './analysis/emergence';

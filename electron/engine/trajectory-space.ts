@@ -7,7 +7,7 @@
  * picture of DESIGN.md §2).
  */
 import { symmetricEigen } from './linalg';
-import type { GenerateRequest, TrajectorySpace } from '../contract';
+import type { GenerateRequest, TrajectorySpace } from '../api/contract';
 import type { GaussianModel } from './denoisers/gaussian';
 import type { Denoiser } from './denoisers/types';
 import { PainterError } from './errors';

@@ -10,7 +10,7 @@
  * the unit-variance x_t convention, as the brushes' strength (branch.ts), so
  * keeping a cell as a branch re-makes exactly that cell.
  */
-import type { DirectionFamily, RunSummary, VariationGrid } from '../contract';
+import type { DirectionFamily, RunSummary, VariationGrid } from '../api/contract';
 import { resolveRunSettings, type ResolvedRunSettings } from './analysis/context';
 import { blockKrylov, restrictedSvd, type BlockOperator } from './analysis/krylov';
 import { pca } from './analysis/linalg';

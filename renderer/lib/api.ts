@@ -1,5 +1,5 @@
 /**
- * The one client of the API contract (electron/contract.ts).
+ * The one client of the API contract (electron/api/contract.ts).
  *
  * `api.call(method, params)` returns the method's typed result or throws an
  * {@link ApiError}; nothing else in the renderer sees envelopes, transports
@@ -20,8 +20,8 @@ import type {
   ErrorPayload,
   PainterBridge,
   WireMessage,
-} from '../../electron/contract';
-import { decodeWire, encodeWire } from '../../electron/wire';
+} from '../../electron/api/contract';
+import { decodeWire, encodeWire } from '../../electron/api/wire';
 
 /** Contract error codes, plus the one failure only a client can see. */
 export type ClientErrorCode = ErrorCode | 'UNREACHABLE';

@@ -3,7 +3,7 @@
  * its parent (RunSummary.branch.parentRunId); runs without a parent in the
  * session are roots. Pure functions, so they are tested without a browser.
  */
-import type { RunSummary } from '../../electron/contract';
+import type { RunSummary } from '../../electron/api/contract';
 
 export interface TreeRow {
   summary: RunSummary;

@@ -3,7 +3,7 @@
  * in the run's details so a user can see that a reopened run is the same
  * bit for bit.
  */
-import type { RunTensors } from '../../electron/contract';
+import type { RunTensors } from '../../electron/api/contract';
 
 function bytes(values: Float32Array): Uint8Array<ArrayBuffer> {
   return new Uint8Array(values.buffer as ArrayBuffer, values.byteOffset, values.byteLength);

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../../electron/server';
+import { startServer, type RunningServer } from '../../electron/serve/server';
 
 const ROOT = join(__dirname, '..', '..');
 

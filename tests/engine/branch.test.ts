@@ -2,7 +2,7 @@ import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Brush } from '../../electron/contract';
+import type { Brush } from '../../electron/api/contract';
 import { brushDelta, contentChange, strokeMask } from '../../electron/engine/branch';
 import { closedFormWithEstimates } from '../../electron/engine/ghost';
 import { Engine } from '../../electron/engine/service';

@@ -10,7 +10,7 @@ import { parseSafetensors } from '../../electron/engine/safetensors';
 import { Engine } from '../../electron/engine/service';
 import { sessionRunsFolder } from '../../electron/engine/session';
 import { principalAxes, projectClosedForm, projectOnAxes } from '../../electron/engine/trajectory-space';
-import { validateParams } from '../../electron/validate';
+import { validateParams } from '../../electron/api/validate';
 import { FIXTURES, loadAnalytic } from '../helpers/fixtures';
 
 const home = mkdtempSync(join(tmpdir(), 'painter-studio-'));

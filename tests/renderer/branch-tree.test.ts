@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RunSummary } from '../../electron/contract';
+import type { RunSummary } from '../../electron/api/contract';
 import { lineage, parentOf, subtreeIds, treeRows } from '../../renderer/lib/branch-tree';
 
 function summary(runId: string, createdAt: string, parent?: { id: string; step: number }): RunSummary {

@@ -3,7 +3,7 @@
  * run settings (sampler, steps, seeds, class), and the batched sampling of
  * one trajectory per seed.
  */
-import type { SamplerName } from '../../contract';
+import type { SamplerName } from '../../api/contract';
 import type { DenoiseCondition, Denoiser } from '../denoisers/types';
 import { PainterError, throwIfCancelled } from '../errors';
 import { sample, type SampleOptions, type Trajectory } from '../samplers';

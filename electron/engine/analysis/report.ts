@@ -4,7 +4,7 @@
  * 28×28 network on two CPU cores), the claims of DESIGN.md §3 judged, and one
  * self-contained HTML page (report-html.ts).
  */
-import type { SamplerName } from '../../contract';
+import type { SamplerName } from '../../api/contract';
 import type { AnalyticDenoiser } from '../denoisers/analytic';
 import type { Denoiser } from '../denoisers/types';
 import { PainterError, throwIfCancelled } from '../errors';

@@ -1,5 +1,5 @@
 /** The brush the user paints with: kind, size, strength and what it pushes. */
-import type { Brush, BrushKind, BrushPoint, DirectionSource } from '../../../electron/contract';
+import type { Brush, BrushKind, BrushPoint, DirectionSource } from '../../../electron/api/contract';
 
 export interface BrushColor {
   label: string;

@@ -1,5 +1,5 @@
 /** The theory charts of the run on screen: which one is shown, how many seeds, and results by run and analysis. */
-import type { TheoryAnalysisName, TheoryChart } from '../../../electron/contract';
+import type { TheoryAnalysisName, TheoryChart } from '../../../electron/api/contract';
 import { api } from '../api';
 import { job } from './job.svelte';
 

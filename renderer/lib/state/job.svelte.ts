@@ -3,7 +3,7 @@
  * trajectories of the 3-D view: progress events, cancellation, and how the
  * last one ended. One job at a time.
  */
-import type { Brush, DirectionFamily, GenerateRequest, JobProgress, TrajectorySpace, VariationGrid } from '../../../electron/contract';
+import type { Brush, DirectionFamily, GenerateRequest, JobProgress, TrajectorySpace, VariationGrid } from '../../../electron/api/contract';
 import { api, ApiError } from '../api';
 import { newJobId } from '../random';
 import { notices } from './notices.svelte';

@@ -1,5 +1,5 @@
 /** The model registry as the studio sees it, and the model the user picked. */
-import type { ModelInfo } from '../../../electron/contract';
+import type { ModelInfo } from '../../../electron/api/contract';
 import { api } from '../api';
 import { notices } from './notices.svelte';
 

@@ -1,5 +1,5 @@
 /** The run on screen, its timeline, and its Gaussian ghost. */
-import type { GaussianGhost, RunTensors } from '../../../electron/contract';
+import type { GaussianGhost, RunTensors } from '../../../electron/api/contract';
 import { api } from '../api';
 import { Timeline } from './timeline.svelte';
 

@@ -3,7 +3,7 @@
  * which one is on screen, and where the session is saved. Tensors are fetched
  * once per run and kept.
  */
-import type { RecentSession, RunSummary, RunTensors, StudioPaths } from '../../../electron/contract';
+import type { RecentSession, RunSummary, RunTensors, StudioPaths } from '../../../electron/api/contract';
 import { api } from '../api';
 import { subtreeIds, treeRows, type TreeRow } from '../branch-tree';
 import { notices } from './notices.svelte';

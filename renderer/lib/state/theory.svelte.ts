@@ -1,5 +1,5 @@
 /** The 3-D trajectory view's data and options, for the run on screen. */
-import type { TrajectorySpace } from '../../../electron/contract';
+import type { TrajectorySpace } from '../../../electron/api/contract';
 import { job } from './job.svelte';
 
 export const TRAJECTORY_COUNTS = [4, 8, 16, 32] as const;

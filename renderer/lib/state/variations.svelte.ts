@@ -1,5 +1,5 @@
 /** The variation grid of the run on screen: which directions, how far, and the last grid found. */
-import type { DirectionFamily, VariationGrid } from '../../../electron/contract';
+import type { DirectionFamily, VariationGrid } from '../../../electron/api/contract';
 import { job } from './job.svelte';
 
 export const FAMILIES: { id: DirectionFamily; label: string; hint: string }[] = [

@@ -2,7 +2,7 @@
  * The sandboxed preload: exposes `window.painter` ({@link PainterBridge}) and
  * nothing else. The renderer never sees ipcRenderer; every call goes through
  * the one invoke channel that the main process checks and validates
- * (electron/ipc.ts). Built as CommonJS (see electron.vite.config.ts).
+ * (electron/shell/ipc.ts). Built as CommonJS (see electron.vite.config.ts).
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import {
@@ -12,7 +12,7 @@ import {
   type ApiMethod,
   type ApiResponse,
   type PainterBridge,
-} from './contract';
+} from '../api/contract';
 import { PICK_FOLDER_CHANNEL } from './ipc-channels';
 
 const bridge: PainterBridge = {

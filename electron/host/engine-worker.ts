@@ -4,10 +4,10 @@
  * the caller (ipc.ts / server.ts) before they were posted here.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ApiEventName } from './contract';
-import { Engine, type EngineOptions } from './engine/service';
-import { toErrorPayload } from './engine/errors';
-import type { HostToWorker, WorkerToHost } from './engine-worker-protocol';
+import type { ApiEventName } from '../api/contract';
+import { Engine, type EngineOptions } from '../engine/service';
+import { toErrorPayload } from '../engine/errors';
+import type { HostToWorker, WorkerToHost } from './protocol';
 
 const port = parentPort;
 if (port === null) throw new Error('engine-worker must run in a worker thread');

@@ -6,15 +6,15 @@
  * grids: PREFIX-classes.png (one row per class) and PREFIX-unconditional.png.
  */
 import { resolve } from 'node:path';
-import { SAMPLER_NAMES, type SamplerName } from './contract';
-import { integerFlag, parseFlags, requiredFlag } from './cli-args';
-import { PainterError } from './engine/errors';
-import { Judge } from './engine/judge';
-import { encodePng, imageToRaster, rasterGrid } from './engine/png';
-import { evaluateQuality, sampleFinalImages } from './engine/quality';
-import { writeFileAtomic } from './engine/safetensors';
-import type { Engine } from './engine/service';
-import type { Denoiser } from './engine/denoisers/types';
+import { SAMPLER_NAMES, type SamplerName } from '../api/contract';
+import { integerFlag, parseFlags, requiredFlag } from './args';
+import { PainterError } from '../engine/errors';
+import { Judge } from '../engine/judge';
+import { encodePng, imageToRaster, rasterGrid } from '../engine/png';
+import { evaluateQuality, sampleFinalImages } from '../engine/quality';
+import { writeFileAtomic } from '../engine/safetensors';
+import type { Engine } from '../engine/service';
+import type { Denoiser } from '../engine/denoisers/types';
 
 async function writeGrids(denoiser: Denoiser, prefix: string, steps: number, sampler: SamplerName, guidance: number): Promise<string[]> {
   const written: string[] = [];

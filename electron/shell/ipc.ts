@@ -12,11 +12,11 @@ import {
   type ApiMethod,
   type ApiParams,
   type ApiResponse,
-} from './contract';
-import { toErrorPayload } from './engine/errors';
-import type { EngineHost } from './engine-host';
+} from '../api/contract';
+import { toErrorPayload } from '../engine/errors';
+import type { EngineHost } from '../host/engine-host';
 import { PICK_FOLDER_CHANNEL } from './ipc-channels';
-import { isApiMethod, validateParams } from './validate';
+import { isApiMethod, validateParams } from '../api/validate';
 import { isStudioUrl } from './window';
 
 /** The studio window, or null while none is open. */

@@ -11,15 +11,15 @@
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SAMPLER_NAMES, type SamplerName } from './contract';
-import { integerFlag, numberFlag, parseFlags, requiredFlag } from './cli-args';
-import { Engine } from './engine/service';
-import { PainterError, toErrorPayload } from './engine/errors';
-import { encodePng, imageToRaster, rasterGrid } from './engine/png';
-import { serializeRun, type RunRecord } from './engine/runs';
-import { writeFileAtomic } from './engine/safetensors';
-import { saveRunFile } from './engine/service';
-import type { ProviderName } from './engine/denoisers/onnx';
+import { SAMPLER_NAMES, type SamplerName } from '../api/contract';
+import { integerFlag, numberFlag, parseFlags, requiredFlag } from './args';
+import { Engine } from '../engine/service';
+import { PainterError, toErrorPayload } from '../engine/errors';
+import { encodePng, imageToRaster, rasterGrid } from '../engine/png';
+import { serializeRun, type RunRecord } from '../engine/runs';
+import { writeFileAtomic } from '../engine/safetensors';
+import { saveRunFile } from '../engine/service';
+import type { ProviderName } from '../engine/denoisers/onnx';
 
 const PACKAGE_ROOT = resolve(__dirname, '..', '..');
 
@@ -144,7 +144,7 @@ async function commandSample(args: string[]): Promise<void> {
 
 async function commandServe(args: string[]): Promise<void> {
   const flags = parseFlags(args, { values: ['port'], switches: [] }, 'serve');
-  const { startServer } = await import('./server');
+  const { startServer } = await import('../serve/server');
   const providers = preferredProviders();
   const server = await startServer({
     port: integerFlag(flags, 'port', 0, 0, 65535),
@@ -178,7 +178,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'evaluate': {
         const engine = makeEngine();
         try {
-          await (await import('./evaluate-cli')).commandEvaluate(rest, engine);
+          await (await import('./evaluate')).commandEvaluate(rest, engine);
         } finally {
           await engine.dispose();
         }
@@ -188,7 +188,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'report': {
         const engine = makeEngine();
         try {
-          const lab = await import('./analyze-cli');
+          const lab = await import('./analyze');
           await (command === 'analyze' ? lab.commandAnalyze(rest, engine) : lab.commandReport(rest, engine));
         } finally {
           await engine.dispose();

@@ -7,7 +7,7 @@
  * (renderer/lib/api.ts) unwraps `{ok:false}` into a thrown {@link ApiError}.
  */
 
-import type { ImageSpec } from './engine/manifest';
+import type { ImageSpec } from '../engine/manifest';
 
 /** Stable error codes; the message is a sentence a user can act on. */
 export type ErrorCode =

@@ -1,4 +1,4 @@
-import type { ApiEventName, ApiMethod, ApiResponse } from './contract';
+import type { ApiEventName, ApiMethod, ApiResponse } from '../api/contract';
 
 /** Messages between {@link EngineHost} and the engine worker thread. */
 export type HostToWorker = { type: 'request'; id: number; method: ApiMethod; params: unknown };

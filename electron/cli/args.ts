@@ -1,5 +1,5 @@
 /** A small, strict flag parser: unknown flags and missing values are errors that name them. */
-import { PainterError } from './engine/errors';
+import { PainterError } from '../engine/errors';
 
 export interface FlagSpec {
   /** Flags that take a value. */

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { app, BrowserWindow } from 'electron';
-import { EngineHost } from './engine-host';
+import { EngineHost } from '../host/engine-host';
 import { registerIpc } from './ipc';
 import { createStudioWindow, hardenApp } from './window';
 

@@ -5,9 +5,9 @@
  * so it imports nothing from Electron.
  */
 import { Worker } from 'node:worker_threads';
-import type { ApiEventName, ApiMethod, ApiParams, ApiResponse, ApiResult } from './contract';
-import type { EngineOptions } from './engine/service';
-import type { HostToWorker, WorkerToHost } from './engine-worker-protocol';
+import type { ApiEventName, ApiMethod, ApiParams, ApiResponse, ApiResult } from '../api/contract';
+import type { EngineOptions } from '../engine/service';
+import type { HostToWorker, WorkerToHost } from './protocol';
 
 export type EventListener = (name: ApiEventName, payload: unknown) => void;
 

@@ -16,26 +16,26 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { SAMPLER_NAMES, type SamplerName } from './contract';
-import { integerFlag, numberFlag, parseFlags, requiredFlag, type ParsedFlags } from './cli-args';
-import { agreementAnalysis, type ReferenceModel } from './engine/analysis/agreement';
-import { formatMeanSd } from './engine/analysis/claims';
-import type { AnalysisContext, RunSettings } from './engine/analysis/context';
-import { emergenceAnalysis, type ImageRegion } from './engine/analysis/emergence';
-import { meanSd } from './engine/analysis/linalg';
-import { analysisPicture, type AnalysisResult } from './engine/analysis/figures';
-import { manifoldAnalysis } from './engine/analysis/manifold';
-import { perturbationAnalysis, type DirectionSpec } from './engine/analysis/perturbation';
-import { ANALYSIS_NAMES, runReport, type AnalysisName } from './engine/analysis/report';
-import { renderReport } from './engine/analysis/report-html';
-import { dataProbes, findAnalytic, findGaussian, findJudge, matchingClassGaussians, resolveModel } from './engine/analysis/resources';
-import { retrievalAnalysis } from './engine/analysis/retrieval';
-import { teleportAnalysis } from './engine/analysis/teleport';
-import { trajectoryAnalysis } from './engine/analysis/trajectory';
-import { PainterError } from './engine/errors';
-import { encodePng } from './engine/png';
-import { writeFileAtomic } from './engine/safetensors';
-import type { Engine } from './engine/service';
+import { SAMPLER_NAMES, type SamplerName } from '../api/contract';
+import { integerFlag, numberFlag, parseFlags, requiredFlag, type ParsedFlags } from './args';
+import { agreementAnalysis, type ReferenceModel } from '../engine/analysis/agreement';
+import { formatMeanSd } from '../engine/analysis/claims';
+import type { AnalysisContext, RunSettings } from '../engine/analysis/context';
+import { emergenceAnalysis, type ImageRegion } from '../engine/analysis/emergence';
+import { meanSd } from '../engine/analysis/linalg';
+import { analysisPicture, type AnalysisResult } from '../engine/analysis/figures';
+import { manifoldAnalysis } from '../engine/analysis/manifold';
+import { perturbationAnalysis, type DirectionSpec } from '../engine/analysis/perturbation';
+import { ANALYSIS_NAMES, runReport, type AnalysisName } from '../engine/analysis/report';
+import { renderReport } from '../engine/analysis/report-html';
+import { dataProbes, findAnalytic, findGaussian, findJudge, matchingClassGaussians, resolveModel } from '../engine/analysis/resources';
+import { retrievalAnalysis } from '../engine/analysis/retrieval';
+import { teleportAnalysis } from '../engine/analysis/teleport';
+import { trajectoryAnalysis } from '../engine/analysis/trajectory';
+import { PainterError } from '../engine/errors';
+import { encodePng } from '../engine/png';
+import { writeFileAtomic } from '../engine/safetensors';
+import type { Engine } from '../engine/service';
 
 const COMMON = ['model', 'seeds', 'seed-base', 'steps', 'sampler', 'class', 'guidance', 'gaussian', 'judge', 'json', 'png'];
 const SPECIFIC: Record<AnalysisName, string[]> = {

@@ -18,7 +18,7 @@ import {
   type TheoryRequest,
   type VariationRequest,
 } from './contract';
-import { PainterError } from './engine/errors';
+import { PainterError } from '../engine/errors';
 
 function bad(method: string, message: string, value?: unknown): never {
   throw new PainterError('BAD_ARGUMENT', `${method}: ${message}`, value === undefined ? undefined : { value });

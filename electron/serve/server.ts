@@ -11,12 +11,12 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ApiMethod, WireMessage } from './contract';
-import { EngineHost } from './engine-host';
-import { toErrorPayload } from './engine/errors';
-import type { EngineOptions } from './engine/service';
-import { validateParams } from './validate';
-import { decodeWire, encodeWire } from './wire';
+import type { ApiMethod, WireMessage } from '../api/contract';
+import { EngineHost } from '../host/engine-host';
+import { toErrorPayload } from '../engine/errors';
+import type { EngineOptions } from '../engine/service';
+import { validateParams } from '../api/validate';
+import { decodeWire, encodeWire } from '../api/wire';
 
 export interface ServeOptions extends EngineOptions {
   /** 0 picks a free port. */
