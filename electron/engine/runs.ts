@@ -9,7 +9,7 @@
 import type { GenerateRequest, RunSummary, BranchInfo, StateConvention } from '../api/contract';
 import { PainterError } from './errors';
 import type { ImageSpec } from './manifest';
-import { parseSafetensors, readSafetensors, serializeSafetensors, writeFileAtomic, type SafetensorsFile } from './safetensors';
+import { parseSafetensors, readSafetensors, readSafetensorsMetadata, serializeSafetensors, writeFileAtomic, type SafetensorsFile } from './safetensors';
 import { SAMPLER_NAMES } from '../api/contract';
 
 export const RUN_FORMAT = 'painter.run/1';
@@ -156,4 +156,19 @@ export function readRun(path: string): RunRecord {
 
 export function writeRun(path: string, run: RunRecord): void {
   writeFileAtomic(path, serializeRun(run));
+}
+
+/**
+ * The run id a file's header names, when the file is a regular file (not a
+ * symlink) holding a Painter run; null otherwise. Reads only the header.
+ */
+export function runIdOfFile(path: string): string | null {
+  const text = readSafetensorsMetadata(path)?.['painter.run'];
+  if (text === undefined) return null;
+  try {
+    const meta: unknown = JSON.parse(text);
+    return isRecord(meta) && meta['format'] === RUN_FORMAT && typeof meta['runId'] === 'string' ? meta['runId'] : null;
+  } catch {
+    return null;
+  }
 }

@@ -6,7 +6,7 @@
  *
  * @see https://github.com/huggingface/safetensors (format description)
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { PainterError } from './errors';
 import { shapeSize } from './tensor';
@@ -109,6 +109,33 @@ function typedView(dtype: SafeDtype, buffer: ArrayBuffer): TensorData {
       return new Uint8Array(buffer);
     case 'F16':
       return new Uint16Array(buffer);
+  }
+}
+
+/**
+ * Only the metadata of a safetensors file, reading just its header (at most
+ * `maxHeaderBytes`); null when the file is not a regular file or has no
+ * readable safetensors header. Never follows a symlink.
+ */
+export function readSafetensorsMetadata(path: string, maxHeaderBytes = 1024 * 1024): Record<string, string> | null {
+  let fd: number | null = null;
+  try {
+    if (!lstatSync(path).isFile()) return null;
+    fd = openSync(path, 'r');
+    const prefix = Buffer.alloc(8);
+    if (readSync(fd, prefix, 0, 8, 0) !== 8) return null;
+    const length = prefix.readBigUInt64LE(0);
+    if (length > BigInt(maxHeaderBytes)) return null;
+    const header = Buffer.alloc(Number(length));
+    if (readSync(fd, header, 0, header.length, 8) !== header.length) return null;
+    const json: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(header));
+    if (json === null || typeof json !== 'object') return null;
+    const metadata = (json as Record<string, unknown>)['__metadata__'];
+    return metadata !== null && typeof metadata === 'object' ? parseMetadata(metadata, path) : {};
+  } catch {
+    return null;
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }
 

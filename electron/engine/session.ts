@@ -5,14 +5,16 @@
  *
  * Saving writes every run atomically first and the session file last, so a
  * crash leaves the previous session file pointing at complete run files.
- * Run files the new session no longer lists are removed afterwards.
+ * Run files that the previous save listed and the new one does not are removed
+ * afterwards, and only when their header proves them Painter's run files;
+ * nothing else in the folder is ever touched.
  * The studio also keeps a list of recently saved or opened sessions.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { RecentSession, RunSummary, SessionRun } from '../api/contract';
 import { PainterError } from './errors';
-import { readRun, writeRun, type RunRecord } from './runs';
+import { readRun, runIdOfFile, writeRun, type RunRecord } from './runs';
 import { writeFileAtomic } from './safetensors';
 
 export const SESSION_FORMAT = 'painter.session/1';
@@ -89,8 +91,12 @@ export interface SavedSession {
  */
 export function saveSession(path: string, name: string, runs: readonly RunRecord[], current: SessionFile['current']): SavedSession {
   checkSessionPath(path);
-  if (existsSync(path)) readSessionFile(path); // throws BAD_FILE for someone else's file: never overwrite it
+  // Throws BAD_FILE for someone else's file: never overwrite it.
+  const previous = existsSync(path) ? readSessionFile(path) : null;
   const folder = sessionRunsFolder(path);
+  if (existsSync(folder) && !lstatSync(folder).isDirectory()) {
+    throw new PainterError('BAD_FILE', `${folder} is not a plain folder (a file or a link); Painter keeps a session's runs there, so it will not write through it.`, { path: folder });
+  }
   try {
     mkdirSync(folder, { recursive: true });
   } catch (error) {
@@ -99,16 +105,26 @@ export function saveSession(path: string, name: string, runs: readonly RunRecord
   const entries: SessionRun[] = runs.map((run) => {
     const file = `${run.summary.runId}.safetensors`;
     if (!RUN_FILE.test(file)) throw new PainterError('BAD_ARGUMENT', `Run id "${run.summary.runId}" cannot name a file.`);
-    writeRun(join(folder, file), run);
+    const target = join(folder, file);
+    if (existsSync(target) && runIdOfFile(target) !== run.summary.runId) {
+      throw new PainterError('BAD_FILE', `${target} exists and is not this session's run ${run.summary.runId}; refusing to overwrite it.`, { path: target });
+    }
+    writeRun(target, run);
     return { runId: run.summary.runId, file: relative(dirname(path), join(folder, file)).split(sep).join('/') };
   });
   const session: SessionFile = { format: SESSION_FORMAT, name, savedAt: new Date().toISOString(), runs: entries, current };
   writeFileAtomic(path, Buffer.from(JSON.stringify(session, null, 2) + '\n', 'utf-8'));
 
-  // Only now, with the new session file in place, drop run files it no longer lists.
-  const kept = new Set(entries.map((entry) => basename(entry.file)));
-  for (const file of readdirSync(folder)) {
-    if (RUN_FILE.test(file) && !kept.has(file)) rmSync(join(folder, file), { force: true });
+  // Only now, with the new session file in place, drop the run files that the previous version of
+  // this session listed and this one does not — and only those that prove to be Painter's own run
+  // files for that run (a regular file whose header names it). Anything else in the folder is the
+  // user's and stays, byte for byte.
+  const kept = new Set(entries.map((entry) => entry.runId));
+  for (const entry of previous?.runs ?? []) {
+    if (kept.has(entry.runId)) continue;
+    const file = join(folder, `${entry.runId}.safetensors`);
+    if (!RUN_FILE.test(basename(file)) || resolve(dirname(path), entry.file) !== file) continue;
+    if (runIdOfFile(file) === entry.runId) rmSync(file, { force: true });
   }
   return { path, name, savedAt: session.savedAt, runCount: entries.length };
 }

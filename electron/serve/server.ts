@@ -62,20 +62,36 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const allowedHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
   const allowedOrigins = (): string[] => allowedHosts().map((host) => `http://${host}`);
 
-  const server: Server = createServer((request, response) => serveStatic(request, response, rendererDir, allowedHosts(), port));
+  const server: Server = createServer((request, response) => {
+    try {
+      serveStatic(request, response, rendererDir, allowedHosts(), port);
+    } catch {
+      // A malformed request must never take the server down (hostile pages can send them).
+      if (!response.headersSent) response.writeHead(400);
+      response.end('Bad request');
+    }
+  });
   const sockets = new WebSocketServer({ noServer: true, maxPayload: 16 * 1024 * 1024 });
   server.on('upgrade', (request, socket, head) => {
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    socket.on('error', () => socket.destroy());
+    const url = parseRequestUrl(request.url);
     const origin = request.headers.origin ?? '';
     const host = request.headers.host ?? '';
     const ok =
-      url.pathname === '/api' && allowedHosts().includes(host) && allowedOrigins().includes(origin) && sameSecret(url.searchParams.get('token') ?? '', token);
+      url !== null &&
+      url.pathname === '/api' &&
+      allowedHosts().includes(host) &&
+      allowedOrigins().includes(origin) &&
+      sameSecret(url.searchParams.get('token') ?? '', token);
     if (!ok) {
-      socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
-      socket.destroy();
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
     sockets.handleUpgrade(request, socket, head, (ws) => attach(ws, engine));
+  });
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
   });
 
   await new Promise<void>((resolveListen, reject) => {
@@ -102,25 +118,45 @@ function attach(ws: WebSocket, engine: EngineHost): void {
   };
   const unsubscribe = engine.onEvent((name, payload) => send({ type: 'event', name, payload }));
   ws.on('close', unsubscribe);
-  ws.on('message', (data) => {
-    let message: WireMessage;
+  // ws closes the socket itself (1009 too big, 1007 invalid UTF-8) and reports it here; without a
+  // listener the report would be an uncaught exception that ends the server for every client.
+  ws.on('error', () => ws.terminate());
+  ws.on('message', (data, isBinary) => {
+    let message: unknown;
     try {
-      message = decodeWire(String(data)) as WireMessage;
+      if (isBinary) throw new TypeError('binary frame');
+      message = decodeWire(String(data));
     } catch {
-      ws.close(1003, 'not JSON');
+      ws.close(1003, 'not a JSON text frame');
       return;
     }
-    if (message.type !== 'request' || typeof message.id !== 'number') return;
+    const request = message as Partial<Extract<WireMessage, { type: 'request' }>> | null;
+    if (request === null || typeof request !== 'object' || request.type !== 'request' || typeof request.id !== 'number' || !Number.isSafeInteger(request.id)) {
+      ws.close(1008, 'not an API request');
+      return;
+    }
+    const id = request.id;
     void (async () => {
       try {
-        const params = validateParams(message.method, message.params);
-        const response = await engine.call(message.method as ApiMethod, params as never);
-        send({ type: 'response', id: message.id, response });
+        const params = validateParams(request.method as ApiMethod, request.params);
+        const response = await engine.call(request.method as ApiMethod, params as never);
+        send({ type: 'response', id, response });
       } catch (error) {
-        send({ type: 'response', id: message.id, response: { ok: false, error: toErrorPayload(error) } });
+        send({ type: 'response', id, response: { ok: false, error: toErrorPayload(error) } });
       }
     })();
   });
+}
+
+/** The request target as a URL, or null when it cannot be parsed (`//`, `http://[`, …). */
+function parseRequestUrl(target: string | undefined): URL | null {
+  try {
+    const url = new URL(target ?? '/', 'http://127.0.0.1');
+    // "//host/path" parses as another authority: not a path of this server.
+    return url.host === '127.0.0.1' ? url : null;
+  } catch {
+    return null;
+  }
 }
 
 function serveStatic(request: IncomingMessage, response: ServerResponse, root: string, hosts: string[], port: number): void {
@@ -132,7 +168,19 @@ function serveStatic(request: IncomingMessage, response: ServerResponse, root: s
     response.writeHead(405).end();
     return;
   }
-  const pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://127.0.0.1').pathname);
+  const url = parseRequestUrl(request.url);
+  let pathname: string;
+  try {
+    if (url === null) throw new URIError('unparsable');
+    pathname = decodeURIComponent(url.pathname);
+  } catch {
+    response.writeHead(400).end('Bad request');
+    return;
+  }
+  if (pathname.includes('\0')) {
+    response.writeHead(400).end('Bad request');
+    return;
+  }
   const relative = normalize(pathname === '/' ? '/index.html' : pathname);
   const file = join(root, relative);
   if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) {

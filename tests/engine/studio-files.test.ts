@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -164,6 +164,38 @@ describe('sessions and exports', () => {
 
     await engine.call('saveSession', { path, name: 'First', runIds: [a.runId], current: null });
     expect(readdirSync(sessionRunsFolder(path))).toEqual([`${a.runId}.safetensors`]);
+  });
+
+  it('a save never removes or overwrites files Painter did not write in the runs folder, nor writes through a link', async () => {
+    const a = await engine.generate({ modelId: 'fixture-gaussian', seed: 11, steps: 4, sampler: 'euler', classLabel: null, guidance: 1 });
+    const b = await engine.generate({ modelId: 'fixture-gaussian', seed: 12, steps: 4, sampler: 'euler', classLabel: null, guidance: 1 });
+    const path = join(home, 'sessions', 'experiment.painter');
+    const folder = sessionRunsFolder(path);
+    mkdirSync(folder, { recursive: true });
+    // A user's own files, one of them a real Painter run of another session, one a look-alike name.
+    const foreign: Record<string, Buffer> = {
+      'weights.safetensors': Buffer.from('user weights, not a run'),
+      'model-v2.safetensors': Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9]),
+      '00000000-0000-0000-0000-000000000000.safetensors': Buffer.from('looks like a run id'),
+      'notes.txt': Buffer.from('keep me'),
+    };
+    for (const [name, bytes] of Object.entries(foreign)) writeFileSync(join(folder, name), bytes);
+    await engine.call('saveRun', { runId: b.runId, path: join(folder, 'other-session-run.safetensors') });
+    const otherRun = readFileSync(join(folder, 'other-session-run.safetensors'));
+
+    await engine.call('saveSession', { path, name: 'Experiment', runIds: [a.runId, b.runId], current: null });
+    await engine.call('saveSession', { path, name: 'Experiment', runIds: [], current: null });
+    for (const [name, bytes] of Object.entries(foreign)) expect(readFileSync(join(folder, name)).equals(bytes)).toBe(true);
+    expect(readFileSync(join(folder, 'other-session-run.safetensors')).equals(otherRun)).toBe(true);
+    expect(existsSync(join(folder, `${a.runId}.safetensors`))).toBe(false);
+
+    // A runs folder that is a link elsewhere is refused, and nothing is written there.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'painter-elsewhere-'));
+    const linked = join(home, 'sessions', 'linked.painter');
+    symlinkSync(elsewhere, sessionRunsFolder(linked));
+    await expect(engine.call('saveSession', { path: linked, name: 'Linked', runIds: [a.runId], current: null })).rejects.toMatchObject({ code: 'BAD_FILE' });
+    expect(readdirSync(elsewhere)).toEqual([]);
+    expect(existsSync(linked)).toBe(false);
   });
 
   it('never overwrites a file that is not a session, nor an existing export', async () => {
