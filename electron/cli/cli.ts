@@ -6,20 +6,22 @@
  *                  [--seed S] --out RUN.safetensors [--png STRIP.png] [--json]
  *   painter serve [--port P]
  *
+ * Every verb that runs a model takes --provider auto|webgpu|cuda|dml|coreml|cpu.
+ *
  * Errors print one line on stderr and exit non-zero; output files are
  * written atomically, so a failure leaves none behind.
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SAMPLER_NAMES, type SamplerName } from '../api/contract';
-import { integerFlag, numberFlag, parseFlags, requiredFlag } from './args';
+import { integerFlag, numberFlag, parseFlags, requiredFlag, takeProviderFlag } from './args';
 import { Engine } from '../engine/service';
 import { PainterError, toErrorPayload } from '../engine/errors';
 import { encodePng, imageToRaster, rasterGrid } from '../engine/png';
 import { serializeRun, type RunRecord } from '../engine/runs';
 import { writeFileAtomic } from '../engine/safetensors';
 import { saveRunFile } from '../engine/service';
-import type { ProviderName } from '../engine/denoisers/onnx';
+import type { ProviderChoice } from '../api/contract';
 
 const PACKAGE_ROOT = resolve(__dirname, '..', '..');
 
@@ -36,32 +38,35 @@ const USAGE = `painter — watch diffusion models paint
                   [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png]
   painter report --model ID|FOLDER --out DIR [--steps N] [--only a,b] [--quick]
 
+Every verb that runs a model (models, sample, serve, evaluate, analyze, report) takes
+--provider auto|webgpu|cuda|dml|coreml|cpu: the ONNX Runtime execution provider; auto
+tries WebGPU, CUDA, DirectML, CoreML (those this build has), then CPU, and says why it
+passed one over. Default: the studio's saved choice, else auto.
+
 Environment: PAINTER_HOME (settings and autosaved runs; default ~/.config/painter),
-PAINTER_PROVIDERS (execution providers to try, e.g. "cuda,cpu").`;
+PAINTER_PROVIDER (the default for --provider).`;
 
 export function userDataDir(): string {
   return process.env['PAINTER_HOME'] ?? join(process.env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'), 'painter');
 }
 
-export function preferredProviders(): ProviderName[] | undefined {
-  const text = process.env['PAINTER_PROVIDERS'];
-  if (text === undefined || text.trim() === '') return undefined;
-  const known: ProviderName[] = ['cuda', 'dml', 'coreml', 'cpu'];
-  return text.split(',').map((name) => {
-    const provider = name.trim().toLowerCase() as ProviderName;
-    if (!known.includes(provider)) throw new PainterError('BAD_ARGUMENT', `PAINTER_PROVIDERS: unknown provider "${name}"; known: ${known.join(', ')}.`);
-    return provider;
+/** Notices (a provider that fell back, …) go to stderr as they happen, one line each. */
+function printNotice(message: string): void {
+  process.stderr.write(`painter: notice: ${message}\n`);
+}
+
+function makeEngine(provider: ProviderChoice | undefined): Engine {
+  return new Engine({
+    nativeModelsDir: join(PACKAGE_ROOT, 'native-models'),
+    userDataDir: userDataDir(),
+    ...(provider ? { provider } : {}),
+    onNotice: printNotice,
   });
 }
 
-function makeEngine(): Engine {
-  const providers = preferredProviders();
-  return new Engine({ nativeModelsDir: join(PACKAGE_ROOT, 'native-models'), userDataDir: userDataDir(), ...(providers ? { providers } : {}) });
-}
-
-async function commandModels(args: string[]): Promise<void> {
+async function commandModels(args: string[], provider: ProviderChoice | undefined): Promise<void> {
   const flags = parseFlags(args, { values: [], switches: ['json'] }, 'models');
-  const engine = makeEngine();
+  const engine = makeEngine(provider);
   try {
     const models = await engine.call('listModels', {});
     if (flags.switches.has('json')) {
@@ -95,7 +100,7 @@ function stripPng(run: RunRecord): Uint8Array {
   return encodePng(rasterGrid([...top, ...bottom], columns, scale));
 }
 
-async function commandSample(args: string[]): Promise<void> {
+async function commandSample(args: string[], provider: ProviderChoice | undefined): Promise<void> {
   const flags = parseFlags(args, { values: ['model', 'class', 'guidance', 'steps', 'sampler', 'seed', 'out', 'png'], switches: ['json'] }, 'sample');
   const modelId = requiredFlag(flags, 'model', 'sample');
   const out = resolve(requiredFlag(flags, 'out', 'sample'));
@@ -105,7 +110,7 @@ async function commandSample(args: string[]): Promise<void> {
   if (!(SAMPLER_NAMES as readonly string[]).includes(sampler)) {
     throw new PainterError('BAD_ARGUMENT', `--sampler must be one of ${SAMPLER_NAMES.join(', ')}; got "${sampler}".`);
   }
-  const engine = makeEngine();
+  const engine = makeEngine(provider);
   try {
     const info = await engine.registry.info(engine.registry.get(modelId).manifest.id);
     const classText = flags.values.get('class');
@@ -130,29 +135,29 @@ async function commandSample(args: string[]): Promise<void> {
         seed: summary.settings.seed,
         evaluations: summary.evaluations[summary.evaluations.length - 1],
         seconds: Number(summary.seconds.toFixed(4)),
+        provider: summary.provider,
         out,
         ...(png === undefined ? {} : { png: resolve(png) }),
       };
       process.stdout.write(`${JSON.stringify(line)}\n`);
     } else {
-      process.stdout.write(`Wrote ${out} (${summary.stepCount} states, ${summary.seconds.toFixed(2)} s)\n`);
+      process.stdout.write(`Wrote ${out} (${summary.stepCount} states, ${summary.seconds.toFixed(2)} s on ${summary.provider})\n`);
     }
   } finally {
     await engine.dispose();
   }
 }
 
-async function commandServe(args: string[]): Promise<void> {
+async function commandServe(args: string[], provider: ProviderChoice | undefined): Promise<void> {
   const flags = parseFlags(args, { values: ['port'], switches: [] }, 'serve');
   const { startServer } = await import('../serve/server');
-  const providers = preferredProviders();
   const server = await startServer({
     port: integerFlag(flags, 'port', 0, 0, 65535),
     rendererDir: join(PACKAGE_ROOT, 'out', 'renderer'),
     workerPath: join(__dirname, 'engine-worker.cjs'),
     nativeModelsDir: join(PACKAGE_ROOT, 'native-models'),
     userDataDir: userDataDir(),
-    ...(providers ? { providers } : {}),
+    ...(provider ? { provider } : {}),
   });
   process.stdout.write(`Painter is serving the studio at\n  ${server.url}\n(127.0.0.1 only; the token in the URL is required; Ctrl+C stops)\n`);
   const stop = (): void => {
@@ -162,21 +167,25 @@ async function commandServe(args: string[]): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
+/** The verbs that run (or list) models, and so take --provider. */
+const MODEL_VERBS = new Set(['models', 'sample', 'serve', 'evaluate', 'analyze', 'report']);
+
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...args] = argv;
   try {
+    const { provider, rest } = command !== undefined && MODEL_VERBS.has(command) ? takeProviderFlag(args) : { provider: undefined, rest: args };
     switch (command) {
       case 'models':
-        await commandModels(rest);
+        await commandModels(rest, provider);
         return 0;
       case 'sample':
-        await commandSample(rest);
+        await commandSample(rest, provider);
         return 0;
       case 'serve':
-        await commandServe(rest);
+        await commandServe(rest, provider);
         return 0;
       case 'evaluate': {
-        const engine = makeEngine();
+        const engine = makeEngine(provider);
         try {
           await (await import('./evaluate')).commandEvaluate(rest, engine);
         } finally {
@@ -186,7 +195,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'analyze':
       case 'report': {
-        const engine = makeEngine();
+        const engine = makeEngine(provider);
         try {
           const lab = await import('./analyze');
           await (command === 'analyze' ? lab.commandAnalyze(rest, engine) : lab.commandReport(rest, engine));

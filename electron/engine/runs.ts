@@ -34,6 +34,8 @@ interface RunMetadata {
   createdAt: string;
   branch: BranchInfo | null;
   convention: StateConvention;
+  /** Execution provider the network ran on; absent in runs written before it was recorded. */
+  provider?: string;
 }
 
 export function serializeRun(run: RunRecord): Uint8Array {
@@ -50,6 +52,7 @@ export function serializeRun(run: RunRecord): Uint8Array {
     createdAt: summary.createdAt,
     branch: summary.branch,
     convention: summary.convention,
+    ...(summary.provider !== undefined ? { provider: summary.provider } : {}),
   };
   return serializeSafetensors(
     {
@@ -137,6 +140,7 @@ export function runFromSafetensors(file: SafetensorsFile, path: string): RunReco
     branch: isRecord(branch) ? (branch as unknown as BranchInfo) : null,
     convention: meta['convention'] === 'vp' ? 'vp' : 'sigma',
   };
+  if (typeof meta['provider'] === 'string') summary.provider = meta['provider'];
   return {
     summary,
     manifestHash: String(meta['manifestHash']),

@@ -6,8 +6,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
-import type { ApiEvents, ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, RunSummary, JobProgress } from '../api/contract';
-import type { ProviderName } from './denoisers/onnx';
+import type { ApiEvents, ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, ProviderChoice, ProviderSettings, RunSummary, JobProgress } from '../api/contract';
+import { platformName, providerOptionsHere } from './denoisers/onnx';
+import { readProviderSetting, writeProviderSetting } from './settings';
 import type { Denoiser } from './denoisers/types';
 import { PainterError } from './errors';
 import { ModelRegistry } from './models';
@@ -26,7 +27,14 @@ export interface EngineOptions {
   nativeModelsDir: string;
   /** Where user settings and autosaved runs live. */
   userDataDir: string;
-  providers?: ProviderName[];
+  /**
+   * Execution provider choice that overrides the saved setting (the CLI's
+   * --provider, `painter serve --provider`); the studio's saved choice, else
+   * `auto`, when absent.
+   */
+  provider?: ProviderChoice;
+  /** Told each notice as it happens (the CLI prints them); the studio reads a model's from its ModelInfo. */
+  onNotice?: (message: string) => void;
 }
 
 export interface CallContext {
@@ -54,10 +62,24 @@ export class Engine {
     this.registry = new ModelRegistry({
       bundledFolder: options.nativeModelsDir,
       userFolders: this.readUserFolders(),
-      ...(options.providers ? { providers: options.providers } : {}),
-      onNotice: (message) => this.notices.push(message),
+      provider: options.provider ?? readProviderSetting(options.userDataDir) ?? 'auto',
+      onNotice: (message) => this.notice(message),
     });
     this.gaussians = new GaussianStatsCache(this.registry);
+  }
+
+  private notice(message: string): void {
+    this.notices.push(message);
+    this.options.onNotice?.(message);
+  }
+
+  private providerSettings(): ProviderSettings {
+    return {
+      choice: this.registry.provider,
+      source: this.options.provider === undefined ? 'settings' : 'override',
+      platform: platformName(),
+      providers: providerOptionsHere(),
+    };
   }
 
   private readUserFolders(): string[] {
@@ -212,6 +234,18 @@ export class Engine {
       const ghosts = includeGhost ? await Promise.all(runIds.map((runId) => this.handlers.gaussianGhost({ runId }, {}))) : runs.map(() => null);
       return writeExport(resolve(path), trajectoriesSafetensors(runs, ghosts));
     },
+    providerSettings: async () => this.providerSettings(),
+    setProvider: async ({ provider }) => {
+      if (this.options.provider !== undefined) {
+        throw new PainterError('BAD_ARGUMENT', `The execution provider was fixed to "${this.options.provider}" when the engine started (--provider); restart without it to choose here.`, {
+          provider: this.options.provider,
+        });
+      }
+      if (this.jobs.size > 0) throw new PainterError('BAD_ARGUMENT', 'A job is running; wait for it or cancel it before switching the execution provider.');
+      writeProviderSetting(this.options.userDataDir, provider);
+      await this.registry.setProvider(provider);
+      return this.providerSettings();
+    },
     studioPaths: async () => ({
       dataDir: this.options.userDataDir,
       sessionsDir: join(this.options.userDataDir, 'sessions'),
@@ -288,6 +322,7 @@ export class Engine {
       createdAt: new Date().toISOString(),
       branch: null,
       convention: denoiser.schedule.kind === 'vp' ? 'vp' : 'sigma',
+      provider: denoiser.provider,
     };
     const run: RunRecord = {
       summary,
@@ -314,7 +349,7 @@ export class Engine {
       mkdirSync(dirname(path), { recursive: true });
       writeRun(path, run);
     } catch (error) {
-      this.notices.push(`Could not autosave run ${run.summary.runId}: ${(error as Error).message}`);
+      this.notice(`Could not autosave run ${run.summary.runId}: ${(error as Error).message}`);
     }
   }
 

@@ -57,7 +57,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (!existsSync(join(rendererDir, 'index.html'))) {
     throw new Error(`The studio is not built (${join(rendererDir, 'index.html')} is missing); run "npm run build" first.`);
   }
-  const engine = new EngineHost(options.workerPath, { nativeModelsDir: options.nativeModelsDir, userDataDir: options.userDataDir, ...(options.providers ? { providers: options.providers } : {}) });
+  const engine = new EngineHost(options.workerPath, { nativeModelsDir: options.nativeModelsDir, userDataDir: options.userDataDir, ...(options.provider ? { provider: options.provider } : {}) });
   let port = options.port;
   const allowedHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
   const allowedOrigins = (): string[] => allowedHosts().map((host) => `http://${host}`);

@@ -1,0 +1,34 @@
+/**
+ * The studio's saved settings (PAINTER_HOME/settings.json): for now the
+ * execution provider choice. An unreadable or foreign file reads as "no
+ * setting" (the default applies), never as an error that stops the engine.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROVIDER_CHOICES, type ProviderChoice } from '../api/contract';
+import { writeFileAtomic } from './safetensors';
+
+export const SETTINGS_FILE = 'settings.json';
+
+function readSettings(userDataDir: string): Record<string, unknown> {
+  const path = join(userDataDir, SETTINGS_FILE);
+  if (!existsSync(path)) return {};
+  try {
+    const value: unknown = JSON.parse(readFileSync(path, 'utf-8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+export function readProviderSetting(userDataDir: string): ProviderChoice | null {
+  const value = readSettings(userDataDir)['provider'];
+  return typeof value === 'string' && (PROVIDER_CHOICES as readonly string[]).includes(value) ? (value as ProviderChoice) : null;
+}
+
+/** Saves the choice, keeping any other settings the file holds. */
+export function writeProviderSetting(userDataDir: string, provider: ProviderChoice): void {
+  mkdirSync(userDataDir, { recursive: true });
+  const settings = { ...readSettings(userDataDir), provider };
+  writeFileAtomic(join(userDataDir, SETTINGS_FILE), new TextEncoder().encode(`${JSON.stringify(settings, null, 2)}\n`));
+}
