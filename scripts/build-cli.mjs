@@ -7,6 +7,7 @@ const entryPoints = { cli: 'electron/cli/main.ts', 'engine-worker': 'electron/ho
 if (existsSync('bench/bench.ts')) entryPoints.bench = 'bench/bench.ts';
 if (existsSync('bench/studio-bench.ts')) entryPoints['studio-bench'] = 'bench/studio-bench.ts';
 if (existsSync('bench/analysis-bench.ts')) entryPoints['analysis-bench'] = 'bench/analysis-bench.ts';
+if (existsSync('bench/gpu-providers.ts')) entryPoints['gpu-providers'] = 'bench/gpu-providers.ts';
 
 await build({
   entryPoints,
