@@ -22,6 +22,16 @@ export default defineConfig({
         },
       },
       {
+        // The packaged app's layout (electron-builder --dir against a stand-in Electron); needs out/ built.
+        test: {
+          name: 'packaging',
+          include: ['tests/packaging/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
         test: {
           name: 'e2e',
           include: ['tests/e2e/**/*.test.ts'],

@@ -479,10 +479,59 @@ export type WireMessage =
 export const IPC_INVOKE_CHANNEL = 'painter:invoke';
 export const IPC_EVENT_CHANNEL = 'painter:event';
 
+/** What a file or folder opened from outside the studio holds (menu, drop, double-click, command line). */
+export type OpenedFileKind = 'session' | 'run' | 'model-folder';
+
+/**
+ * What the desktop shell asks the studio to do: its menus, files opened from
+ * outside, and closing with unsaved changes. The studio maps each to its own
+ * action (renderer/lib/desktop.svelte.ts).
+ */
+export type ShellCommand =
+  | { name: 'new-session' | 'save-session' | 'save-session-as' | 'export' | 'undo' | 'redo' | 'toggle-theme' | 'show-shortcuts' }
+  /** Save (asking where if never saved), then call `closeAfterSave()`; a cancelled or failed save keeps the window open. */
+  | { name: 'save-before-close' }
+  | { name: 'open-file'; path: string; kind: OpenedFileKind };
+
+export type ShellCommandName = ShellCommand['name'];
+
+/** The session as the window title, the macOS document icon and the close prompt see it. */
+export interface DocumentState {
+  name: string;
+  path: string | null;
+  dirty: boolean;
+}
+
+export interface FileFilter {
+  name: string;
+  extensions: string[];
+}
+
+export interface FileDialogRequest {
+  title: string;
+  /** Absolute path: the folder to start in, or the file name to suggest (save). */
+  defaultPath?: string;
+  filters: FileFilter[];
+}
+
 /** What the preload exposes on `window.painter`. */
 export interface PainterBridge {
   invoke(method: ApiMethod, params: unknown): Promise<ApiResponse<unknown>>;
   onEvent(listener: (name: ApiEventName, payload: unknown) => void): () => void;
   /** Native folder picker (Electron only). */
   pickFolder?(): Promise<string | null>;
+  /** Native save dialog: the chosen absolute path, or null when cancelled (Electron only). */
+  showSaveDialog?(request: FileDialogRequest): Promise<string | null>;
+  /** Native open dialog for one file (Electron only). */
+  showOpenDialog?(request: FileDialogRequest): Promise<string | null>;
+  /** Menu commands and files opened from outside; returns the unsubscribe function (Electron only). */
+  onCommand?(listener: (command: ShellCommand) => void): () => void;
+  /** Tells the shell the session's name, file and unsaved state (title, close prompt). */
+  setDocumentState?(state: DocumentState): void;
+  /** Absolute path of a dropped file or folder (Electron's webUtils.getPathForFile), '' when it has none. */
+  pathForFile?(file: File): string;
+  /** Files and folders dropped on the window: the shell sorts them and answers with `open-file` commands. */
+  openPaths?(paths: string[]): void;
+  /** After `save-before-close` succeeded: close the window now. */
+  closeAfterSave?(): void;
 }

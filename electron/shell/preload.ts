@@ -1,19 +1,31 @@
 /**
  * The sandboxed preload: exposes `window.painter` ({@link PainterBridge}) and
- * nothing else. The renderer never sees ipcRenderer; every call goes through
- * the one invoke channel that the main process checks and validates
- * (electron/shell/ipc.ts). Built as CommonJS (see electron.vite.config.ts).
+ * nothing else. The renderer never sees ipcRenderer: each bridge function
+ * uses one fixed channel, and the main process checks the sender and the
+ * arguments of every message (electron/shell/ipc.ts). Built as CommonJS (see
+ * electron.vite.config.ts).
  */
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import {
   IPC_EVENT_CHANNEL,
   IPC_INVOKE_CHANNEL,
   type ApiEventName,
   type ApiMethod,
   type ApiResponse,
+  type DocumentState,
+  type FileDialogRequest,
   type PainterBridge,
+  type ShellCommand,
 } from '../api/contract';
-import { PICK_FOLDER_CHANNEL } from './ipc-channels';
+import {
+  CLOSE_AFTER_SAVE_CHANNEL,
+  COMMAND_CHANNEL,
+  DOCUMENT_STATE_CHANNEL,
+  OPEN_DIALOG_CHANNEL,
+  OPEN_PATHS_CHANNEL,
+  PICK_FOLDER_CHANNEL,
+  SAVE_DIALOG_CHANNEL,
+} from './ipc-channels';
 
 const bridge: PainterBridge = {
   invoke(method: ApiMethod, params: unknown): Promise<ApiResponse<unknown>> {
@@ -31,6 +43,38 @@ const bridge: PainterBridge = {
 
   pickFolder(): Promise<string | null> {
     return ipcRenderer.invoke(PICK_FOLDER_CHANNEL) as Promise<string | null>;
+  },
+
+  showSaveDialog(request: FileDialogRequest): Promise<string | null> {
+    return ipcRenderer.invoke(SAVE_DIALOG_CHANNEL, request) as Promise<string | null>;
+  },
+
+  showOpenDialog(request: FileDialogRequest): Promise<string | null> {
+    return ipcRenderer.invoke(OPEN_DIALOG_CHANNEL, request) as Promise<string | null>;
+  },
+
+  onCommand(listener: (command: ShellCommand) => void): () => void {
+    const relay = (_event: IpcRendererEvent, command: ShellCommand): void => listener(command);
+    ipcRenderer.on(COMMAND_CHANNEL, relay);
+    return () => {
+      ipcRenderer.removeListener(COMMAND_CHANNEL, relay);
+    };
+  },
+
+  setDocumentState(state: DocumentState): void {
+    ipcRenderer.send(DOCUMENT_STATE_CHANNEL, state);
+  },
+
+  pathForFile(file: File): string {
+    return webUtils.getPathForFile(file);
+  },
+
+  openPaths(paths: string[]): void {
+    ipcRenderer.send(OPEN_PATHS_CHANNEL, paths);
+  },
+
+  closeAfterSave(): void {
+    ipcRenderer.send(CLOSE_AFTER_SAVE_CHANNEL);
   },
 };
 
