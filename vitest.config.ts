@@ -22,6 +22,15 @@ export default defineConfig({
         },
       },
       {
+        // The Electron shell's modules under test doubles of the `electron` module (vi.mock), and its pure parts.
+        test: {
+          name: 'shell',
+          include: ['tests/shell/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+        },
+      },
+      {
         // The packaged app's layout (electron-builder --dir against a stand-in Electron); needs out/ built.
         test: {
           name: 'packaging',
