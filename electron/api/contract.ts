@@ -479,27 +479,42 @@ export type WireMessage =
 export const IPC_INVOKE_CHANNEL = 'painter:invoke';
 export const IPC_EVENT_CHANNEL = 'painter:event';
 
-/** What a file or folder opened from outside the studio holds (menu, drop, double-click, command line). */
+/**
+ * The studio's actions a menu, a shortcut or the desktop shell can invoke
+ * (the renderer runs them).
+ */
+export type StudioCommand =
+  | 'undo'
+  | 'redo'
+  | 'save'
+  | 'save-as'
+  | 'open'
+  | 'new-session'
+  | 'export'
+  | 'add-model-folder'
+  | 'toggle-theme'
+  | 'shortcuts'
+  | 'glossary';
+export const STUDIO_COMMANDS: readonly StudioCommand[] = [
+  'undo',
+  'redo',
+  'save',
+  'save-as',
+  'open',
+  'new-session',
+  'export',
+  'add-model-folder',
+  'toggle-theme',
+  'shortcuts',
+  'glossary',
+];
+
+/** What a file or folder opened from outside the studio holds (File → Open…, Open Recent, a drop, a double-click, the command line). */
 export type OpenedFileKind = 'session' | 'run' | 'model-folder';
 
-/**
- * What the desktop shell asks the studio to do: its menus, files opened from
- * outside, and closing with unsaved changes. The studio maps each to its own
- * action (renderer/lib/desktop.svelte.ts).
- */
-export type ShellCommand =
-  | { name: 'new-session' | 'save-session' | 'save-session-as' | 'export' | 'undo' | 'redo' | 'toggle-theme' | 'show-shortcuts' }
-  /** Save (asking where if never saved), then call `closeAfterSave()`; a cancelled or failed save keeps the window open. */
-  | { name: 'save-before-close' }
-  | { name: 'open-file'; path: string; kind: OpenedFileKind };
-
-export type ShellCommandName = ShellCommand['name'];
-
-/** The session as the window title, the macOS document icon and the close prompt see it. */
-export interface DocumentState {
-  name: string;
-  path: string | null;
-  dirty: boolean;
+export interface OpenedFile {
+  path: string;
+  kind: OpenedFileKind;
 }
 
 export interface FileFilter {
@@ -520,18 +535,21 @@ export interface PainterBridge {
   onEvent(listener: (name: ApiEventName, payload: unknown) => void): () => void;
   /** Native folder picker (Electron only). */
   pickFolder?(): Promise<string | null>;
+  /** Menu commands from the shell (Electron): the renderer runs them. */
+  onCommand?(listener: (command: StudioCommand) => void): () => void;
+  /** The renderer tells the shell whether closing would lose work (for the close prompt). */
+  setUnsavedChanges?(unsaved: boolean): void;
+  /** The file system path of a dropped file (Electron's webUtils.getPathForFile); null when it has none. */
+  pathForFile?(file: unknown): string | null;
+  /** Files and folders opened from outside the page (menu, Open Recent, double-click, command line, a drop); Electron only. */
+  onOpenFile?(listener: (file: OpenedFile) => void): () => void;
+  /** Paths dropped on the window: the shell sorts them and answers through `onOpenFile` (or says what it cannot open). */
+  openPaths?(paths: string[]): void;
+  /** The close prompt's "Save…": save (asking where if never saved), then call `closeAfterSave()`; a cancelled save keeps the window. */
+  onSaveBeforeClose?(listener: () => void): () => void;
+  closeAfterSave?(): void;
   /** Native save dialog: the chosen absolute path, or null when cancelled (Electron only). */
   showSaveDialog?(request: FileDialogRequest): Promise<string | null>;
   /** Native open dialog for one file (Electron only). */
   showOpenDialog?(request: FileDialogRequest): Promise<string | null>;
-  /** Menu commands and files opened from outside; returns the unsubscribe function (Electron only). */
-  onCommand?(listener: (command: ShellCommand) => void): () => void;
-  /** Tells the shell the session's name, file and unsaved state (title, close prompt). */
-  setDocumentState?(state: DocumentState): void;
-  /** Absolute path of a dropped file or folder (Electron's webUtils.getPathForFile), '' when it has none. */
-  pathForFile?(file: File): string;
-  /** Files and folders dropped on the window: the shell sorts them and answers with `open-file` commands. */
-  openPaths?(paths: string[]): void;
-  /** After `save-before-close` succeeded: close the window now. */
-  closeAfterSave?(): void;
 }

@@ -14,22 +14,12 @@ import {
   type ApiMethod,
   type ApiParams,
   type ApiResponse,
-  type DocumentState,
-  type ShellCommand,
 } from '../api/contract';
 import { toErrorPayload } from '../engine/errors';
 import type { EngineHost } from '../host/engine-host';
-import {
-  CLOSE_AFTER_SAVE_CHANNEL,
-  COMMAND_CHANNEL,
-  DOCUMENT_STATE_CHANNEL,
-  OPEN_DIALOG_CHANNEL,
-  OPEN_PATHS_CHANNEL,
-  PICK_FOLDER_CHANNEL,
-  SAVE_DIALOG_CHANNEL,
-} from './ipc-channels';
+import { CLOSE_AFTER_SAVE_CHANNEL, OPEN_DIALOG_CHANNEL, OPEN_PATHS_CHANNEL, PICK_FOLDER_CHANNEL, SAVE_DIALOG_CHANNEL, UNSAVED_CHANNEL } from './ipc-channels';
 import { isApiMethod, validateParams } from '../api/validate';
-import { documentState, droppedPaths, fileDialogRequest } from './shell-validate';
+import { droppedPaths, fileDialogRequest, unsavedFlag } from './shell-validate';
 import { isStudioUrl } from './window';
 
 /** The studio window, or null while none is open. */
@@ -39,7 +29,8 @@ export type WindowGetter = () => BrowserWindow | null;
 export interface ShellHooks {
   /** A session was saved to or opened from `path` (recent documents). */
   onSessionFile(path: string): void;
-  onDocumentState(state: DocumentState): void;
+  /** Whether closing would lose work (the close prompt). */
+  onUnsavedChanges(unsaved: boolean): void;
   onOpenPaths(paths: string[]): void;
   onCloseAfterSave(): void;
 }
@@ -74,12 +65,6 @@ async function handleInvoke(host: EngineHost, method: unknown, params: unknown, 
   } catch (error) {
     return { ok: false, error: toErrorPayload(error) };
   }
-}
-
-/** Sends a command to the studio page (dropped when no studio window is open). */
-export function sendCommand(getWindow: WindowGetter, command: ShellCommand): void {
-  const window = getWindow();
-  if (window !== null && !window.isDestroyed()) window.webContents.send(COMMAND_CHANNEL, command);
 }
 
 /**
@@ -132,7 +117,7 @@ export function registerIpc(host: EngineHost, getWindow: WindowGetter, hooks: Sh
       }
     });
   };
-  listen(DOCUMENT_STATE_CHANNEL, (_event, value) => hooks.onDocumentState(documentState(DOCUMENT_STATE_CHANNEL, value)));
+  listen(UNSAVED_CHANNEL, (_event, value) => hooks.onUnsavedChanges(unsavedFlag(UNSAVED_CHANNEL, value)));
   listen(OPEN_PATHS_CHANNEL, (_event, value) => hooks.onOpenPaths(droppedPaths(OPEN_PATHS_CHANNEL, value)));
   listen(CLOSE_AFTER_SAVE_CHANNEL, () => hooks.onCloseAfterSave());
 
@@ -144,6 +129,6 @@ export function registerIpc(host: EngineHost, getWindow: WindowGetter, hooks: Sh
   return () => {
     stopRelay();
     for (const channel of [IPC_INVOKE_CHANNEL, PICK_FOLDER_CHANNEL, SAVE_DIALOG_CHANNEL, OPEN_DIALOG_CHANNEL]) ipcMain.removeHandler(channel);
-    for (const channel of [DOCUMENT_STATE_CHANNEL, OPEN_PATHS_CHANNEL, CLOSE_AFTER_SAVE_CHANNEL]) ipcMain.removeAllListeners(channel);
+    for (const channel of [UNSAVED_CHANNEL, OPEN_PATHS_CHANNEL, CLOSE_AFTER_SAVE_CHANNEL]) ipcMain.removeAllListeners(channel);
   };
 }

@@ -59,7 +59,6 @@ if (!app.requestSingleInstanceLock()) {
           recent,
           send: (command) => studio.send(command),
           openFile: () => void chooseFile(),
-          addModelFolder: () => void chooseModelFolder(),
           openRecent: (path) => openPaths([path]),
           openDataFolder: () => void shell.openPath(app.getPath('userData')),
           showAbout: () => app.showAboutPanel(),
@@ -81,15 +80,6 @@ if (!app.requestSingleInstanceLock()) {
     };
     const result = window !== null ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
     if (!result.canceled) openPaths(result.filePaths);
-  };
-
-  const chooseModelFolder = async (): Promise<void> => {
-    const window = studio.current;
-    const options: Electron.OpenDialogOptions = { title: 'Add a model folder', properties: ['openDirectory'] };
-    const result = window !== null ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
-    const folder = result.filePaths[0];
-    // Sent as it is: the engine says precisely what a folder lacks.
-    if (!result.canceled && folder !== undefined) studio.send({ name: 'open-file', path: folder, kind: 'model-folder' });
   };
 
   app.on('second-instance', (_event, argv, workingDirectory) => {
@@ -141,7 +131,7 @@ if (!app.requestSingleInstanceLock()) {
         app.addRecentDocument(path);
         void refreshMenu();
       },
-      onDocumentState: (state) => studio.setDocument(state),
+      onUnsavedChanges: (unsaved) => studio.setUnsaved(unsaved),
       onOpenPaths: (paths) => studio.openPaths(paths),
       onCloseAfterSave: () => studio.closeAfterSave(),
     });

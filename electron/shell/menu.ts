@@ -1,14 +1,15 @@
 /**
  * The application menu, as a template built from plain data (so tests read it
  * without Electron). Items that need the studio's state send it a
- * {@link ShellCommand} over the preload bridge; items that need a native
- * dialog first (Open…, Add model folder…) call back into main.ts.
+ * {@link StudioCommand} over the preload bridge; items that need a native
+ * dialog or the OS first (Open…, Open Recent, the data folder, About) call
+ * back into main.ts.
  *
  * Platform conventions: macOS gets the app menu (About, Hide, Quit) and
  * Window menu; Windows and Linux get Quit under File and About under Help.
  */
 import type { MenuItemConstructorOptions } from 'electron';
-import type { RecentSession, ShellCommand } from '../api/contract';
+import type { RecentSession, StudioCommand } from '../api/contract';
 
 export interface MenuContext {
   platform: NodeJS.Platform;
@@ -16,17 +17,15 @@ export interface MenuContext {
   /** DevTools only in development. */
   packaged: boolean;
   recent: readonly RecentSession[];
-  send(command: ShellCommand): void;
+  send(command: StudioCommand): void;
   /** Native open dialog, then open what was chosen. */
   openFile(): void;
-  /** Native folder dialog, then add the model folder. */
-  addModelFolder(): void;
   openRecent(path: string): void;
   openDataFolder(): void;
   showAbout(): void;
 }
 
-const command = (context: MenuContext, name: Exclude<ShellCommand, { name: 'open-file' }>['name']) => (): void => context.send({ name });
+const command = (context: MenuContext, name: StudioCommand) => (): void => context.send(name);
 
 export function menuTemplate(context: MenuContext): MenuItemConstructorOptions[] {
   const mac = context.platform === 'darwin';
@@ -42,16 +41,16 @@ export function menuTemplate(context: MenuContext): MenuItemConstructorOptions[]
       { label: 'Open…', accelerator: 'CmdOrCtrl+O', click: () => context.openFile() },
       { label: 'Open Recent', submenu: recent },
       { type: 'separator' },
-      { label: 'Save', accelerator: 'CmdOrCtrl+S', click: command(context, 'save-session') },
-      { label: 'Save As…', accelerator: 'CmdOrCtrl+Shift+S', click: command(context, 'save-session-as') },
+      { label: 'Save', accelerator: 'CmdOrCtrl+S', click: command(context, 'save') },
+      { label: 'Save As…', accelerator: 'CmdOrCtrl+Shift+S', click: command(context, 'save-as') },
       { type: 'separator' },
-      { label: 'Add Model Folder…', click: () => context.addModelFolder() },
+      { label: 'Add Model Folder…', click: command(context, 'add-model-folder') },
       { label: 'Export…', accelerator: 'CmdOrCtrl+E', click: command(context, 'export') },
       ...(mac ? [] : ([{ type: 'separator' }, { role: 'quit' }] as MenuItemConstructorOptions[])),
     ],
   };
 
-  // Undo/Redo are the studio's (its own history; in a text field the field's). Cut/copy/paste stay native.
+  // Undo/Redo go to the studio, which undoes in the focused text field or else its own history. Cut/copy/paste stay native.
   const edit: MenuItemConstructorOptions = {
     label: '&Edit',
     submenu: [
@@ -82,7 +81,7 @@ export function menuTemplate(context: MenuContext): MenuItemConstructorOptions[]
     role: 'help',
     label: '&Help',
     submenu: [
-      { label: 'Keyboard Shortcuts', accelerator: 'CmdOrCtrl+/', click: command(context, 'show-shortcuts') },
+      { label: 'Keyboard Shortcuts', accelerator: 'CmdOrCtrl+/', click: command(context, 'shortcuts') },
       { label: 'Open Data Folder', click: () => context.openDataFolder() },
       ...(mac ? [] : ([{ type: 'separator' }, { label: `About ${context.appName}`, click: () => context.showAbout() }] as MenuItemConstructorOptions[])),
     ],

@@ -12,70 +12,57 @@ import {
   type ApiEventName,
   type ApiMethod,
   type ApiResponse,
-  type DocumentState,
   type FileDialogRequest,
+  type OpenedFile,
   type PainterBridge,
-  type ShellCommand,
+  type StudioCommand,
 } from '../api/contract';
 import {
   CLOSE_AFTER_SAVE_CHANNEL,
   COMMAND_CHANNEL,
-  DOCUMENT_STATE_CHANNEL,
   OPEN_DIALOG_CHANNEL,
+  OPEN_FILE_CHANNEL,
   OPEN_PATHS_CHANNEL,
   PICK_FOLDER_CHANNEL,
+  SAVE_BEFORE_CLOSE_CHANNEL,
   SAVE_DIALOG_CHANNEL,
+  UNSAVED_CHANNEL,
 } from './ipc-channels';
+
+/** Subscribes to a main → page channel; the renderer never receives the IpcRendererEvent (it carries `sender`). */
+function subscribe<T extends unknown[]>(channel: string, listener: (...args: T) => void): () => void {
+  const relay = (_event: IpcRendererEvent, ...args: unknown[]): void => listener(...(args as T));
+  ipcRenderer.on(channel, relay);
+  return () => {
+    ipcRenderer.removeListener(channel, relay);
+  };
+}
 
 const bridge: PainterBridge = {
   invoke(method: ApiMethod, params: unknown): Promise<ApiResponse<unknown>> {
     return ipcRenderer.invoke(IPC_INVOKE_CHANNEL, method, params) as Promise<ApiResponse<unknown>>;
   },
-
-  onEvent(listener: (name: ApiEventName, payload: unknown) => void): () => void {
-    // Wrap so the renderer never receives the IpcRendererEvent (it carries `sender`).
-    const relay = (_event: IpcRendererEvent, name: ApiEventName, payload: unknown): void => listener(name, payload);
-    ipcRenderer.on(IPC_EVENT_CHANNEL, relay);
-    return () => {
-      ipcRenderer.removeListener(IPC_EVENT_CHANNEL, relay);
-    };
+  onEvent: (listener: (name: ApiEventName, payload: unknown) => void) => subscribe(IPC_EVENT_CHANNEL, listener),
+  pickFolder: () => ipcRenderer.invoke(PICK_FOLDER_CHANNEL) as Promise<string | null>,
+  onCommand: (listener: (command: StudioCommand) => void) => subscribe(COMMAND_CHANNEL, listener),
+  setUnsavedChanges(unsaved: boolean): void {
+    ipcRenderer.send(UNSAVED_CHANNEL, unsaved);
   },
-
-  pickFolder(): Promise<string | null> {
-    return ipcRenderer.invoke(PICK_FOLDER_CHANNEL) as Promise<string | null>;
+  pathForFile(file: unknown): string | null {
+    if (!(file instanceof File)) return null;
+    const path = webUtils.getPathForFile(file);
+    return path === '' ? null : path;
   },
-
-  showSaveDialog(request: FileDialogRequest): Promise<string | null> {
-    return ipcRenderer.invoke(SAVE_DIALOG_CHANNEL, request) as Promise<string | null>;
-  },
-
-  showOpenDialog(request: FileDialogRequest): Promise<string | null> {
-    return ipcRenderer.invoke(OPEN_DIALOG_CHANNEL, request) as Promise<string | null>;
-  },
-
-  onCommand(listener: (command: ShellCommand) => void): () => void {
-    const relay = (_event: IpcRendererEvent, command: ShellCommand): void => listener(command);
-    ipcRenderer.on(COMMAND_CHANNEL, relay);
-    return () => {
-      ipcRenderer.removeListener(COMMAND_CHANNEL, relay);
-    };
-  },
-
-  setDocumentState(state: DocumentState): void {
-    ipcRenderer.send(DOCUMENT_STATE_CHANNEL, state);
-  },
-
-  pathForFile(file: File): string {
-    return webUtils.getPathForFile(file);
-  },
-
+  onOpenFile: (listener: (file: OpenedFile) => void) => subscribe(OPEN_FILE_CHANNEL, listener),
   openPaths(paths: string[]): void {
     ipcRenderer.send(OPEN_PATHS_CHANNEL, paths);
   },
-
+  onSaveBeforeClose: (listener: () => void) => subscribe(SAVE_BEFORE_CLOSE_CHANNEL, listener),
   closeAfterSave(): void {
     ipcRenderer.send(CLOSE_AFTER_SAVE_CHANNEL);
   },
+  showSaveDialog: (request: FileDialogRequest) => ipcRenderer.invoke(SAVE_DIALOG_CHANNEL, request) as Promise<string | null>,
+  showOpenDialog: (request: FileDialogRequest) => ipcRenderer.invoke(OPEN_DIALOG_CHANNEL, request) as Promise<string | null>,
 };
 
 contextBridge.exposeInMainWorld('painter', bridge);

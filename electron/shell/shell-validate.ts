@@ -3,7 +3,7 @@
  * main process to everything the page sends, like validateParams for the API.
  */
 import { isAbsolute } from 'node:path';
-import type { DocumentState, FileDialogRequest, FileFilter } from '../api/contract';
+import type { FileDialogRequest, FileFilter } from '../api/contract';
 import { PainterError } from '../engine/errors';
 
 function bad(channel: string, message: string): never {
@@ -54,15 +54,9 @@ export function fileDialogRequest(channel: string, value: unknown): FileDialogRe
   return result;
 }
 
-export function documentState(channel: string, value: unknown): DocumentState {
-  const state = record(channel, value);
-  onlyKeys(channel, state, ['name', 'path', 'dirty']);
-  if (typeof state['dirty'] !== 'boolean') bad(channel, 'dirty must be true or false.');
-  return {
-    name: shortText(channel, state['name'], 'name'),
-    path: state['path'] === null ? null : absolutePath(channel, state['path'], 'path'),
-    dirty: state['dirty'],
-  };
+export function unsavedFlag(channel: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') bad(channel, 'expected true or false.');
+  return value;
 }
 
 export function droppedPaths(channel: string, value: unknown): string[] {

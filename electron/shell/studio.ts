@@ -1,21 +1,24 @@
 /**
  * The studio window as the shell manages it: created with the bounds it had
- * last time, titled after the session, asking before it closes on unsaved
- * changes, and the one place commands and opened files reach the page
- * (queued until the page has loaded).
+ * last time, asking before it closes on unsaved changes, and the one place
+ * menu commands and opened files reach the page (queued until the page has
+ * loaded). The page's <title> is the window's title.
  */
 import { app, dialog, screen, type BrowserWindow } from 'electron';
-import type { DocumentState, ShellCommand } from '../api/contract';
+import type { OpenedFile, StudioCommand } from '../api/contract';
 import { cannotOpenMessage, classifyPath } from './documents';
-import { sendCommand } from './ipc';
+import { COMMAND_CHANNEL, OPEN_FILE_CHANNEL, SAVE_BEFORE_CLOSE_CHANNEL } from './ipc-channels';
 import { createStudioWindow } from './window';
+
+/** A message for the page: its channel and arguments. */
+type PageMessage = [channel: string, ...args: unknown[]];
 import { readWindowState, restorableBounds, writeWindowState } from './window-state';
 
 export class Studio {
   private window: BrowserWindow | null = null;
   private loaded = false;
-  private queued: ShellCommand[] = [];
-  private document: DocumentState = { name: 'Untitled session', path: null, dirty: false };
+  private queued: PageMessage[] = [];
+  private unsaved = false;
   /** Set once the user chose to close without saving (or the save finished): the next close goes through. */
   private closing = false;
   /** Set by app 'before-quit': a close confirmed during a quit continues the quit (macOS keeps running otherwise). */
@@ -41,10 +44,10 @@ export class Studio {
       this.loaded = true;
       const queued = this.queued;
       this.queued = [];
-      for (const command of queued) this.send(command);
+      for (const message of queued) this.post(...message);
     });
     window.on('close', (event) => {
-      if (this.document.dirty && !this.closing) {
+      if (this.unsaved && !this.closing) {
         event.preventDefault();
         void this.confirmClose(window);
         return;
@@ -53,7 +56,7 @@ export class Studio {
     });
     window.on('closed', () => {
       this.window = null;
-      this.document = { name: 'Untitled session', path: null, dirty: false };
+      this.unsaved = false;
     });
   }
 
@@ -64,16 +67,17 @@ export class Studio {
     window.focus();
   }
 
-  /** Sends a command now, or once the page has loaded. */
-  send(command: ShellCommand): void {
-    if (this.current === null || !this.loaded) {
-      this.queued.push(command);
-      return;
-    }
-    sendCommand(() => this.current, command);
+  /** Sends a menu command to the page now, or once it has loaded. */
+  send(command: StudioCommand): void {
+    this.post(COMMAND_CHANNEL, command);
   }
 
-  /** Opens files and folders from outside: each one the studio knows becomes an `open-file` command. */
+  /** Hands the page a file or folder to open. */
+  openFile(file: OpenedFile): void {
+    this.post(OPEN_FILE_CHANNEL, file);
+  }
+
+  /** Opens files and folders from outside: each one the studio knows is handed to the page; anything else gets a warning. */
   openPaths(paths: readonly string[]): void {
     for (const path of paths) {
       const kind = classifyPath(path);
@@ -82,19 +86,24 @@ export class Studio {
         continue;
       }
       if (kind === 'session') app.addRecentDocument(path);
-      this.send({ name: 'open-file', path, kind });
+      this.openFile({ path, kind });
     }
   }
 
-  setDocument(state: DocumentState): void {
-    this.document = state;
+  /** Whether closing would lose work, as the page says (macOS also marks the close button). */
+  setUnsaved(unsaved: boolean): void {
+    this.unsaved = unsaved;
     const window = this.current;
-    if (window === null) return;
-    window.setTitle(`${state.dirty ? '• ' : ''}${state.name} — Painter`);
-    if (process.platform === 'darwin') {
-      window.setDocumentEdited(state.dirty);
-      window.setRepresentedFilename(state.path ?? '');
+    if (window !== null && process.platform === 'darwin') window.setDocumentEdited(unsaved);
+  }
+
+  private post(...message: PageMessage): void {
+    const window = this.current;
+    if (window === null || !this.loaded) {
+      this.queued.push(message);
+      return;
     }
+    window.webContents.send(...message);
   }
 
   /** The studio saved after `save-before-close`: close for real. */
@@ -115,10 +124,10 @@ export class Studio {
       defaultId: 0,
       cancelId: 2,
       noLink: true,
-      message: `Save the changes to “${this.document.name}” before closing?`,
+      message: 'Save the session before closing?',
       detail: 'Every run is autosaved, but the session — which runs belong together, their branches and the step on screen — is not saved yet.',
     });
-    if (response === 0) this.send({ name: 'save-before-close' });
+    if (response === 0) this.post(SAVE_BEFORE_CLOSE_CHANNEL);
     else if (response === 1) this.closeNow();
     else this.quitting = false;
   }

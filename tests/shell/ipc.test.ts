@@ -40,7 +40,7 @@ const mainFrame = { url: 'app://painter/index.html' };
 const webContents = { mainFrame, send: vi.fn() };
 const studioWindow = { webContents, isDestroyed: () => false };
 const trusted = { sender: webContents, senderFrame: mainFrame };
-const hooks = { onSessionFile: vi.fn(), onDocumentState: vi.fn(), onOpenPaths: vi.fn(), onCloseAfterSave: vi.fn() };
+const hooks = { onSessionFile: vi.fn(), onUnsavedChanges: vi.fn(), onOpenPaths: vi.fn(), onCloseAfterSave: vi.fn() };
 
 let host: EngineHost;
 let unregister: () => void;
@@ -78,10 +78,10 @@ describe('IPC sender validation', () => {
     });
 
     it(`drops one-way messages from ${who}`, () => {
-      send('painter:document-state', event, { name: 'x', path: null, dirty: true });
+      send('painter:unsaved', event, true);
       send('painter:open-paths', event, ['/tmp/a.painter']);
       send('painter:close-after-save', event);
-      expect(hooks.onDocumentState).not.toHaveBeenCalled();
+      expect(hooks.onUnsavedChanges).not.toHaveBeenCalled();
       expect(hooks.onOpenPaths).not.toHaveBeenCalled();
       expect(hooks.onCloseAfterSave).not.toHaveBeenCalled();
     });
@@ -157,9 +157,9 @@ describe('native dialogs', () => {
 });
 
 describe('one-way messages from the studio', () => {
-  it('document state, dropped paths and close-after-save reach the shell, validated', () => {
-    send('painter:document-state', trusted, { name: 'Walk', path: '/home/a/walk.painter', dirty: true });
-    expect(hooks.onDocumentState).toHaveBeenCalledWith({ name: 'Walk', path: '/home/a/walk.painter', dirty: true });
+  it('unsaved state, dropped paths and close-after-save reach the shell, validated', () => {
+    send('painter:unsaved', trusted, true);
+    expect(hooks.onUnsavedChanges).toHaveBeenCalledWith(true);
     send('painter:open-paths', trusted, ['/home/a/walk.painter', '/models/mine']);
     expect(hooks.onOpenPaths).toHaveBeenCalledWith(['/home/a/walk.painter', '/models/mine']);
     send('painter:close-after-save', trusted);
@@ -167,12 +167,12 @@ describe('one-way messages from the studio', () => {
   });
 
   it('malformed ones are dropped', () => {
-    send('painter:document-state', trusted, { name: 'Walk', path: 'walk.painter', dirty: true });
-    send('painter:document-state', trusted, { name: 'Walk', path: null, dirty: 'yes' });
+    send('painter:unsaved', trusted, 'yes');
+    send('painter:unsaved', trusted, { dirty: true });
     send('painter:open-paths', trusted, ['relative.painter']);
     send('painter:open-paths', trusted, []);
     send('painter:open-paths', trusted, Array.from({ length: 65 }, (_, i) => `/f${i}.painter`));
-    expect(hooks.onDocumentState).not.toHaveBeenCalled();
+    expect(hooks.onUnsavedChanges).not.toHaveBeenCalled();
     expect(hooks.onOpenPaths).not.toHaveBeenCalled();
   });
 });
@@ -190,7 +190,7 @@ describe('unregistering', () => {
   it('removes every handler and listener', () => {
     const channels = [...electron.handlers.keys(), ...electron.listeners.keys()];
     expect(channels.sort()).toEqual(
-      ['painter:invoke', 'painter:pick-folder', 'painter:save-dialog', 'painter:open-dialog', 'painter:document-state', 'painter:open-paths', 'painter:close-after-save'].sort(),
+      ['painter:invoke', 'painter:pick-folder', 'painter:save-dialog', 'painter:open-dialog', 'painter:unsaved', 'painter:open-paths', 'painter:close-after-save'].sort(),
     );
   });
 });

@@ -1,11 +1,11 @@
 /** The application menu's template: what each platform gets, and what each item does. */
 import type { MenuItemConstructorOptions } from 'electron';
 import { describe, expect, it, vi } from 'vitest';
-import type { ShellCommand } from '../../electron/api/contract';
+import type { StudioCommand } from '../../electron/api/contract';
 import { menuTemplate, type MenuContext } from '../../electron/shell/menu';
 
-function context(overrides: Partial<MenuContext> = {}): MenuContext & { sent: ShellCommand[] } {
-  const sent: ShellCommand[] = [];
+function context(overrides: Partial<MenuContext> = {}): MenuContext & { sent: StudioCommand[] } {
+  const sent: StudioCommand[] = [];
   return {
     platform: 'linux',
     appName: 'Painter',
@@ -13,7 +13,6 @@ function context(overrides: Partial<MenuContext> = {}): MenuContext & { sent: Sh
     recent: [],
     send: (command) => sent.push(command),
     openFile: vi.fn(),
-    addModelFolder: vi.fn(),
     openRecent: vi.fn(),
     openDataFolder: vi.fn(),
     showAbout: vi.fn(),
@@ -57,6 +56,7 @@ describe('application menu', () => {
       [file, 'Save'],
       [file, 'Save As…'],
       [file, 'Export…'],
+      [file, 'Add Model Folder…'],
       [edit, 'Undo'],
       [edit, 'Redo'],
       [view, 'Toggle Light/Dark Theme'],
@@ -64,17 +64,16 @@ describe('application menu', () => {
     ] as const) {
       click(find(menu!, label));
     }
-    expect(ctx.sent.map((command) => command.name)).toEqual(['new-session', 'save-session', 'save-session-as', 'export', 'undo', 'redo', 'toggle-theme', 'show-shortcuts']);
+    expect(ctx.sent).toEqual(['new-session', 'save', 'save-as', 'export', 'add-model-folder', 'undo', 'redo', 'toggle-theme', 'shortcuts']);
   });
 
-  it('items that need a native dialog or the OS call back into the shell', () => {
+  it('items that need a native dialog or the OS call back into the shell (Add Model Folder uses the studio\'s own native picker)', () => {
     const ctx = context();
     const [file, , , help] = menuTemplate(ctx);
     click(find(file!, 'Open…'));
-    click(find(file!, 'Add Model Folder…'));
     click(find(help!, 'Open Data Folder'));
     click(find(help!, 'About Painter'));
-    expect([ctx.openFile, ctx.addModelFolder, ctx.openDataFolder, ctx.showAbout].map((fn) => (fn as ReturnType<typeof vi.fn>).mock.calls.length)).toEqual([1, 1, 1, 1]);
+    expect([ctx.openFile, ctx.openDataFolder, ctx.showAbout].map((fn) => (fn as ReturnType<typeof vi.fn>).mock.calls.length)).toEqual([1, 1, 1]);
     expect(ctx.sent).toEqual([]);
   });
 

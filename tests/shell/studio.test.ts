@@ -1,8 +1,8 @@
 /**
  * The studio window as the shell drives it — dialog-driven flows: the
  * unsaved-changes prompt on close (save, don't save, cancel), files opened
- * from outside, commands queued until the page has loaded, the title, and the
- * window's bounds remembered. `electron` is a test double (vi.mock).
+ * from outside, messages queued until the page has loaded, and the window's
+ * bounds remembered. `electron` is a test double (vi.mock).
  */
 import { EventEmitter } from 'node:events';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -83,7 +83,8 @@ function openLoaded(): void {
   window.webContents.emit('did-finish-load');
 }
 
-const commands = (): unknown[] => window.webContents.send.mock.calls.filter(([channel]) => channel === 'painter:command').map(([, command]) => command);
+/** What the page was sent, as [channel, …args]. */
+const sent = (): unknown[][] => window.webContents.send.mock.calls;
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 beforeEach(() => {
@@ -96,7 +97,7 @@ beforeEach(() => {
 describe('closing with unsaved changes', () => {
   beforeEach(() => {
     openLoaded();
-    studio.setDocument({ name: 'Walk', path: null, dirty: true });
+    studio.setUnsaved(true);
   });
 
   it('asks first; "Save…" asks the studio to save, which closes the window once it has', async () => {
@@ -106,8 +107,8 @@ describe('closing with unsaved changes', () => {
     await flush();
     const [parent, options] = electron.dialog.showMessageBox.mock.calls[0]!;
     expect(parent).toBe(window);
-    expect(options).toMatchObject({ type: 'warning', buttons: ['Save…', 'Don’t Save', 'Cancel'], defaultId: 0, cancelId: 2, message: 'Save the changes to “Walk” before closing?' });
-    expect(commands()).toEqual([{ name: 'save-before-close' }]);
+    expect(options).toMatchObject({ type: 'warning', buttons: ['Save…', 'Don’t Save', 'Cancel'], defaultId: 0, cancelId: 2, message: 'Save the session before closing?' });
+    expect(sent()).toEqual([['painter:save-before-close']]);
     expect(window.destroyed).toBe(false);
     studio.closeAfterSave();
     expect(window.destroyed).toBe(true);
@@ -118,7 +119,7 @@ describe('closing with unsaved changes', () => {
     window.close();
     await flush();
     expect(window.destroyed).toBe(false);
-    expect(commands()).toEqual([]);
+    expect(sent()).toEqual([]);
     electron.dialog.showMessageBox.mockResolvedValueOnce({ response: 1 });
     window.close();
     await flush();
@@ -136,7 +137,7 @@ describe('closing with unsaved changes', () => {
   });
 
   it('with nothing unsaved, closes without asking and remembers where the window was', () => {
-    studio.setDocument({ name: 'Walk', path: '/home/a/walk.painter', dirty: false });
+    studio.setUnsaved(false);
     window.close();
     expect(electron.dialog.showMessageBox).not.toHaveBeenCalled();
     expect(window.destroyed).toBe(true);
@@ -152,24 +153,16 @@ describe('the window', () => {
     expect(opened.options).toMatchObject({ x: 50, y: 40, width: 1500, height: 950 });
     expect(opened.maximize).toHaveBeenCalledOnce();
   });
-
-  it('is titled after the session, with a dot while it has unsaved changes', () => {
-    openLoaded();
-    studio.setDocument({ name: 'Walk', path: '/home/a/walk.painter', dirty: true });
-    expect(window.title).toBe('• Walk — Painter');
-    studio.setDocument({ name: 'Walk', path: '/home/a/walk.painter', dirty: false });
-    expect(window.title).toBe('Walk — Painter');
-  });
 });
 
 describe('files opened from outside', () => {
-  it('become open-file commands of the right kind; sessions join the recent documents', () => {
+  it('are handed to the page with their kind; sessions join the recent documents', () => {
     openLoaded();
     studio.openPaths([sessionFile, runFile, modelFolder]);
-    expect(commands()).toEqual([
-      { name: 'open-file', path: sessionFile, kind: 'session' },
-      { name: 'open-file', path: runFile, kind: 'run' },
-      { name: 'open-file', path: modelFolder, kind: 'model-folder' },
+    expect(sent()).toEqual([
+      ['painter:open-file', { path: sessionFile, kind: 'session' }],
+      ['painter:open-file', { path: runFile, kind: 'run' }],
+      ['painter:open-file', { path: modelFolder, kind: 'model-folder' }],
     ]);
     expect(electron.app.addRecentDocument).toHaveBeenCalledWith(sessionFile);
     expect(electron.app.addRecentDocument).toHaveBeenCalledTimes(1);
@@ -179,19 +172,22 @@ describe('files opened from outside', () => {
     studio.open();
     window = WindowDouble.all[0]!;
     studio.openPaths([sessionFile]);
-    studio.send({ name: 'toggle-theme' });
+    studio.send('toggle-theme');
     expect(window.webContents.send).not.toHaveBeenCalled();
     window.webContents.emit('did-finish-load');
-    expect(commands()).toEqual([{ name: 'open-file', path: sessionFile, kind: 'session' }, { name: 'toggle-theme' }]);
+    expect(sent()).toEqual([
+      ['painter:open-file', { path: sessionFile, kind: 'session' }],
+      ['painter:command', 'toggle-theme'],
+    ]);
   });
 
-  it('anything else gets a warning that says what can be opened, and no command', async () => {
+  it('anything else gets a warning that says what can be opened, and nothing reaches the page', async () => {
     openLoaded();
     const text = join(files, 'notes.txt');
     writeFileSync(text, 'x');
     studio.openPaths([text]);
     await flush();
-    expect(commands()).toEqual([]);
+    expect(sent()).toEqual([]);
     expect(electron.dialog.showMessageBox.mock.calls[0]![1]).toMatchObject({ type: 'warning', detail: expect.stringMatching(/cannot open .*notes\.txt: it is not a session \(\.painter\)/) });
   });
 });
