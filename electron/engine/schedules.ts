@@ -72,14 +72,16 @@ export function rhoSpacedSigmas(high: number, low: number, count: number, rho = 
 /**
  * The `karras` grid's `steps` noise levels (without the final 0): ρ-spaced
  * from σ_max down to σ_min when σ_max ≤ {@link KARRAS_SIGMA_TOP}; otherwise
- * σ_max, then `steps − 1` values ρ-spaced from the top down to σ_min, so the
- * first step is one jump across the range where nothing forms. Spending ρ-spaced
+ * σ_max, then `steps − 1` values ρ-spaced from the top down to σ_min (3
+ * steps or more), so the first step is one jump across the range where
+ * nothing forms. Spending ρ-spaced
  * steps up there instead (σ_max^(1/7) = 4.1 for σ_max = 2·10⁴ against 1.9 for 80)
  * would leave a third fewer for the range where the image forms.
  */
 export function karrasSigmas(sigmaMax: number, sigmaMin: number, steps: number, rho = 7): Float64Array {
   checkSteps(steps);
-  if (sigmaMax <= KARRAS_SIGMA_TOP || steps === 1) return rhoSpacedSigmas(sigmaMax, sigmaMin, steps, rho);
+  // With 2 steps a jump would end the run at the top: the grid is then σ_max, σ_min.
+  if (sigmaMax <= KARRAS_SIGMA_TOP || steps <= 2) return rhoSpacedSigmas(sigmaMax, sigmaMin, steps, rho);
   const result = new Float64Array(steps);
   result[0] = sigmaMax;
   result.set(rhoSpacedSigmas(Math.max(KARRAS_SIGMA_TOP, sigmaMin), sigmaMin, steps - 1, rho), 1);
