@@ -166,8 +166,13 @@ describe('grid spacing', () => {
 
 describe('manifest validation of the new schedule fields', () => {
   const base = JSON.parse(readFileSync(join(fixtureFolder('fixture-cosine-table'), 'manifest.json'), 'utf-8')) as Record<string, unknown>;
-  const variant = (edit: (m: Record<string, any>) => void): Record<string, unknown> => {
-    const copy = JSON.parse(JSON.stringify(base)) as Record<string, any>;
+  interface Editable {
+    [key: string]: unknown;
+    schedule: { [key: string]: unknown; alphasCumprod?: unknown; spacing?: string };
+    onnx: { timestep: { dtype: string } };
+  }
+  const variant = (edit: (m: Editable) => void): Record<string, unknown> => {
+    const copy = JSON.parse(JSON.stringify(base)) as Editable;
     edit(copy);
     return copy;
   };
@@ -177,19 +182,19 @@ describe('manifest validation of the new schedule fields', () => {
   });
 
   it('refuses a table that does not decrease or leaves (0, 1), naming the entry', () => {
-    expect(() => validateManifest(variant((m) => (m['schedule'].alphasCumprod[5] = m['schedule'].alphasCumprod[4])), 'm.json')).toThrow(
+    expect(() => validateManifest(variant((m) => ((m.schedule.alphasCumprod as unknown[])[5] = (m.schedule.alphasCumprod as unknown[])[4])), 'm.json')).toThrow(
       /"schedule.alphasCumprod\[5\]" is .*, not below ᾱ\[4\]/,
     );
-    expect(() => validateManifest(variant((m) => (m['schedule'].alphasCumprod[0] = 1)), 'm.json')).toThrow(/"schedule.alphasCumprod\[0\]" is 1; every ᾱ must be a number strictly between 0 and 1/);
-    expect(() => validateManifest(variant((m) => (m['schedule'].alphasCumprod = 'cosine')), 'm.json')).toThrow(/"schedule.alphasCumprod" must be a list of 2 to 100000 numbers/);
+    expect(() => validateManifest(variant((m) => ((m.schedule.alphasCumprod as unknown[])[0] = 1)), 'm.json')).toThrow(/"schedule.alphasCumprod\[0\]" is 1; every ᾱ must be a number strictly between 0 and 1/);
+    expect(() => validateManifest(variant((m) => (m.schedule.alphasCumprod = 'cosine')), 'm.json')).toThrow(/"schedule.alphasCumprod" must be a list of 2 to 100000 numbers/);
   });
 
   it('refuses an unknown spacing, a t/T encoding with an integer dtype, and a continuous time on EDM', () => {
-    expect(() => validateManifest(variant((m) => (m['schedule'].spacing = 'uniform')), 'm.json')).toThrow(/"schedule.spacing" is "uniform"; expected one of linspace, karras/);
-    expect(() => validateManifest(variant((m) => (m['onnx'].timestep.dtype = 'int64')), 'm.json')).toThrow(/"onnx.timestep.dtype" is "int64"; a "fraction" timestep is a real number/);
+    expect(() => validateManifest(variant((m) => (m.schedule.spacing = 'uniform')), 'm.json')).toThrow(/"schedule.spacing" is "uniform"; expected one of linspace, karras/);
+    expect(() => validateManifest(variant((m) => (m.onnx.timestep.dtype = 'int64')), 'm.json')).toThrow(/"onnx.timestep.dtype" is "int64"; a "fraction" timestep is a real number/);
     expect(() =>
       validateManifest(
-        variant((m) => (m['schedule'] = { type: 'edm', sigmaMin: 0.002, sigmaMax: 80 })),
+        variant((m) => (m.schedule = { type: 'edm', sigmaMin: 0.002, sigmaMax: 80 })),
         'm.json',
       ),
     ).toThrow(/"onnx.timestep.encoding" does not fit an EDM schedule/);
