@@ -34,6 +34,7 @@ interface RunMetadata {
   createdAt: string;
   branch: BranchInfo | null;
   convention: StateConvention;
+  warnings?: string[];
 }
 
 export function serializeRun(run: RunRecord): Uint8Array {
@@ -50,6 +51,7 @@ export function serializeRun(run: RunRecord): Uint8Array {
     createdAt: summary.createdAt,
     branch: summary.branch,
     convention: summary.convention,
+    ...(summary.warnings === undefined ? {} : { warnings: summary.warnings }),
   };
   return serializeSafetensors(
     {
@@ -137,6 +139,8 @@ export function runFromSafetensors(file: SafetensorsFile, path: string): RunReco
     branch: isRecord(branch) ? (branch as unknown as BranchInfo) : null,
     convention: meta['convention'] === 'vp' ? 'vp' : 'sigma',
   };
+  const warnings = meta['warnings'];
+  if (Array.isArray(warnings) && warnings.every((w) => typeof w === 'string')) summary.warnings = warnings.map((w) => w.slice(0, 2000));
   return {
     summary,
     manifestHash: String(meta['manifestHash']),
