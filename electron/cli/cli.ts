@@ -35,6 +35,7 @@ const USAGE = `painter — watch diffusion models paint
                   --model ID|FOLDER [--seeds N] [--steps N] [--sampler S] [--class N]
                   [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png]
   painter report --model ID|FOLDER --out DIR [--steps N] [--only a,b] [--quick]
+  painter inspect RUN.safetensors|SESSION.painter|MODEL_FOLDER|JUDGE_FOLDER [--json]
 
 Environment: PAINTER_HOME (settings and autosaved runs; default ~/.config/painter),
 PAINTER_PROVIDERS (execution providers to try, e.g. "cuda,cpu").`;
@@ -175,6 +176,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'serve':
         await commandServe(rest);
         return 0;
+      case 'inspect':
+        await (await import('./inspect')).commandInspect(rest);
+        return 0;
       case 'evaluate': {
         const engine = makeEngine();
         try {
@@ -201,7 +205,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${USAGE}\n`);
         return command === undefined ? 2 : 0;
       default:
-        throw new PainterError('BAD_ARGUMENT', `Unknown command "${command}"; commands: models, sample, serve (painter --help).`);
+        throw new PainterError('BAD_ARGUMENT', `Unknown command "${command}"; commands: models, sample, serve, analyze, report, evaluate, inspect (painter --help).`);
     }
   } catch (error) {
     const payload = toErrorPayload(error);

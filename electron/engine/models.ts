@@ -3,7 +3,7 @@
  * user adds, each described by its manifest.json. Denoisers load lazily and
  * stay loaded until the registry is disposed.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { ModelInfo } from '../api/contract';
@@ -13,6 +13,7 @@ import { readSafetensors } from './safetensors';
 import { OnnxDenoiser, type ProviderName } from './denoisers/onnx';
 import type { Denoiser } from './denoisers/types';
 import { PainterError } from './errors';
+import { fileError, quoteText, readTextFile } from './files';
 import type { ModelManifest } from './manifest';
 import { validateManifest } from './manifest-validate';
 
@@ -28,18 +29,26 @@ export const MANIFEST_FILE = 'manifest.json';
 
 export function readManifest(folder: string): { manifest: ModelManifest; hash: string } {
   const path = join(folder, MANIFEST_FILE);
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
-    throw new PainterError('BAD_MANIFEST', `${folder} is not a folder.`, { path: folder });
+  let stats: ReturnType<typeof statSync>;
+  try {
+    stats = statSync(folder, { throwIfNoEntry: false });
+  } catch (error) {
+    throw fileError(folder, error);
+  }
+  if (stats === undefined || !stats.isDirectory()) {
+    throw new PainterError('BAD_MANIFEST', `${quoteText(folder)} is not a folder.`, { path: folder });
   }
   if (!existsSync(path)) {
-    throw new PainterError('BAD_MANIFEST', `${folder} has no ${MANIFEST_FILE}; a model folder needs one (see docs/models.md).`, { path });
+    throw new PainterError('BAD_MANIFEST', `${quoteText(folder)} has no ${MANIFEST_FILE}; a model folder needs one (see docs/models.md).`, { path });
   }
-  const text = readFileSync(path, 'utf-8');
+  const text = readTextFile(path, 'manifest');
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new PainterError('BAD_MANIFEST', `${path} is not valid JSON: ${(error as Error).message}`, { path });
+    // JSON.parse's message quotes the file; report the position only.
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new PainterError('BAD_MANIFEST', `${quoteText(path)} is not valid JSON${position !== undefined ? ` (at byte ${position})` : ''}.`, { path });
   }
   return { manifest: validateManifest(json, path), hash: createHash('sha256').update(text).digest('hex') };
 }
@@ -63,7 +72,7 @@ export class ModelRegistry {
     if (existsSync(options.bundledFolder)) {
       for (const entry of readdirSync(options.bundledFolder).sort()) {
         const folder = join(options.bundledFolder, entry);
-        if (!statSync(folder).isDirectory() || !existsSync(join(folder, MANIFEST_FILE))) continue;
+        if (statSync(folder, { throwIfNoEntry: false })?.isDirectory() !== true || !existsSync(join(folder, MANIFEST_FILE))) continue;
         try {
           this.register(folder, 'bundled');
         } catch (error) {

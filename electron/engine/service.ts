@@ -3,13 +3,14 @@
  * Hosted by the engine worker (Electron and browser mode) and called
  * directly by the CLI and the tests.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import type { ApiEvents, ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, RunSummary, JobProgress } from '../api/contract';
 import type { ProviderName } from './denoisers/onnx';
 import type { Denoiser } from './denoisers/types';
 import { PainterError } from './errors';
+import { quoteText, readJsonFile } from './files';
 import { ModelRegistry } from './models';
 import { readRun, writeRun, type RunRecord } from './runs';
 import { sample, toModelConvention } from './samplers';
@@ -40,6 +41,8 @@ export interface JobContext {
 }
 
 const USER_MODELS_FILE = 'models.json';
+/** Model folders a user adds; more is a damaged file, not a collection. */
+const MAX_USER_MODELS = 256;
 /** Run ids the engine makes are UUIDs; only such ids may name an autosave file. */
 const FILE_SAFE_RUN_ID = /^[A-Za-z0-9-]{1,128}$/;
 
@@ -64,9 +67,11 @@ export class Engine {
     const path = join(this.options.userDataDir, USER_MODELS_FILE);
     if (!existsSync(path)) return [];
     try {
-      const value: unknown = JSON.parse(readFileSync(path, 'utf-8'));
-      return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-    } catch {
+      const value = readJsonFile(path, 'settings');
+      if (!Array.isArray(value)) throw new PainterError('BAD_FILE', `${quoteText(path)} is not a list of model folders.`, { path });
+      return value.filter((v): v is string => typeof v === 'string' && v.length > 0 && v.length <= 4096).slice(0, MAX_USER_MODELS);
+    } catch (error) {
+      this.notices.push(`Your added model folders were not loaded: ${(error as Error).message}`);
       return [];
     }
   }
