@@ -19,7 +19,7 @@ import { imageDim, type DenoiseCondition, type Denoiser } from './types';
  * ORT_DISABLE_TELEMETRY=1 turns all of it off (no uploader, no device id, no
  * cache) when set before the runtime's environment is created, which happens
  * with the first session; setting it here, when this module loads, is early
- * enough (checked by tests/engine/telemetry.test.ts with a temporary HOME).
+ * enough (checked by tests/cli/telemetry.test.ts with a temporary HOME).
  * A value the user set in the environment is left as it is.
  */
 process.env['ORT_DISABLE_TELEMETRY'] ??= '1';
