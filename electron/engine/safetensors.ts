@@ -8,7 +8,8 @@
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { PainterError } from './errors';
-import { CheckedFile, fileError, MAX_RUN_HEADER, MAX_SAFETENSORS_HEADER, quoteText, temporaryPath } from './files';
+import { basename, dirname } from 'node:path';
+import { CheckedFile, cleanStaleTemporaries, fileError, MAX_RUN_HEADER, MAX_SAFETENSORS_HEADER, quoteText, temporaryPath } from './files';
 import { shapeSize } from './tensor';
 
 export type SafeDtype = 'F32' | 'F64' | 'I64' | 'I32' | 'U8' | 'F16';
@@ -241,9 +242,13 @@ export function serializeSafetensors(tensors: Record<string, SafeTensor>, metada
 
 /**
  * Writes a file atomically: a temporary file in the same folder, fsync, then
- * rename over the target, so a crash leaves either the old file or the new one.
+ * rename over the target, so a crash leaves either the old file or the new one
+ * (and a temporary file, which the next write of the same file removes).
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  // What an earlier, killed write of this same file left behind goes first (issue 9, item 7).
+  const name = basename(path);
+  cleanStaleTemporaries(dirname(path), (target) => target === name);
   const temporary = temporaryPath(path);
   try {
     // 'wx': a fresh file, never an existing one (nor a link planted under the temporary name).

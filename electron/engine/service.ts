@@ -3,14 +3,15 @@
  * Hosted by the engine worker (Electron and browser mode) and called
  * directly by the CLI and the tests.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import type { ApiEvents, ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, RunSummary, JobProgress } from '../api/contract';
 import type { ProviderName } from './denoisers/onnx';
 import type { Denoiser } from './denoisers/types';
 import { PainterError } from './errors';
-import { quoteText, readJsonFile } from './files';
+import { cleanStaleTemporaries, quoteText, readJsonFile } from './files';
+import { writeFileAtomic } from './safetensors';
 import { ModelRegistry } from './models';
 import { readRun, writeRun, type RunRecord } from './runs';
 import { sample, toModelConvention } from './samplers';
@@ -61,6 +62,9 @@ export class Engine {
       onNotice: (message) => this.notices.push(message),
     });
     this.gaussians = new GaussianStatsCache(this.registry);
+    // Temporary files of writes that a crash or kill cut short (autosaves, settings).
+    cleanStaleTemporaries(options.userDataDir);
+    cleanStaleTemporaries(join(options.userDataDir, 'runs'));
   }
 
   private readUserFolders(): string[] {
@@ -79,7 +83,7 @@ export class Engine {
   private writeUserFolders(): void {
     const folders = this.registry.list().filter((m) => m.source === 'user').map((m) => m.folder);
     mkdirSync(this.options.userDataDir, { recursive: true });
-    writeFileSync(join(this.options.userDataDir, USER_MODELS_FILE), JSON.stringify(folders, null, 2));
+    writeFileAtomic(join(this.options.userDataDir, USER_MODELS_FILE), Buffer.from(JSON.stringify(folders, null, 2)));
   }
 
   async call<M extends keyof ApiMethods>(method: M, params: ApiParams<M>, context: CallContext = {}): Promise<ApiResult<M>> {

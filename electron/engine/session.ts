@@ -14,7 +14,7 @@ import { existsSync, lstatSync, mkdirSync, realpathSync, rmSync } from 'node:fs'
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { RecentSession, RunSummary, SessionRun } from '../api/contract';
 import { PainterError } from './errors';
-import { quoteText, readJsonFile, readTextFile } from './files';
+import { cleanStaleTemporaries, quoteText, readJsonFile, readTextFile } from './files';
 import { readRun, runIdOfFile, writeRun, type RunRecord } from './runs';
 import { writeFileAtomic } from './safetensors';
 
@@ -110,6 +110,8 @@ export function saveSession(path: string, name: string, runs: readonly RunRecord
   } catch (error) {
     throw new PainterError('IO_ERROR', `Cannot create ${folder} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, { path: folder });
   }
+  // Temporary files of a save that was killed half-way (its run files or the session file) go first.
+  cleanStaleTemporaries(folder, (name) => RUN_FILE.test(name));
   const entries: SessionRun[] = runs.map((run) => {
     const file = `${run.summary.runId}.safetensors`;
     if (!RUN_FILE.test(file)) throw new PainterError('BAD_ARGUMENT', `Run id "${run.summary.runId}" cannot name a file.`);
