@@ -20,6 +20,7 @@ import { serializeRun, type RunRecord } from '../engine/runs';
 import { writeFileAtomic } from '../engine/safetensors';
 import { saveRunFile } from '../engine/service';
 import type { ProviderName } from '../engine/denoisers/onnx';
+import { checkOverwrite } from './overwrite';
 
 const PACKAGE_ROOT = resolve(__dirname, '..', '..');
 
@@ -27,18 +28,19 @@ const USAGE = `painter — watch diffusion models paint
 
   painter models [--json]
   painter sample --model ID [--class N] [--guidance G] [--steps N] [--sampler euler|heun|ddpm]
-                 [--seed S] --out RUN.safetensors [--png STRIP.png] [--json]
+                 [--seed S] --out RUN.safetensors [--png STRIP.png] [--json] [--force]
   painter serve [--port P]
   painter evaluate --model ID [--samples N] [--conditional N] [--steps N] [--guidance 1,2,4]
-                   [--json OUT.json] [--grid PREFIX]
+                   [--json OUT.json] [--grid PREFIX] [--force]
   painter analyze trajectory|agreement|emergence|perturbation|teleport|retrieval|manifold
                   --model ID|FOLDER [--seeds N] [--steps N] [--sampler S] [--class N]
-                  [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png]
-  painter report --model ID|FOLDER --out DIR [--steps N] [--only a,b] [--quick]
+                  [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png] [--force]
+  painter report --model ID|FOLDER --out DIR [--steps N] [--only a,b] [--quick] [--force]
   painter inspect RUN.safetensors|SESSION.painter|MODEL_FOLDER|JUDGE_FOLDER [--json]
 
 Environment: PAINTER_HOME (settings and autosaved runs; default ~/.config/painter),
-PAINTER_PROVIDERS (execution providers to try, e.g. "cuda,cpu").`;
+PAINTER_PROVIDERS (execution providers to try, e.g. "cuda,cpu").
+Output files are never replaced unless Painter wrote them (same kind) or --force is given.`;
 
 export function userDataDir(): string {
   return process.env['PAINTER_HOME'] ?? join(process.env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'), 'painter');
@@ -97,11 +99,13 @@ function stripPng(run: RunRecord): Uint8Array {
 }
 
 async function commandSample(args: string[]): Promise<void> {
-  const flags = parseFlags(args, { values: ['model', 'class', 'guidance', 'steps', 'sampler', 'seed', 'out', 'png'], switches: ['json'] }, 'sample');
+  const flags = parseFlags(args, { values: ['model', 'class', 'guidance', 'steps', 'sampler', 'seed', 'out', 'png'], switches: ['json', 'force'] }, 'sample');
+  const force = flags.switches.has('force');
   const modelId = requiredFlag(flags, 'model', 'sample');
   const out = resolve(requiredFlag(flags, 'out', 'sample'));
   if (!out.endsWith('.safetensors')) throw new PainterError('BAD_ARGUMENT', `--out must end in .safetensors; got "${out}".`);
   const png = flags.values.get('png');
+  if (png !== undefined) checkOverwrite(resolve(png), 'png', '--png', force);
   const sampler = flags.values.get('sampler') ?? 'euler';
   if (!(SAMPLER_NAMES as readonly string[]).includes(sampler)) {
     throw new PainterError('BAD_ARGUMENT', `--sampler must be one of ${SAMPLER_NAMES.join(', ')}; got "${sampler}".`);
@@ -121,7 +125,7 @@ async function commandSample(args: string[]): Promise<void> {
     const run = engine.getRunRecord(summary.runId);
     const pngBytes = png === undefined ? null : stripPng(run);
     serializeRun(run); // validate serialisation before touching any output path
-    saveRunFile(out, run);
+    saveRunFile(out, run, { force });
     if (pngBytes !== null) writeFileAtomic(resolve(png!), pngBytes);
     if (flags.switches.has('json')) {
       const line = {

@@ -10,7 +10,7 @@ import type { ApiEvents, ApiMethods, ApiParams, ApiResult, GenerateRequest, Mode
 import type { ProviderName } from './denoisers/onnx';
 import type { Denoiser } from './denoisers/types';
 import { PainterError } from './errors';
-import { cleanStaleTemporaries, quoteText, readJsonFile } from './files';
+import { cleanStaleTemporaries, fileError, quoteText, readJsonFile } from './files';
 import { writeFileAtomic } from './safetensors';
 import { ModelRegistry } from './models';
 import { readRun, writeRun, type RunRecord } from './runs';
@@ -335,16 +335,20 @@ export class Engine {
 
 /**
  * Saves a run, refusing to overwrite a file that exists but is not a Painter
- * run (so a mistyped path never destroys someone's data).
+ * run (so a mistyped path never destroys someone's data) unless `force`.
  */
-export function saveRunFile(path: string, run: RunRecord): void {
-  if (existsSync(path)) {
+export function saveRunFile(path: string, run: RunRecord, options: { force?: boolean } = {}): void {
+  if (existsSync(path) && options.force !== true) {
     try {
       readRun(path);
     } catch {
-      throw new PainterError('BAD_FILE', `${path} exists and is not a Painter run; refusing to overwrite it.`, { path });
+      throw new PainterError('BAD_FILE', `${quoteText(path)} exists and is not a Painter run; refusing to overwrite it.`, { path });
     }
   }
-  mkdirSync(dirname(path), { recursive: true });
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (error) {
+    throw fileError(dirname(path), error, 'create');
+  }
   writeRun(path, run);
 }
