@@ -20,6 +20,10 @@ export type ErrorCode =
   | 'CANCELLED'
   | 'PROVIDER_FAILED'
   | 'IO_ERROR'
+  /** Browser mode: a path outside the workspace and the model folders named on the command line. */
+  | 'OUTSIDE_WORKSPACE'
+  /** The engine process stopped (crashed, killed, out of memory, hung) during the call; it is restarted. */
+  | 'ENGINE_STOPPED'
   | 'INTERNAL';
 
 export interface ErrorPayload {

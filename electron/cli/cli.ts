@@ -4,7 +4,7 @@
  *   painter models [--json]
  *   painter sample --model ID [--class N] [--guidance G] [--steps N] [--sampler euler|heun|ddpm]
  *                  [--seed S] --out RUN.safetensors [--png STRIP.png] [--json]
- *   painter serve [--port P]
+ *   painter serve [--port P] [--workspace DIR] [--models DIR]...
  *
  * Errors print one line on stderr and exit non-zero; output files are
  * written atomically, so a failure leaves none behind.
@@ -14,7 +14,8 @@ import { join, resolve } from 'node:path';
 import { SAMPLER_NAMES, type SamplerName } from '../api/contract';
 import { integerFlag, numberFlag, parseFlags, requiredFlag } from './args';
 import { Engine } from '../engine/service';
-import { PainterError, toErrorPayload } from '../engine/errors';
+import { PainterError, quoteText, toErrorPayload } from '../engine/errors';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { encodePng, imageToRaster, rasterGrid } from '../engine/png';
 import { serializeRun, type RunRecord } from '../engine/runs';
 import { writeFileAtomic } from '../engine/safetensors';
@@ -29,7 +30,7 @@ const USAGE = `painter — watch diffusion models paint
   painter models [--json]
   painter sample --model ID [--class N] [--guidance G] [--steps N] [--sampler euler|heun|ddpm]
                  [--seed S] --out RUN.safetensors [--png STRIP.png] [--json] [--force]
-  painter serve [--port P]
+  painter serve [--port P] [--workspace DIR] [--models DIR]...
   painter evaluate --model ID [--samples N] [--conditional N] [--steps N] [--guidance 1,2,4]
                    [--json OUT.json] [--grid PREFIX] [--force]
   painter analyze trajectory|agreement|emergence|perturbation|teleport|retrieval|manifold
@@ -148,10 +149,15 @@ async function commandSample(args: string[]): Promise<void> {
 }
 
 async function commandServe(args: string[]): Promise<void> {
-  const flags = parseFlags(args, { values: ['port'], switches: [] }, 'serve');
+  const flags = parseFlags(args, { values: ['port', 'workspace'], switches: [], lists: ['models'] }, 'serve');
   const { startServer } = await import('../serve/server');
   const providers = preferredProviders();
+  // Browser mode reads and writes only in its workspace and the model folders named here (issue 9, item 9).
+  const workspace = resolve(flags.values.get('workspace') ?? join(userDataDir(), 'workspace'));
+  const modelFolders = modelFoldersOf(flags.lists.get('models') ?? []);
   const server = await startServer({
+    confine: { workspace, readOnly: flags.lists.get('models')?.map((folder) => resolve(folder)) ?? [] },
+    modelFolders,
     port: integerFlag(flags, 'port', 0, 0, 65535),
     rendererDir: join(PACKAGE_ROOT, 'out', 'renderer'),
     workerPath: join(__dirname, 'engine-worker.cjs'),
@@ -160,11 +166,34 @@ async function commandServe(args: string[]): Promise<void> {
     ...(providers ? { providers } : {}),
   });
   process.stdout.write(`Painter is serving the studio at\n  ${server.url}\n(127.0.0.1 only; the token in the URL is required; Ctrl+C stops)\n`);
+  process.stdout.write(`Workspace: ${workspace} — the studio reads and writes files only there${modelFolders.length > 0 ? ` and reads the model folders ${modelFolders.join(', ')}` : ''}.\n`);
   const stop = (): void => {
     void server.close().then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/**
+ * `--models DIR`: a model folder (it has manifest.json) or a folder of model
+ * folders; each becomes a model of this launch.
+ */
+function modelFoldersOf(folders: readonly string[]): string[] {
+  const models: string[] = [];
+  for (const given of folders) {
+    const folder = resolve(given);
+    if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new PainterError('BAD_ARGUMENT', `--models: ${quoteText(folder)} is not a folder.`, { path: folder });
+    }
+    if (existsSync(join(folder, 'manifest.json'))) {
+      models.push(folder);
+      continue;
+    }
+    const inside = readdirSync(folder, { withFileTypes: true }).filter((entry) => entry.isDirectory() && existsSync(join(folder, entry.name, 'manifest.json')));
+    if (inside.length === 0) throw new PainterError('BAD_ARGUMENT', `--models: ${quoteText(folder)} holds no manifest.json, nor folders that do.`, { path: folder });
+    models.push(...inside.map((entry) => join(folder, entry.name)));
+  }
+  return models;
 }
 
 export async function main(argv: string[]): Promise<number> {

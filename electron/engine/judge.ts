@@ -8,8 +8,8 @@
  * features, and is always reported beside its floor, the same distance
  * between the training set and the test set.
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
 import { OnnxImageNetwork } from './denoisers/onnx';
 import { PainterError, quoteText } from './errors';
 import { readJsonFile } from './files';
@@ -102,6 +102,19 @@ export class Judge {
     const path = join(folder, 'judge.json');
     if (!existsSync(path)) throw new PainterError('BAD_MODEL', `${quoteText(folder)} has no judge.json.`, { path });
     const description = checkJudgeDescription(readJsonFile(path, 'judge'), path);
+    // Its files must stay inside its folder after links too (a judge folder is all a policy checks).
+    const realFolder = realpathSync(folder);
+    for (const [field, file] of [['model', description.model], ['featureStats', description.featureStats]] as const) {
+      let real: string;
+      try {
+        real = realpathSync(join(folder, file));
+      } catch {
+        continue; // missing: reported by the loader that opens it
+      }
+      if (relative(realFolder, real).startsWith('..') || isAbsolute(relative(realFolder, real))) {
+        throw new PainterError('BAD_MODEL', `${quoteText(path)}: "${field}" is a link that leads outside the judge folder.`, { path, field });
+      }
+    }
     const input = description.inputs[0]!;
     const shape = input.shape.slice(1) as [number, number, number];
     const network = await OnnxImageNetwork.load(join(folder, description.model), input.name, ['logits', 'features'], shape);

@@ -58,6 +58,17 @@ export interface RegistryOptions {
   userFolders?: readonly string[];
   providers?: readonly ProviderName[];
   onNotice?: (message: string) => void;
+  /** Throws when a model's files may not be read (browser mode's path policy); absent: any path. */
+  checkRead?: (path: string) => void;
+}
+
+/** Every file or folder a manifest makes the engine read, besides manifest.json itself. */
+function referencedPaths(manifest: ModelManifest, folder: string): string[] {
+  const paths: string[] = [];
+  if (manifest.kind === 'onnx') paths.push(join(folder, manifest.onnx.file));
+  if (manifest.stats !== undefined) paths.push(join(folder, manifest.stats));
+  if (manifest.judge !== undefined) paths.push(join(folder, manifest.judge));
+  return paths;
 }
 
 export class ModelRegistry {
@@ -91,7 +102,9 @@ export class ModelRegistry {
 
   private register(folder: string, source: 'bundled' | 'user'): RegisteredModel {
     const absolute = resolve(folder);
+    this.options.checkRead?.(absolute);
     const { manifest, hash } = readManifest(absolute);
+    for (const path of referencedPaths(manifest, absolute)) this.options.checkRead?.(path);
     const existing = this.models.get(manifest.id);
     if (existing !== undefined && existing.folder !== absolute) {
       throw new PainterError('BAD_MANIFEST', `Model id "${manifest.id}" in ${absolute} is already used by ${existing.folder}.`, { id: manifest.id });

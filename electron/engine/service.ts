@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ApiEvents, ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, RunSummary, JobProgress } from '../api/contract';
 import type { ProviderName } from './denoisers/onnx';
 import type { Denoiser } from './denoisers/types';
@@ -18,7 +18,8 @@ import { sample, toModelConvention } from './samplers';
 import { branchRun } from './branch';
 import { filmstripPng, timelineGif, trajectoriesSafetensors, writeExport } from './export';
 import { GaussianStatsCache, gaussianGhost } from './ghost';
-import { listRecentSessions, openSession, rememberSession, saveSession } from './session';
+import { listRecentSessions, openSession, rememberSession, saveSession, sessionRunsFolder } from './session';
+import { PathPolicy, type ConfinementOptions } from './path-policy';
 import { trajectorySpace } from './trajectory-space';
 import { theoryChart } from './theory-charts';
 import { variationGrid } from './variations';
@@ -29,6 +30,18 @@ export interface EngineOptions {
   /** Where user settings and autosaved runs live. */
   userDataDir: string;
   providers?: ProviderName[];
+  /**
+   * Browser mode: confine every path the API names to a workspace (read and
+   * written) and read-only model folders (DESIGN.md §4). Absent: not confined.
+   */
+  confine?: ConfinementOptions;
+  /** Unconfined: the folder relative paths resolve against (default: the working folder). */
+  baseDir?: string;
+  /**
+   * Model folders given for this launch only (`painter serve --models DIR`):
+   * registered like added folders but never written to models.json.
+   */
+  modelFolders?: string[];
 }
 
 export interface CallContext {
@@ -54,12 +67,19 @@ export class Engine {
   readonly notices: string[] = [];
   private readonly gaussians: GaussianStatsCache;
 
+  /** Where the API may read and write. */
+  readonly paths: PathPolicy;
+
   constructor(private readonly options: EngineOptions) {
+    this.paths = options.confine
+      ? PathPolicy.confined({ workspace: options.confine.workspace, readOnly: [...options.confine.readOnly, options.nativeModelsDir] })
+      : PathPolicy.unconfined(options.baseDir);
     this.registry = new ModelRegistry({
       bundledFolder: options.nativeModelsDir,
-      userFolders: this.readUserFolders(),
+      userFolders: [...this.readUserFolders(), ...(options.modelFolders ?? [])],
       ...(options.providers ? { providers: options.providers } : {}),
       onNotice: (message) => this.notices.push(message),
+      ...(options.confine ? { checkRead: (path: string) => void this.paths.forRead(path) } : {}),
     });
     this.gaussians = new GaussianStatsCache(this.registry);
     // Temporary files of writes that a crash or kill cut short (autosaves, settings).
@@ -80,8 +100,14 @@ export class Engine {
     }
   }
 
-  private writeUserFolders(): void {
-    const folders = this.registry.list().filter((m) => m.source === 'user').map((m) => m.folder);
+  /**
+   * Remembers an added folder in models.json, keeping every folder already
+   * listed there (even one that failed to load this time). Browser mode keeps
+   * added folders for the launch only: it never edits the desktop's list.
+   */
+  private rememberUserFolder(folder: string): void {
+    if (this.paths.confined) return;
+    const folders = [...new Set([...this.readUserFolders(), folder])];
     mkdirSync(this.options.userDataDir, { recursive: true });
     writeFileAtomic(join(this.options.userDataDir, USER_MODELS_FILE), Buffer.from(JSON.stringify(folders, null, 2)));
   }
@@ -94,8 +120,8 @@ export class Engine {
   private readonly handlers: { [M in keyof ApiMethods]: (params: ApiParams<M>, context: CallContext) => Promise<ApiResult<M>> } = {
     listModels: () => Promise.all(this.registry.list().map((m) => this.registry.info(m.manifest.id))),
     addModelFolder: async ({ folder }) => {
-      const model = await this.registry.addFolder(folder);
-      this.writeUserFolders();
+      const model = await this.registry.addFolder(this.paths.forRead(folder));
+      this.rememberUserFolder(model.folder);
       return this.registry.info(model.manifest.id);
     },
     generate: ({ jobId, ...request }, context) =>
@@ -116,12 +142,12 @@ export class Engine {
       return { summary: run.summary, image: run.image, xt: run.xt, x0Hat: run.x0Hat };
     },
     saveRun: async ({ runId, path }) => {
-      const absolute = resolve(path);
+      const absolute = this.paths.forWrite(path);
       saveRunFile(absolute, this.getRunRecord(runId));
       return { path: absolute };
     },
     openRun: async ({ path }) => {
-      const run = readRun(resolve(path));
+      const run = readRun(this.paths.forRead(path));
       this.runs.set(run.summary.runId, run);
       return run.summary;
     },
@@ -201,31 +227,34 @@ export class Engine {
         });
       }),
     saveSession: async ({ path, name, runIds, current }) => {
-      const saved = saveSession(resolve(path), name, runIds.map((runId) => this.getRunRecord(runId)), current);
+      const target = this.paths.forWrite(path);
+      this.paths.forWrite(sessionRunsFolder(target)); // its runs folder too (a link there must not lead out)
+      const saved = saveSession(target, name, runIds.map((runId) => this.getRunRecord(runId)), current);
       rememberSession(this.options.userDataDir, saved);
       return { path: saved.path };
     },
     openSession: async ({ path }) => {
-      const opened = openSession(resolve(path));
+      const opened = openSession(this.paths.forRead(path));
       for (const run of opened.runs) this.runs.set(run.summary.runId, run);
       rememberSession(this.options.userDataDir, opened);
       return { path: opened.path, name: opened.name, savedAt: opened.savedAt, runs: opened.runs.map((run) => run.summary), current: opened.current };
     },
-    recentSessions: async () => listRecentSessions(this.options.userDataDir),
+    // Browser mode lists only the sessions it could open (the desktop's list may name any folder).
+    recentSessions: async () => listRecentSessions(this.options.userDataDir).filter((session) => !this.paths.confined || this.paths.allowsRead(session.path)),
     exportStrip: async ({ runId, path, layer, frames, scale }) =>
-      writeExport(resolve(path), filmstripPng(this.getRunRecord(runId), layer, frames, scale)),
+      writeExport(this.paths.forWrite(path), filmstripPng(this.getRunRecord(runId), layer, frames, scale)),
     exportAnimation: async ({ runId, path, layer, frameMs, scale }) =>
-      writeExport(resolve(path), timelineGif(this.getRunRecord(runId), layer, frameMs, scale)),
+      writeExport(this.paths.forWrite(path), timelineGif(this.getRunRecord(runId), layer, frameMs, scale)),
     exportTrajectories: async ({ runIds, path, includeGhost }) => {
       const runs = runIds.map((runId) => this.getRunRecord(runId));
       const ghosts = includeGhost ? await Promise.all(runIds.map((runId) => this.handlers.gaussianGhost({ runId }, {}))) : runs.map(() => null);
-      return writeExport(resolve(path), trajectoriesSafetensors(runs, ghosts));
+      return writeExport(this.paths.forWrite(path), trajectoriesSafetensors(runs, ghosts));
     },
-    studioPaths: async () => ({
-      dataDir: this.options.userDataDir,
-      sessionsDir: join(this.options.userDataDir, 'sessions'),
-      exportsDir: join(this.options.userDataDir, 'exports'),
-    }),
+    studioPaths: async () => {
+      // Browser mode suggests places inside its workspace, the only place it may write.
+      const root = this.paths.workspace ?? this.options.userDataDir;
+      return { dataDir: root, sessionsDir: join(root, 'sessions'), exportsDir: join(root, 'exports') };
+    },
   };
 
   private async runJob<T>(jobId: string, context: CallContext, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
