@@ -166,6 +166,11 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
   listRuns: empty('listRuns'),
   recentSessions: empty('recentSessions'),
   studioPaths: empty('studioPaths'),
+  storage: empty('storage'),
+  setStorage: (params) => {
+    onlyKeys('setStorage', params, ['runMemoryMB', 'autosaveDiskMB']);
+    return { runMemoryMB: number('setStorage', params, 'runMemoryMB', 16, 1_048_576), autosaveDiskMB: number('setStorage', params, 'autosaveDiskMB', 16, 1_048_576) };
+  },
   addModelFolder: (params) => {
     onlyKeys('addModelFolder', params, ['folder']);
     return { folder: text('addModelFolder', params, 'folder') };

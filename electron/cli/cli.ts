@@ -30,7 +30,7 @@ const USAGE = `painter — watch diffusion models paint
   painter models [--json]
   painter sample --model ID [--class N] [--guidance G] [--steps N] [--sampler euler|heun|ddpm]
                  [--seed S] --out RUN.safetensors [--png STRIP.png] [--json] [--force]
-  painter serve [--port P] [--workspace DIR] [--models DIR]...
+  painter serve [--port P] [--workspace DIR] [--models DIR]... [--run-memory MB] [--autosave-disk MB]
   painter evaluate --model ID [--samples N] [--conditional N] [--steps N] [--guidance 1,2,4]
                    [--json OUT.json] [--grid PREFIX] [--force]
   painter analyze trajectory|agreement|emergence|perturbation|teleport|retrieval|manifold
@@ -40,7 +40,8 @@ const USAGE = `painter — watch diffusion models paint
   painter inspect RUN.safetensors|SESSION.painter|MODEL_FOLDER|JUDGE_FOLDER [--json]
 
 Environment: PAINTER_HOME (settings and autosaved runs; default ~/.config/painter),
-PAINTER_PROVIDERS (execution providers to try, e.g. "cuda,cpu").
+PAINTER_PROVIDERS (execution providers to try, e.g. "cuda,cpu"), PAINTER_RUN_MEMORY_MB
+(open runs kept in memory, default 1024), PAINTER_AUTOSAVE_DISK_MB (autosaves kept, default 4096).
 Output files are never replaced unless Painter wrote them (same kind) or --force is given.`;
 
 export function userDataDir(): string {
@@ -149,7 +150,9 @@ async function commandSample(args: string[]): Promise<void> {
 }
 
 async function commandServe(args: string[]): Promise<void> {
-  const flags = parseFlags(args, { values: ['port', 'workspace'], switches: [], lists: ['models'] }, 'serve');
+  const flags = parseFlags(args, { values: ['port', 'workspace', 'run-memory', 'autosave-disk'], switches: [], lists: ['models'] }, 'serve');
+  const runMemory = flags.values.get('run-memory');
+  const autosaveDisk = flags.values.get('autosave-disk');
   const { startServer } = await import('../serve/server');
   const providers = preferredProviders();
   // Browser mode reads and writes only in its workspace and the model folders named here (issue 9, item 9).
@@ -158,6 +161,10 @@ async function commandServe(args: string[]): Promise<void> {
   const server = await startServer({
     confine: { workspace, readOnly: flags.lists.get('models')?.map((folder) => resolve(folder)) ?? [] },
     modelFolders,
+    storage: {
+      ...(runMemory !== undefined ? { runMemoryMB: integerFlag(flags, 'run-memory', 0, 16, 1_048_576) } : {}),
+      ...(autosaveDisk !== undefined ? { autosaveDiskMB: integerFlag(flags, 'autosave-disk', 0, 16, 1_048_576) } : {}),
+    },
     port: integerFlag(flags, 'port', 0, 0, 65535),
     rendererDir: join(PACKAGE_ROOT, 'out', 'renderer'),
     workerPath: join(__dirname, 'engine-worker.cjs'),

@@ -202,7 +202,8 @@ export function temporaryPath(path: string): string {
   return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this id is running (ours always is). */
+export function processAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);

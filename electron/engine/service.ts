@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import type { ApiEvents, ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, RunSummary, JobProgress } from '../api/contract';
+import type { ApiEvents, ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, RunSummary, JobProgress, StorageSettings, StorageStatus } from '../api/contract';
 import type { ProviderName } from './denoisers/onnx';
 import type { Denoiser } from './denoisers/types';
 import { PainterError } from './errors';
@@ -20,6 +20,8 @@ import { filmstripPng, timelineGif, trajectoriesSafetensors, writeExport } from 
 import { GaussianStatsCache, gaussianGhost } from './ghost';
 import { listRecentSessions, openSession, rememberSession, saveSession, sessionRunsFolder } from './session';
 import { PathPolicy, type ConfinementOptions } from './path-policy';
+import { RunStore } from './run-store';
+import { resolveStorageSettings, saveStorageSettings, toBudgets } from './storage-settings';
 import { trajectorySpace } from './trajectory-space';
 import { theoryChart } from './theory-charts';
 import { variationGrid } from './variations';
@@ -42,6 +44,8 @@ export interface EngineOptions {
    * registered like added folders but never written to models.json.
    */
   modelFolders?: string[];
+  /** Storage budgets that override the environment and the settings file (CLI flags). */
+  storage?: Partial<StorageSettings>;
 }
 
 export interface CallContext {
@@ -62,7 +66,9 @@ const FILE_SAFE_RUN_ID = /^[A-Za-z0-9-]{1,128}$/;
 
 export class Engine {
   readonly registry: ModelRegistry;
-  private readonly runs = new Map<string, RunRecord>();
+  /** The open runs, within the memory budget (the rest on disk, read back on demand). */
+  readonly runs: RunStore;
+  private storage: StorageSettings;
   private readonly jobs = new Map<string, AbortController>();
   readonly notices: string[] = [];
   private readonly gaussians: GaussianStatsCache;
@@ -74,6 +80,8 @@ export class Engine {
     this.paths = options.confine
       ? PathPolicy.confined({ workspace: options.confine.workspace, readOnly: [...options.confine.readOnly, options.nativeModelsDir] })
       : PathPolicy.unconfined(options.baseDir);
+    this.storage = resolveStorageSettings(options.userDataDir, options.storage, (message) => this.notices.push(message));
+    this.runs = new RunStore(join(options.userDataDir, 'runs'), toBudgets(this.storage), (message) => this.notices.push(message));
     this.registry = new ModelRegistry({
       bundledFolder: options.nativeModelsDir,
       userFolders: [...this.readUserFolders(), ...(options.modelFolders ?? [])],
@@ -136,7 +144,7 @@ export class Engine {
       job?.abort();
       return { cancelled: job !== undefined };
     },
-    listRuns: async () => [...this.runs.values()].map((run) => run.summary),
+    listRuns: async () => this.runs.summaries(),
     getRun: async ({ runId }) => {
       const run = this.getRunRecord(runId);
       return { summary: run.summary, image: run.image, xt: run.xt, x0Hat: run.x0Hat };
@@ -147,8 +155,9 @@ export class Engine {
       return { path: absolute };
     },
     openRun: async ({ path }) => {
-      const run = readRun(this.paths.forRead(path));
-      this.runs.set(run.summary.runId, run);
+      const file = this.paths.forRead(path);
+      const run = readRun(file);
+      this.runs.add(run, file, false);
       return run.summary;
     },
     branch: ({ jobId, runId, step, brush }, context) =>
@@ -165,8 +174,7 @@ export class Engine {
           signal,
           onStep: (done, total) => context.emit?.('progress', { jobId, done, total, message: `Branch: step ${done} of ${total}` }),
         });
-        this.runs.set(run.summary.runId, run);
-        this.autosave(run);
+        this.keep(run);
         return run.summary;
       }),
     variations: ({ jobId, runId, step, family, directions, amplitudes }, context) =>
@@ -196,7 +204,7 @@ export class Engine {
     deleteRuns: async ({ runIds }) => {
       const deleted = runIds.filter((runId) => this.runs.delete(runId));
       for (const runId of deleted) {
-        if (FILE_SAFE_RUN_ID.test(runId)) rmSync(this.autosavePath(runId), { force: true });
+        if (FILE_SAFE_RUN_ID.test(runId)) rmSync(this.runs.autosavePath(runId), { force: true });
       }
       return { deleted };
     },
@@ -235,7 +243,7 @@ export class Engine {
     },
     openSession: async ({ path }) => {
       const opened = openSession(this.paths.forRead(path));
-      for (const run of opened.runs) this.runs.set(run.summary.runId, run);
+      opened.runs.forEach((run, i) => this.runs.add(run, opened.files[i]!, false));
       rememberSession(this.options.userDataDir, opened);
       return { path: opened.path, name: opened.name, savedAt: opened.savedAt, runs: opened.runs.map((run) => run.summary), current: opened.current };
     },
@@ -249,6 +257,16 @@ export class Engine {
       const runs = runIds.map((runId) => this.getRunRecord(runId));
       const ghosts = includeGhost ? await Promise.all(runIds.map((runId) => this.handlers.gaussianGhost({ runId }, {}))) : runs.map(() => null);
       return writeExport(this.paths.forWrite(path), trajectoriesSafetensors(runs, ghosts));
+    },
+    storage: async () => this.storageStatus(),
+    setStorage: async (settings) => {
+      this.storage = settings;
+      // Browser mode changes the budgets for this launch only; the desktop's settings file stays as it was.
+      if (!this.paths.confined) saveStorageSettings(this.options.userDataDir, settings);
+      this.runs.budgets = toBudgets(settings);
+      this.runs.enforceMemory();
+      this.runs.pruneAutosaves();
+      return this.storageStatus();
     },
     studioPaths: async () => {
       // Browser mode suggests places inside its workspace, the only place it may write.
@@ -272,9 +290,7 @@ export class Engine {
   }
 
   getRunRecord(runId: string): RunRecord {
-    const run = this.runs.get(runId);
-    if (run === undefined) throw new PainterError('RUN_NOT_FOUND', `No run "${runId}" is open.`, { runId });
-    return run;
+    return this.runs.get(runId);
   }
 
   /** Checks a request against the model before any work starts. */
@@ -334,30 +350,51 @@ export class Engine {
       xt: toModelConvention(trajectory.states, sigmas, denoiser.dim, denoiser),
       x0Hat: trajectory.x0Hat,
     };
-    this.runs.set(summary.runId, run);
-    this.autosave(run);
+    this.keep(run);
     return summary;
   }
 
-  private autosavePath(runId: string): string {
-    // A run opened from a file carries whatever id the file says: never let it name a path.
-    if (!FILE_SAFE_RUN_ID.test(runId)) throw new PainterError('BAD_ARGUMENT', `Run id "${runId.slice(0, 64)}" cannot name a file.`);
-    return join(this.options.userDataDir, 'runs', `${runId}.safetensors`);
+  /** What the storage budgets are and how much of them is used. */
+  storageStatus(): StorageStatus {
+    const MiB = 1024 * 1024;
+    return {
+      ...this.storage,
+      residentMB: this.runs.residentBytes / MiB,
+      autosaveMB: this.runs.autosaveBytes() / MiB,
+      openRuns: this.runs.openCount,
+      residentRuns: this.runs.residentCount,
+      evictions: this.runs.evictions,
+    };
   }
 
-  /** Every run is kept on disk as it is made, so a crash loses nothing. */
-  private autosave(run: RunRecord): void {
-    const path = this.autosavePath(run.summary.runId);
+  /**
+   * A new run: autosaved at once (so a crash loses nothing), then open,
+   * within the memory and disk budgets.
+   */
+  private keep(run: RunRecord): void {
+    const file = this.autosave(run);
+    this.runs.add(run, file, file !== null);
+    this.runs.pruneAutosaves();
+  }
+
+  /** Writes a run's autosave file; null (and a notice) when it cannot be written. */
+  private autosave(run: RunRecord): string | null {
+    // Run ids the engine makes are UUIDs; never let another id name a path.
+    if (!FILE_SAFE_RUN_ID.test(run.summary.runId)) return null;
+    const path = this.runs.autosavePath(run.summary.runId);
     try {
       mkdirSync(dirname(path), { recursive: true });
       writeRun(path, run);
+      return path;
     } catch (error) {
       this.notices.push(`Could not autosave run ${run.summary.runId}: ${(error as Error).message}`);
+      return null;
     }
   }
 
   async dispose(): Promise<void> {
     for (const job of this.jobs.values()) job.abort();
+    this.runs.dispose();
     await this.registry.dispose();
   }
 }

@@ -141,6 +141,8 @@ export function saveSession(path: string, name: string, runs: readonly RunRecord
 
 export interface OpenedSession extends SavedSession {
   runs: RunRecord[];
+  /** The file each run was read from (same order as `runs`). */
+  files: string[];
   current: SessionFile['current'];
 }
 
@@ -168,8 +170,10 @@ export function openSession(path: string): OpenedSession {
   const file = readSessionFile(path);
   const base = dirname(path);
   const realBase = realPathOrNull(base) ?? base;
+  const files: string[] = [];
   const runs = file.runs.map((entry) => {
     const runPath = resolve(base, entry.file);
+    files.push(runPath);
     if (!isInside(base, runPath)) throw notASession(path, `run file ${quoteText(entry.file, 120)} lies outside the session's folder`);
     const real = realPathOrNull(runPath);
     if (real !== null && !isInside(realBase, real)) throw notASession(path, `run file ${quoteText(entry.file, 120)} is a link that leads outside the session's folder`);
@@ -179,7 +183,7 @@ export function openSession(path: string): OpenedSession {
   });
   const ids = new Set(runs.map((run) => run.summary.runId));
   const current = file.current !== null && ids.has(file.current.runId) ? file.current : null;
-  return { path, name: file.name, savedAt: file.savedAt, runCount: runs.length, runs, current };
+  return { path, name: file.name, savedAt: file.savedAt, runCount: runs.length, runs, files, current };
 }
 
 export function summaries(runs: readonly RunRecord[]): RunSummary[] {

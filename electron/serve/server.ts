@@ -66,6 +66,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...(options.providers ? { providers: options.providers } : {}),
     confine: options.confine,
     ...(options.modelFolders ? { modelFolders: options.modelFolders } : {}),
+    ...(options.storage ? { storage: options.storage } : {}),
   });
   let port = options.port;
   const allowedHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
