@@ -8,6 +8,7 @@ if (existsSync('bench/bench.ts')) entryPoints.bench = 'bench/bench.ts';
 if (existsSync('bench/studio-bench.ts')) entryPoints['studio-bench'] = 'bench/studio-bench.ts';
 if (existsSync('bench/analysis-bench.ts')) entryPoints['analysis-bench'] = 'bench/analysis-bench.ts';
 if (existsSync('bench/gpu-providers.ts')) entryPoints['gpu-providers'] = 'bench/gpu-providers.ts';
+if (existsSync('bench/sampler-accuracy.ts')) entryPoints['sampler-accuracy'] = 'bench/sampler-accuracy.ts';
 
 await build({
   entryPoints,

@@ -1,11 +1,14 @@
 /**
- * The studio's saved settings (PAINTER_HOME/settings.json): for now the
- * execution provider choice. An unreadable or foreign file reads as "no
- * setting" (the default applies), never as an error that stops the engine.
+ * The execution provider choice in the studio's settings file
+ * (PAINTER_HOME/settings.json, which also holds the storage budgets:
+ * storage-settings.ts; each writer keeps the other's keys). An unreadable or
+ * foreign file reads as "no setting" (the default applies), never as an
+ * error that stops the engine.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROVIDER_CHOICES, type ProviderChoice } from '../api/contract';
+import { readJsonFile } from './files';
 import { writeFileAtomic } from './safetensors';
 
 export const SETTINGS_FILE = 'settings.json';
@@ -14,7 +17,7 @@ function readSettings(userDataDir: string): Record<string, unknown> {
   const path = join(userDataDir, SETTINGS_FILE);
   if (!existsSync(path)) return {};
   try {
-    const value: unknown = JSON.parse(readFileSync(path, 'utf-8'));
+    const value = readJsonFile(path, 'settings');
     return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
   } catch {
     return {};

@@ -14,6 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ProviderChoice, ProviderName, ProviderOption } from '../../api/contract';
 import { PainterError } from '../errors';
+import { checkRegularFile } from '../files';
 import type { OnnxManifest, TensorDtype } from '../manifest';
 import {
   notInBuildNotice,
@@ -26,9 +27,20 @@ import {
   startFailureNotice,
 } from '../providers';
 import { seededNormal } from '../rng';
-import { DiscreteVpSchedule, scheduleFromSpec, vpAlpha, type NoiseSchedule } from '../schedules';
+import { ContinuousVpSchedule, DiscreteVpSchedule, scheduleFromSpec, vpAlpha, type NoiseSchedule } from '../schedules';
 import { combineGuidance, needsGuidancePair } from './guidance';
 import { imageDim, type DenoiseCondition, type Denoiser } from './types';
+
+/**
+ * ONNX Runtime ≥ 1.2x sends telemetry and, on Linux and macOS, writes a device
+ * id and an event cache to ~/.cache/Microsoft/DeveloperTools/.onnxruntime/.
+ * ORT_DISABLE_TELEMETRY=1 turns all of it off (no uploader, no device id, no
+ * cache) when set before the runtime's environment is created, which happens
+ * with the first session; setting it here, when this module loads, is early
+ * enough (checked by tests/cli/telemetry.test.ts with a temporary HOME).
+ * A value the user set in the environment is left as it is.
+ */
+process.env['ORT_DISABLE_TELEMETRY'] ??= '1';
 
 export type { ProviderName } from '../../api/contract';
 
@@ -323,7 +335,7 @@ export class OnnxDenoiser implements Denoiser {
     readonly selfCheckDifference: number | null = null,
   ) {
     this.dim = imageDim(manifest.image);
-    this.schedule = scheduleFromSpec(manifest.schedule);
+    this.schedule = scheduleFromSpec(manifest.schedule, manifest.onnx.timestep.encoding === 'continuous');
     this.classes = manifest.conditioning?.classes ?? null;
     this.unconditional = manifest.onnx.classLabel === undefined || manifest.conditioning?.nullLabel !== undefined;
   }
@@ -333,7 +345,8 @@ export class OnnxDenoiser implements Denoiser {
   }
 
   static async load(manifest: OnnxManifest, modelPath: string, options: OnnxLoadOptions = {}): Promise<OnnxDenoiser> {
-    const schedule = scheduleFromSpec(manifest.schedule);
+    checkRegularFile(modelPath, 'onnx'); // ONNX Runtime opens it by path: a FIFO or device would hang it
+    const schedule = scheduleFromSpec(manifest.schedule, manifest.onnx.timestep.encoding === 'continuous');
     const opened = await openCheckedSession(modelPath, {
       provider: options.provider ?? 'cpu',
       subject: `model "${manifest.id}"`,
@@ -413,7 +426,6 @@ export class OnnxDenoiser implements Denoiser {
     const effective = new Float64Array(rows);
     const timesteps = new Float64Array(rows);
     const schedule = this.schedule;
-    const discrete = schedule instanceof DiscreteVpSchedule ? schedule : null;
     let previousSigma = Number.NaN;
     let sigmaUsed = 0;
     let timestep = 0;
@@ -423,13 +435,7 @@ export class OnnxDenoiser implements Denoiser {
       const sigma = sigmas[b]!;
       if (sigma !== previousSigma) {
         previousSigma = sigma;
-        if (discrete !== null) {
-          timestep = discrete.timestepOf(sigma);
-          sigmaUsed = discrete.sigmas[timestep]!;
-        } else {
-          sigmaUsed = sigma;
-          timestep = io.timestep.encoding === 'edm-cnoise' ? Math.log(sigma) / 4 : sigma;
-        }
+        ({ timestep, sigma: sigmaUsed } = this.timestepInput(sigma));
         scale = schedule.modelScale(sigmaUsed);
       }
       effective[r] = sigmaUsed;
@@ -460,6 +466,14 @@ export class OnnxDenoiser implements Denoiser {
     const x0 = this.toX0(input, output.data, effective, count);
     for (const tensor of Object.values(result)) tensor.dispose();
     return x0;
+  }
+
+  /**
+   * The timestep value fed for σ, and the σ it stands for (a discrete
+   * network's nearest timestep; a continuous one's float32 time).
+   */
+  private timestepInput(sigma: number): { timestep: number; sigma: number } {
+    return timestepInput(this.manifest, this.schedule, sigma);
   }
 
   private toX0(modelInput: Float32Array, output: Float32Array, sigmas: Float64Array, count: number): Float32Array {
@@ -508,6 +522,27 @@ export class OnnxDenoiser implements Denoiser {
   }
 }
 
+/** The network's timestep input for σ, and the σ it stands for (the nearest grid σ for a discrete schedule). */
+function timestepInput(manifest: OnnxManifest, schedule: NoiseSchedule, sigma: number): { timestep: number; sigma: number } {
+  switch (manifest.onnx.timestep.encoding) {
+    case 'index':
+    case 'fraction': {
+      const discrete = schedule as DiscreteVpSchedule;
+      const t = discrete.timestepOf(sigma);
+      return { timestep: manifest.onnx.timestep.encoding === 'index' ? t : t / discrete.timesteps, sigma: discrete.sigmas[t]! };
+    }
+    case 'continuous': {
+      const continuous = schedule as ContinuousVpSchedule;
+      const u = Math.fround(continuous.timeOf(sigma));
+      return { timestep: u, sigma: continuous.sigmaAt(u) };
+    }
+    case 'sigma':
+      return { timestep: sigma, sigma };
+    case 'edm-cnoise':
+      return { timestep: Math.log(sigma) / 4, sigma };
+  }
+}
+
 function timestepTensor(values: Float64Array, dtype: TensorDtype, scalar: boolean): ort.Tensor {
   const dims = scalar ? [] : [values.length];
   if (dtype === 'int64') {
@@ -540,8 +575,7 @@ function fixedFeeds(manifest: OnnxManifest, schedule: NoiseSchedule, sample: Flo
   const io = manifest.onnx;
   const { channels, height, width } = manifest.image;
   const rows = sample.length / (channels * height * width);
-  const sigma = schedule.samplingSigmas(2)[0]! / 10;
-  const timestep = schedule instanceof DiscreteVpSchedule ? schedule.timestepOf(sigma) : io.timestep.encoding === 'edm-cnoise' ? Math.log(sigma) / 4 : sigma;
+  const { timestep } = timestepInput(manifest, schedule, schedule.samplingSigmas(2)[0]! / 10);
   const feeds: Record<string, ort.Tensor> = {
     [io.sample.name]: new ort.Tensor('float32', sample, [rows, channels, height, width]),
     [io.timestep.name]: timestepTensor(new Float64Array(io.timestep.shape === 'scalar' ? 1 : rows).fill(timestep), io.timestep.dtype, io.timestep.shape === 'scalar'),
@@ -578,6 +612,7 @@ export class OnnxImageNetwork {
   ) {}
 
   static async load(path: string, inputName: string, outputNames: readonly string[], inputShape: readonly [number, number, number]): Promise<OnnxImageNetwork> {
+    checkRegularFile(path, 'onnx');
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(path, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
