@@ -11,12 +11,9 @@
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, relative, isAbsolute } from 'node:path';
 import { protocol, type Session } from 'electron';
-import { DESKTOP_CSP, withoutMetaCsp } from './csp';
+import { APP_HOST, APP_SCHEME, DESKTOP_CSP, withoutMetaCsp } from './csp';
 
-export const APP_SCHEME = 'app';
-export const APP_HOST = 'painter';
-export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
-export const STUDIO_URL = `${APP_ORIGIN}/index.html`;
+export { APP_HOST, APP_ORIGIN, APP_SCHEME, STUDIO_URL } from './csp';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -84,6 +84,8 @@ export function createStudioWindow(options: StudioWindowOptions): BrowserWindow 
       experimentalFeatures: false,
       webviewTag: false,
       navigateOnDragDrop: false,
+      // Middle-click would open links in new windows (denied anyway by the window-open handler).
+      disableBlinkFeatures: 'Auxclick',
       devTools: !app.isPackaged,
       spellcheck: false,
     },

@@ -89,15 +89,16 @@ describe('the app:// scheme', () => {
 describe('the desktop CSP', () => {
   const directives = new Map(DESKTOP_CSP.split(';').map((part) => part.trim().split(/\s+/)).map(([name, ...values]) => [name!, values]));
 
-  it('denies by default and allows only the studio itself: no eval, no inline script, no network, no ws://', () => {
+  it('denies by default and allows only the studio itself: scripts from its bundle folder only, no eval, no inline script, no network, no ws://', () => {
     expect(directives.get('default-src')).toEqual(["'none'"]);
-    expect(directives.get('script-src')).toEqual(["'self'"]);
+    expect(directives.get('script-src')).toEqual(['app://painter/assets/']);
     expect(directives.get('connect-src')).toEqual(["'self'"]);
     expect(directives.get('object-src')).toEqual(["'none'"]);
     expect(directives.get('base-uri')).toEqual(["'none'"]);
     expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
     expect(directives.get('form-action')).toEqual(["'none'"]);
     expect(DESKTOP_CSP).not.toMatch(/unsafe-eval|ws:|wss:|http:|https:|\*/);
+    expect(directives.get('script-src')!.join(' ')).not.toMatch(/unsafe-inline|'self'/);
     // Inline style attributes (Svelte sets them) are the one relaxation; scripts never.
     expect(directives.get('style-src')).toEqual(["'self'", "'unsafe-inline'"]);
   });

@@ -54,6 +54,7 @@ describe('the studio window', () => {
       experimentalFeatures: false,
       webviewTag: false,
       navigateOnDragDrop: false,
+      disableBlinkFeatures: 'Auxclick',
     });
     expect(String(preferences['preload'])).toMatch(/preload[/\\]preload\.cjs$/);
   });
