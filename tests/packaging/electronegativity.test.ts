@@ -21,7 +21,7 @@
  *   contextBridge object, never ipcRenderer, and requires only 'electron'
  *   (tests/packaging/layout.test.ts, tests/shell/ipc.test.ts).
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +43,7 @@ function scanInput(edit: (windowSource: string) => string = (source) => source):
   return folder;
 }
 
-function runScanner(input: string, ...extra: string[]): ReturnType<typeof spawnSync<string>> {
+function runScanner(input: string, ...extra: string[]): SpawnSyncReturns<string> {
   const electron = (JSON.parse(readFileSync(join(ROOT, 'node_modules', 'electron', 'package.json'), 'utf-8')) as { version: string }).version;
   const scanner = join(ROOT, 'node_modules', '@doyensec', 'electronegativity', 'dist', 'index.js');
   return spawnSync(process.execPath, [scanner, '-i', input, '-r', '-v', 'false', '-x', EXCLUDED.join(','), '-e', electron, ...extra], {
