@@ -2,14 +2,17 @@
  * The desktop page's origin and its content security policy, sent as a
  * response header by the app:// protocol (electron/shell/protocol.ts). The
  * policy allows only what the studio uses in Electron: its own bundled
- * scripts (the assets folder, nothing else of the origin), its stylesheets
- * plus inline style attributes (Svelte components set them), images from
- * itself and from data:/blob: URLs (canvas exports), and no network at all —
+ * scripts (the assets folder, nothing else of the origin), its own
+ * stylesheets (no inline styles: Svelte's style: directives go through the
+ * CSSOM, which the policy does not restrict), images from itself and from
+ * data:/blob: URLs (canvas exports), and no network at all —
  * the engine is reached over IPC, so, unlike browser mode, there is no
  * ws://127.0.0.1:* here. No Electron import (tests and the scanner read it).
  *
  * Browser mode (`painter serve`) keeps its own policy: the <meta> tag of
  * renderer/index.html, which the app:// protocol strips, so the two never mix.
+ * tests/e2e/desktop-csp.test.ts runs the studio under this policy in Chromium
+ * and fails on any violation.
  */
 export const APP_SCHEME = 'app';
 export const APP_HOST = 'painter';
@@ -22,7 +25,7 @@ export function desktopCsp(origin: string): string {
     "default-src 'none'",
     // Scripts only from the bundle's folder, not the whole origin ('self' would admit any file the origin serves).
     `script-src ${origin}/assets/`,
-    "style-src 'self' 'unsafe-inline'",
+    "style-src 'self'",
     "img-src 'self' data: blob:",
     "font-src 'self'",
     "connect-src 'self'",

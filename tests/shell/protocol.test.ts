@@ -99,8 +99,8 @@ describe('the desktop CSP', () => {
     expect(directives.get('form-action')).toEqual(["'none'"]);
     expect(DESKTOP_CSP).not.toMatch(/unsafe-eval|ws:|wss:|http:|https:|\*/);
     expect(directives.get('script-src')!.join(' ')).not.toMatch(/unsafe-inline|'self'/);
-    // Inline style attributes (Svelte sets them) are the one relaxation; scripts never.
-    expect(directives.get('style-src')).toEqual(["'self'", "'unsafe-inline'"]);
+    expect(directives.get('style-src')).toEqual(["'self'"]);
+    expect(DESKTOP_CSP).not.toMatch(/unsafe-inline/);
   });
 
   it('differs from browser mode, whose <meta> policy keeps ws://127.0.0.1:* and is stripped here', () => {
