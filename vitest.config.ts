@@ -31,6 +31,17 @@ export default defineConfig({
         },
       },
       {
+        // The real desktop app (Electron), where an Electron binary exists; skipped with the reason printed elsewhere.
+        test: {
+          name: 'electron',
+          include: ['tests/electron/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
         // The packaged app's layout (electron-builder --dir against a stand-in Electron); needs out/ built.
         test: {
           name: 'packaging',

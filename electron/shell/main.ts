@@ -4,7 +4,7 @@
  * protocol in protocol.ts, IPC in ipc.ts, the menu in menu.ts; the engine runs
  * off the UI thread (EngineHost).
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { app, dialog, Menu, session, shell } from 'electron';
 import type { RecentSession } from '../api/contract';
 import { EngineHost } from '../host/engine-host';
@@ -23,6 +23,9 @@ function nativeModelsDir(): string {
 // Before ready: app:// must be privileged at startup, and every renderer is sandboxed whatever a window's own options say.
 registerAppScheme();
 app.enableSandbox();
+// PAINTER_HOME moves settings, autosaved runs and window state, as for the CLI (and the single-instance lock with them).
+const painterHome = process.env['PAINTER_HOME'];
+if (painterHome !== undefined && painterHome.trim() !== '') app.setPath('userData', resolve(painterHome));
 
 if (!app.requestSingleInstanceLock()) {
   // Another Painter is running: it receives our command line in 'second-instance' and opens the files there.
