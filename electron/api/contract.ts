@@ -31,7 +31,7 @@ export interface ErrorPayload {
 export type SamplerName = 'euler' | 'heun' | 'ddpm';
 export const SAMPLER_NAMES: readonly SamplerName[] = ['euler', 'heun', 'ddpm'];
 
-export type ModelKind = 'onnx' | 'gaussian' | 'gmm' | 'delta';
+export type ModelKind = 'onnx' | 'gaussian' | 'gmm' | 'delta' | 'local';
 
 export interface ModelInfo {
   id: string;

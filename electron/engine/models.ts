@@ -190,7 +190,7 @@ export class ModelRegistry {
       classes: manifest.kind === 'gaussian' ? null : classes,
       unconditional: !conditionalOnly,
       defaultGuidance: manifest.conditioning?.defaultGuidance ?? 1,
-      defaultSteps: manifest.kind === 'delta' || manifest.kind === 'gmm' ? 30 : 50,
+      defaultSteps: manifest.kind === 'delta' || manifest.kind === 'gmm' || manifest.kind === 'local' ? 30 : 50,
       provider,
       source,
       folder,
