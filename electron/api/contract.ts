@@ -262,8 +262,12 @@ export type TheoryChart = { modelId: string; seeds: number[]; seconds: number } 
       analysis: 'agreement';
       /** σ (σ form) the network was evaluated at. */
       sigmas: number[];
-      /** EV(σ) of each reference denoiser ("gaussian", mixtures, the training set). */
-      references: Array<{ name: string; ev: number[] }>;
+      /**
+       * EV(σ) of each reference denoiser ("gaussian", mixtures, the training
+       * set, the local patch model) and the median r²(σ) of its x̂0 against
+       * the network's over the probe images; `kind`: gaussian, gmm, delta or local.
+       */
+      references: Array<{ name: string; kind: string; ev: number[]; r2: number[] }>;
       probeSource: string;
     }
   | {

@@ -35,6 +35,8 @@ const USAGE = `painter — watch diffusion models paint
                   --model ID|FOLDER [--seeds N] [--steps N] [--sampler S] [--class N]
                   [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png]
   painter report --model ID|FOLDER --out DIR [--steps N] [--only a,b] [--quick]
+  painter calibrate-local --model ID|FOLDER --out CALIBRATION.json [--delta ID] [--training N]
+                  [--probes M] [--sigmas a,b] [--sizes 1,3,…] [--shift S]
 
 Environment: PAINTER_HOME (settings and autosaved runs; default ~/.config/painter),
 PAINTER_PROVIDERS (execution providers to try, e.g. "cuda,cpu").`;
@@ -192,6 +194,15 @@ export async function main(argv: string[]): Promise<number> {
         try {
           const lab = await import('./analyze');
           await (command === 'analyze' ? lab.commandAnalyze(rest, engine) : lab.commandReport(rest, engine));
+        } finally {
+          await engine.dispose();
+        }
+        return 0;
+      }
+      case 'calibrate-local': {
+        const engine = makeEngine();
+        try {
+          await (await import('./calibrate')).commandCalibrateLocal(rest, engine);
         } finally {
           await engine.dispose();
         }

@@ -45,6 +45,7 @@ const NEGLIGIBLE = -40;
 /** Training images per block of the blockwise softmax. */
 const BLOCK = 64;
 
+const [C3, C4, C5, C6, C7] = [1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040];
 const POWERS_OF_TWO = Float64Array.from({ length: 64 }, (_, k) => 2 ** -k);
 
 /**
@@ -56,7 +57,7 @@ export function fastExp(g: number): number {
   const t = g * Math.LOG2E;
   const k = Math.round(t);
   const f = (t - k) * Math.LN2;
-  const poly = 1 + f * (1 + f * (1 / 2 + f * (1 / 6 + f * (1 / 24 + f * (1 / 120 + f * (1 / 720 + f / 5040))))));
+  const poly = 1 + f * (1 + f * (0.5 + f * (C3 + f * (C4 + f * (C5 + f * (C6 + f * C7))))));
   return k <= -64 ? 0 : poly * POWERS_OF_TWO[-k]!;
 }
 
@@ -130,12 +131,23 @@ export class LocalPatchModel {
     const out = new Float32Array(x.length);
     for (let b = 0; b < batch; b++) {
       const sigma = sigmas[b]!;
-      const label = labels?.[b] ?? null;
-      const pool = label !== null && this.labels !== null ? this.byLabel.get(label) : this.all;
-      if (pool === undefined) throw new PainterError('BAD_ARGUMENT', `The training set has no image of class ${label}.`);
-      out.set(this.denoiseOne(x.subarray(b * this.dim, (b + 1) * this.dim), sigma, patchSize ?? this.patchSizeAt(sigma), pool), b * this.dim);
+      const image = x.subarray(b * this.dim, (b + 1) * this.dim);
+      out.set(this.denoiseAtSizes(image, sigma, [patchSize ?? this.patchSizeAt(sigma)], labels?.[b] ?? null)[0]!, b * this.dim);
     }
     return out;
+  }
+
+  /**
+   * D(x, σ) of one image at several patch sizes at once (for calibration):
+   * the squared differences and their integral image are shared, so each
+   * further size costs only its patch sums and softmax.
+   */
+  denoiseAtSizes(x: Float32Array, sigma: number, sizes: readonly number[], label: number | null = null): Float32Array[] {
+    if (!(sigma > 0)) throw new PainterError('BAD_ARGUMENT', `The local patch model needs σ > 0; got ${sigma}.`);
+    for (const size of sizes) if (!Number.isInteger(size) || size < 1 || size % 2 === 0) throw new PainterError('BAD_ARGUMENT', `Patch sizes must be odd positive integers; got ${size}.`);
+    const pool = label !== null && this.labels !== null ? this.byLabel.get(label) : this.all;
+    if (pool === undefined) throw new PainterError('BAD_ARGUMENT', `The training set has no image of class ${label}.`);
+    return this.denoiseOne(x, sigma, sizes, pool);
   }
 
   /**
@@ -164,45 +176,50 @@ export class LocalPatchModel {
   private paddedImages: Float32Array | null = null;
 
   /**
-   * One image. The softmax over (training image, shift) runs per pixel in
-   * blocks of {@link BLOCK} training images: the block's logits first, then
-   * one rescale of the running sums per pixel if the block holds a better
-   * match, then the block's weights.
+   * One image at each patch size. The softmax over (training image, shift)
+   * runs per pixel in blocks of {@link BLOCK} training images: the block's
+   * logits first, then one rescale of the running sums per pixel if the block
+   * holds a better match, then the block's weights.
    */
-  private denoiseOne(x: Float32Array, sigma: number, patchSize: number, pool: Int32Array): Float32Array {
+  private denoiseOne(x: Float32Array, sigma: number, sizes: readonly number[], pool: Int32Array): Float32Array[] {
     const { channels, height, width } = this;
     const s = this.shiftWindow;
     const images = this.padded;
     const pw = width + 2 * s;
-    const ph = height + 2 * s;
-    const planeP = ph * pw;
+    const planeP = (height + 2 * s) * pw;
     const imageP = channels * planeP;
     const area = height * width;
-    const shifts = (2 * s + 1) * (2 * s + 1);
-    const half = (patchSize - 1) >> 1;
+    const side = 2 * s + 1;
+    const shifts = side * side;
     const scale = -0.5 / (sigma * sigma);
-    const best = new Float64Array(area).fill(-Infinity);
-    const total = new Float64Array(area);
-    const weighted = new Float64Array(channels * area);
-    const squared = new Float64Array(area);
     const stride = width + 1;
+    const squared = new Float64Array(area);
     const integral = new Float64Array((height + 1) * stride);
     const blockSize = Math.min(BLOCK, pool.length);
-    const logits = new Float64Array(blockSize * shifts * area);
-    const blockBest = new Float64Array(area);
-    // Patch bounds per row and column, clipped to the image.
-    const rowLow = Int32Array.from({ length: height }, (_, r) => Math.max(0, r - half) * stride);
-    const rowHigh = Int32Array.from({ length: height }, (_, r) => (Math.min(height - 1, r + half) + 1) * stride);
-    const colLow = Int32Array.from({ length: width }, (_, c) => Math.max(0, c - half));
-    const colHigh = Int32Array.from({ length: width }, (_, c) => Math.min(width - 1, c + half) + 1);
+    const states = sizes.map((size) => {
+      const half = (size - 1) >> 1;
+      return {
+        // Patch bounds per row (as integral-image row offsets) and column, clipped to the image.
+        rowLow: Int32Array.from({ length: height }, (_, r) => Math.max(0, r - half) * stride),
+        rowHigh: Int32Array.from({ length: height }, (_, r) => (Math.min(height - 1, r + half) + 1) * stride),
+        colLow: Int32Array.from({ length: width }, (_, c) => Math.max(0, c - half)),
+        colHigh: Int32Array.from({ length: width }, (_, c) => Math.min(width - 1, c + half) + 1),
+        best: new Float64Array(area).fill(-Infinity),
+        total: new Float64Array(area),
+        weighted: new Float64Array(channels * area),
+        logits: new Float64Array(blockSize * shifts * area),
+        blockBest: new Float64Array(area),
+      };
+    });
+    // Top-left of the window shifted by shift index k, in a padded image.
+    const shiftOrigin = (k: number): number => Math.floor(k / side) * pw + (k % side);
 
     for (let start = 0; start < pool.length; start += blockSize) {
       const end = Math.min(pool.length, start + blockSize);
-      blockBest.fill(-Infinity);
+      for (const state of states) state.blockBest.fill(-Infinity);
       for (let p = start; p < end; p++) {
         for (let shift = 0; shift < shifts; shift++) {
-          // Top-left of the shifted window in the padded image.
-          const origin = pool[p]! * imageP + Math.floor(shift / (2 * s + 1)) * pw + (shift % (2 * s + 1));
+          const origin = pool[p]! * imageP + shiftOrigin(shift);
           for (let ch = 0; ch < channels; ch++) {
             const from = origin + ch * planeP;
             const plane = ch * area;
@@ -233,51 +250,57 @@ export class LocalPatchModel {
             }
           }
           const offset = ((p - start) * shifts + shift) * area;
-          for (let r = 0; r < height; r++) {
-            const top = rowLow[r]!;
-            const bottom = rowHigh[r]!;
-            for (let c = 0; c < width; c++) {
-              const left = colLow[c]!;
-              const right = colHigh[c]!;
-              const i = r * width + c;
-              const logit = scale * (integral[bottom + right]! - integral[top + right]! - integral[bottom + left]! + integral[top + left]!);
-              logits[offset + i] = logit;
-              if (logit > blockBest[i]!) blockBest[i] = logit;
+          for (const { rowLow, rowHigh, colLow, colHigh, logits, blockBest } of states) {
+            for (let r = 0; r < height; r++) {
+              const top = rowLow[r]!;
+              const bottom = rowHigh[r]!;
+              for (let c = 0; c < width; c++) {
+                const left = colLow[c]!;
+                const right = colHigh[c]!;
+                const i = r * width + c;
+                const logit = scale * (integral[bottom + right]! - integral[top + right]! - integral[bottom + left]! + integral[top + left]!);
+                logits[offset + i] = logit;
+                if (logit > blockBest[i]!) blockBest[i] = logit;
+              }
             }
           }
         }
       }
-      for (let i = 0; i < area; i++) {
-        if (blockBest[i]! <= best[i]!) continue;
-        const rescale = fastExp(best[i]! - blockBest[i]!);
-        total[i]! *= rescale;
-        for (let ch = 0; ch < channels; ch++) weighted[ch * area + i]! *= rescale;
-        best[i] = blockBest[i]!;
-      }
-      for (let p = start; p < end; p++) {
-        for (let shift = 0; shift < shifts; shift++) {
-          const origin = pool[p]! * imageP + Math.floor(shift / (2 * s + 1)) * pw + (shift % (2 * s + 1));
-          const offset = ((p - start) * shifts + shift) * area;
-          for (let r = 0; r < height; r++) {
-            const row = origin + r * pw;
-            for (let c = 0; c < width; c++) {
-              const i = r * width + c;
-              const gap = logits[offset + i]! - best[i]!;
-              if (gap < NEGLIGIBLE) continue;
-              const weight = fastExp(gap);
-              total[i]! += weight;
-              weighted[i]! += weight * images[row + c]!;
-              for (let ch = 1; ch < channels; ch++) weighted[ch * area + i]! += weight * images[row + ch * planeP + c]!;
+      for (const { best, total, weighted, logits, blockBest } of states) {
+        for (let i = 0; i < area; i++) {
+          if (blockBest[i]! <= best[i]!) continue;
+          const rescale = fastExp(best[i]! - blockBest[i]!);
+          total[i]! *= rescale;
+          for (let ch = 0; ch < channels; ch++) weighted[ch * area + i]! *= rescale;
+          best[i] = blockBest[i]!;
+        }
+        for (let p = start; p < end; p++) {
+          for (let shift = 0; shift < shifts; shift++) {
+            const origin = pool[p]! * imageP + shiftOrigin(shift);
+            const offset = ((p - start) * shifts + shift) * area;
+            for (let r = 0; r < height; r++) {
+              const row = origin + r * pw;
+              for (let c = 0; c < width; c++) {
+                const i = r * width + c;
+                const gap = logits[offset + i]! - best[i]!;
+                if (gap < NEGLIGIBLE) continue;
+                const weight = fastExp(gap);
+                total[i]! += weight;
+                weighted[i]! += weight * images[row + c]!;
+                for (let ch = 1; ch < channels; ch++) weighted[ch * area + i]! += weight * images[row + ch * planeP + c]!;
+              }
             }
           }
         }
       }
     }
-    const out = new Float32Array(channels * area);
-    for (let ch = 0; ch < channels; ch++) {
-      for (let i = 0; i < area; i++) out[ch * area + i] = weighted[ch * area + i]! / total[i]!;
-    }
-    return out;
+    return states.map(({ total, weighted }) => {
+      const out = new Float32Array(channels * area);
+      for (let ch = 0; ch < channels; ch++) {
+        for (let i = 0; i < area; i++) out[ch * area + i] = weighted[ch * area + i]! / total[i]!;
+      }
+      return out;
+    });
   }
 
   /** Mean of the training images' outermost pixels (the background a shifted patch sees beyond the border). */
