@@ -185,6 +185,26 @@ export type GaussianGhost =
     }
   | { available: false; runId: string; reason: string };
 
+/**
+ * The local patch model's run from the same x_T on the same σ grid, with the
+ * same sampler, seed and class (engine/local-ghost.ts).
+ */
+export type LocalGhost =
+  | {
+      available: true;
+      runId: string;
+      /** The local patch model that painted it. */
+      modelId: string;
+      /** Its states, same layout and convention as the run's `xt`. */
+      xt: Float32Array;
+      /** Its x̂0 along its own trajectory. */
+      x0Hat: Float32Array;
+      /** Per state: RMS of (run's x̂0 − local ghost's x̂0), in data units. */
+      deviation: number[];
+      seconds: number;
+    }
+  | { available: false; runId: string; reason: string };
+
 export interface TrajectorySpaceRequest {
   jobId: string;
   runId: string;
@@ -415,6 +435,8 @@ export interface ApiMethods {
   /** Forgets runs (and their autosaved files); the caller decides which, e.g. a branch and its descendants. */
   deleteRuns: [{ runIds: string[] }, { deleted: string[] }];
   gaussianGhost: [{ runId: string }, GaussianGhost];
+  /** A job: the local patch model's own run from the run's x_T (seconds, with progress). */
+  localGhost: [{ jobId: string; runId: string }, LocalGhost];
   trajectorySpace: [TrajectorySpaceRequest, TrajectorySpace];
   saveSession: [SaveSessionRequest, { path: string }];
   openSession: [{ path: string }, SessionSummary];

@@ -264,6 +264,10 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
     onlyKeys('gaussianGhost', params, ['runId']);
     return { runId: runId('gaussianGhost', params['runId']) };
   },
+  localGhost: (params) => {
+    onlyKeys('localGhost', params, ['jobId', 'runId']);
+    return { jobId: text('localGhost', params, 'jobId', 128), runId: runId('localGhost', params['runId']) };
+  },
   trajectorySpace: (params) => {
     const method = 'trajectorySpace';
     onlyKeys(method, params, ['jobId', 'runId', 'count', 'basis']);

@@ -17,6 +17,8 @@ import { accuracyWarning, gaussianSpectrum, referenceSpectrum } from './sampler-
 import { branchRun } from './branch';
 import { filmstripPng, timelineGif, trajectoriesSafetensors, writeExport } from './export';
 import { GaussianStatsCache, gaussianGhost } from './ghost';
+import { findAnalytic } from './analysis/resources';
+import { localGhost } from './local-ghost';
 import { listRecentSessions, openSession, rememberSession, saveSession } from './session';
 import { trajectorySpace } from './trajectory-space';
 import { theoryChart } from './theory-charts';
@@ -176,6 +178,23 @@ export class Engine {
       }
       return gaussianGhost(run, model);
     },
+    localGhost: ({ jobId, runId }, context) =>
+      this.runJob(jobId, context, async (signal) => {
+        const run = this.getRunRecord(runId);
+        const model = this.registry.get(run.summary.modelId);
+        if (model.manifest.kind === 'local') return { available: false, runId, reason: 'This run is the local patch model itself.' };
+        const found = await findAnalytic(this.registry, model, 'local');
+        if (found === null) {
+          return { available: false, runId, reason: `No local patch model of ${model.manifest.name}'s image size is installed.` };
+        }
+        return localGhost({
+          run,
+          local: found.denoiser,
+          localId: found.id,
+          signal,
+          onStep: (done, total) => context.emit?.('progress', { jobId, done, total, message: `Local ghost: step ${done} of ${total}` }),
+        });
+      }),
     trajectorySpace: ({ jobId, runId, count, basis }, context) =>
       this.runJob(jobId, context, async (signal) => {
         const run = this.getRunRecord(runId);
