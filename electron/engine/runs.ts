@@ -7,7 +7,7 @@
  * Python: `safetensors.numpy.load_file(path)`; metadata via `safe_open(path, "np").metadata()`.
  */
 import type { GenerateRequest, RunSummary, BranchInfo, StateConvention } from '../api/contract';
-import { PainterError } from './errors';
+import { PainterError, quoteText } from './errors';
 import { quoteText } from './files';
 import type { ImageSpec } from './manifest';
 import { parseSafetensors, readSafetensors, readSafetensorsMetadata, serializeSafetensors, writeFileAtomic, type SafetensorsFile } from './safetensors';
@@ -184,7 +184,7 @@ export function runFromSafetensors(file: SafetensorsFile, path: string): RunReco
     convention: meta['convention'] === 'vp' ? 'vp' : 'sigma',
   };
   const warnings = meta['warnings'];
-  if (Array.isArray(warnings) && warnings.every((w) => typeof w === 'string')) summary.warnings = warnings.map((w) => w.slice(0, 2000));
+  if (Array.isArray(warnings) && warnings.every((w) => typeof w === 'string')) summary.warnings = warnings.slice(0, 8).map((w) => quoteText(w, 2000));
   return {
     summary,
     manifestHash: typeof meta['manifestHash'] === 'string' ? meta['manifestHash'] : '',
