@@ -7,7 +7,7 @@
  * Python: `safetensors.numpy.load_file(path)`; metadata via `safe_open(path, "np").metadata()`.
  */
 import type { GenerateRequest, RunSummary, BranchInfo, StateConvention } from '../api/contract';
-import { PainterError, quoteText } from './errors';
+import { PainterError } from './errors';
 import { quoteText } from './files';
 import type { ImageSpec } from './manifest';
 import { parseSafetensors, readSafetensors, readSafetensorsMetadata, serializeSafetensors, writeFileAtomic, type SafetensorsFile } from './safetensors';
