@@ -17,6 +17,7 @@ import { writeFileAtomic } from '../engine/safetensors';
 import type { Engine } from '../engine/service';
 import { progressContext, toJson } from './analyze';
 import { integerFlag, parseFlags, requiredFlag, type ParsedFlags } from './args';
+import { checkOverwrite, JSON_GENERATOR } from './overwrite';
 
 function numbers(flags: ParsedFlags, name: string): number[] | undefined {
   const text = flags.values.get(name);
@@ -27,10 +28,11 @@ function numbers(flags: ParsedFlags, name: string): number[] | undefined {
 }
 
 export async function commandCalibrateLocal(args: string[], engine: Engine): Promise<void> {
-  const flags = parseFlags(args, { values: ['model', 'out', 'delta', 'training', 'probes', 'sigmas', 'sizes', 'shift', 'seed'], switches: [] }, 'calibrate-local');
-  const { model, denoiser } = await resolveModel(engine.registry, requiredFlag(flags, 'model', 'calibrate-local'));
+  const flags = parseFlags(args, { values: ['model', 'out', 'delta', 'training', 'probes', 'sigmas', 'sizes', 'shift', 'seed'], switches: ['force'] }, 'calibrate-local');
   const out = resolve(requiredFlag(flags, 'out', 'calibrate-local'));
   if (!out.endsWith('.json')) throw new PainterError('BAD_ARGUMENT', `--out must end in .json; got "${out}".`);
+  checkOverwrite(out, 'json', '--out', flags.switches.has('force'), JSON_GENERATOR.calibrate);
+  const { model, denoiser } = await resolveModel(engine.registry, requiredFlag(flags, 'model', 'calibrate-local'));
   const delta = await findAnalytic(engine.registry, model, 'delta', flags.values.get('delta'));
   if (delta === null || delta.denoiser.delta === null) {
     throw new PainterError('BAD_ARGUMENT', `No training set (delta model) of ${model.manifest.id}'s image size is registered; pass --delta ID.`);
@@ -55,7 +57,7 @@ export async function commandCalibrateLocal(args: string[], engine: Engine): Pro
     progressContext(),
   );
   const command = ['painter', 'calibrate-local', ...args].join(' ');
-  writeFileAtomic(out, Buffer.from(`${toJson({ ...result, command })}\n`));
+  writeFileAtomic(out, Buffer.from(`${toJson({ generator: JSON_GENERATOR.calibrate, command, ...result })}\n`));
   process.stdout.write(`Wrote ${out} (${result.seconds.toFixed(0)} s)\n`);
   result.sigmas.forEach((sigma, s) => {
     process.stdout.write(`σ = ${sigma.toPrecision(3).padStart(7)}: patch ${String(result.patchSizes[s]).padStart(2)}, median r² ${result.bestR2[s]!.toFixed(3)}\n`);

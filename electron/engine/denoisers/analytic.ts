@@ -3,9 +3,9 @@
  * the Gaussian, the Gaussian mixture, the delta mixture and the local patch
  * model over the same training images.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PainterError } from '../errors';
+import { readJsonFile } from '../files';
 import type { AnalyticManifest } from '../manifest';
 import { readSafetensors, toFloat32, type SafetensorsFile } from '../safetensors';
 import { KarrasSchedule, type NoiseSchedule } from '../schedules';
@@ -89,12 +89,7 @@ function deltaFromStats(file: SafetensorsFile, path: string, dim: number, range:
 
 /** The patch schedule a calibration file (`painter calibrate-local`) holds. */
 export function readPatchSchedule(path: string): PatchSchedule {
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf-8'));
-  } catch (error) {
-    throw new PainterError('BAD_FILE', `Cannot read the patch calibration ${path}: ${(error as Error).message.split('\n')[0]}`, { path });
-  }
+  const value = readJsonFile(path, 'json');
   const record = value as { sigmas?: unknown; patchSizes?: unknown };
   const numbers = (list: unknown): list is number[] => Array.isArray(list) && list.every((v) => typeof v === 'number');
   if (value === null || typeof value !== 'object' || !numbers(record.sigmas) || !numbers(record.patchSizes)) {
