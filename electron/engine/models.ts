@@ -68,6 +68,7 @@ function referencedPaths(manifest: ModelManifest, folder: string): string[] {
   if (manifest.kind === 'onnx') paths.push(join(folder, manifest.onnx.file));
   if (manifest.stats !== undefined) paths.push(join(folder, manifest.stats));
   if (manifest.judge !== undefined) paths.push(join(folder, manifest.judge));
+  if (manifest.kind !== 'onnx' && manifest.local !== undefined) paths.push(join(folder, manifest.local.calibration));
   return paths;
 }
 
