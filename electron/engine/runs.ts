@@ -35,6 +35,7 @@ interface RunMetadata {
   createdAt: string;
   branch: BranchInfo | null;
   convention: StateConvention;
+  warnings?: string[];
 }
 
 export function serializeRun(run: RunRecord): Uint8Array {
@@ -51,6 +52,7 @@ export function serializeRun(run: RunRecord): Uint8Array {
     createdAt: summary.createdAt,
     branch: summary.branch,
     convention: summary.convention,
+    ...(summary.warnings === undefined ? {} : { warnings: summary.warnings }),
   };
   return serializeSafetensors(
     {
@@ -181,6 +183,8 @@ export function runFromSafetensors(file: SafetensorsFile, path: string): RunReco
     branch,
     convention: meta['convention'] === 'vp' ? 'vp' : 'sigma',
   };
+  const warnings = meta['warnings'];
+  if (Array.isArray(warnings) && warnings.every((w) => typeof w === 'string')) summary.warnings = warnings.slice(0, 8).map((w) => quoteText(w, 2000));
   return {
     summary,
     manifestHash: typeof meta['manifestHash'] === 'string' ? meta['manifestHash'] : '',

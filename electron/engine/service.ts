@@ -15,6 +15,7 @@ import { writeFileAtomic } from './safetensors';
 import { ModelRegistry } from './models';
 import { readRun, writeRun, type RunRecord } from './runs';
 import { sample, toModelConvention } from './samplers';
+import { accuracyWarning, gaussianSpectrum, referenceSpectrum } from './sampler-accuracy';
 import { branchRun } from './branch';
 import { filmstripPng, timelineGif, trajectoriesSafetensors, writeExport } from './export';
 import { GaussianStatsCache, gaussianGhost } from './ghost';
@@ -344,6 +345,8 @@ export class Engine {
       branch: null,
       convention: denoiser.schedule.kind === 'vp' ? 'vp' : 'sigma',
     };
+    const warning = await this.samplerWarning(request, denoiser);
+    if (warning !== null) summary.warnings = [warning];
     const run: RunRecord = {
       summary,
       manifestHash: model.manifestHash,
@@ -373,6 +376,14 @@ export class Engine {
       }
     }
     return { restored, lost };
+  }
+
+  /** A warning when the chosen sampler and steps are far from converged on the model's data spectrum. */
+  private async samplerWarning(request: GenerateRequest, denoiser: Denoiser): Promise<string | null> {
+    const { model } = await this.gaussians.get(request.modelId);
+    const spectrum = model !== null && model.dim === denoiser.dim ? gaussianSpectrum(model) : referenceSpectrum(denoiser.image.range);
+    const source = model !== null ? "the data's Gaussian statistics" : 'a reference spectrum (the model has no data statistics)';
+    return accuracyWarning(denoiser.schedule, request.sampler, request.steps, spectrum, source);
   }
 
   /** What the storage budgets are and how much of them is used. */
