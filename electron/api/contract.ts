@@ -482,9 +482,22 @@ export type ApiResult<M extends ApiMethod> = ApiMethods[M][1];
 
 export type ApiResponse<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
 
+/**
+ * The engine process's health, from its supervisor (EngineHost): it stopped
+ * and is restarting, it is back (with the runs it re-opened), or it stays
+ * down after repeated failures. `message` is a sentence for the user.
+ */
+export interface EngineStatus {
+  state: 'restarting' | 'ready' | 'failed';
+  message: string;
+  restoredRuns?: string[];
+  lostRuns?: string[];
+}
+
 /** Events pushed from the engine to the UI. */
 export interface ApiEvents {
   progress: JobProgress;
+  engine: EngineStatus;
 }
 export type ApiEventName = keyof ApiEvents;
 
