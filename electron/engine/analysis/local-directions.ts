@@ -11,7 +11,7 @@
  * 2. Keeping the rest fixed: each is projected onto the approximate null
  *    space of (I − M) J — its top-R right singular vectors (the top
  *    eigenvectors of Jᵀ(I − M)J) are removed, R chosen so that they carry a
- *    share (default 90 %) of that operator's energy in the search space, or
+ *    share (default 98 %) of that operator's energy in the search space, or
  *    given — and normalised again.
  *
  * Only J·v is available (central-difference JVPs of the network; ONNX
@@ -30,14 +30,14 @@
 import type { Denoiser } from '../denoisers/types';
 import { PainterError } from '../errors';
 import type { ResolvedRunSettings } from './context';
-import { convergedPrefix, groupAngles, IterateHistory, tiedGroups } from './convergence';
+import { convergedPrefix, groupAngles, tiedGroups } from './convergence';
 import { symmetrizedEigen } from './eigen';
 import { DEFAULT_TOLERANCE_DEG, denoiserJacobianOperator, fdStepAt, startBlock, type PassCounter } from './jacobian';
 import { orthonormalizeRows } from './linalg';
 import { IncrementalGram, ProductBasis } from './product-basis';
 
 /** Default share of the outside's Jacobian energy that the projected-out directions carry. */
-export const DEFAULT_ENERGY_THRESHOLD = 0.9;
+export const DEFAULT_ENERGY_THRESHOLD = 0.98;
 const CHECK_GROWTH = 1.25;
 const EXTRA = 4;
 
@@ -54,7 +54,7 @@ export interface LocalSearchOptions {
   seed: number;
   /** Directions of (I − M)J to project out; default: the energy threshold decides. */
   nullSpaceRank?: number;
-  /** Share of the outside's energy the projected-out directions must carry (default 0.9). */
+  /** Share of the outside's energy the projected-out directions must carry (default 0.98). */
   energyThreshold?: number;
 }
 
@@ -143,7 +143,7 @@ function quadratic(g: Float64Array, m: number, z: Float64Array): number {
   return sum;
 }
 
-function estimate(basis: ProductBasis, inside: Float64Array, outside: Float64Array, m: number, count: number, options: LocalSearchOptions): Estimate {
+function estimate(basis: ProductBasis, inside: Float64Array, outside: Float64Array, m: number, count: number, options: LocalSearchOptions, fixedRank?: number): Estimate {
   const dim = basis.dim;
   const inner = symmetrizedEigen(inside, m);
   const outer = symmetrizedEigen(outside, m);
@@ -152,8 +152,8 @@ function estimate(basis: ProductBasis, inside: Float64Array, outside: Float64Arr
   const insideTotal = Array.from(inner.values).reduce((a, b) => a + Math.max(b, 0), 0);
   const threshold = options.energyThreshold ?? DEFAULT_ENERGY_THRESHOLD;
   let rank: number;
-  if (options.nullSpaceRank !== undefined) {
-    rank = Math.min(options.nullSpaceRank, m);
+  if (fixedRank !== undefined || options.nullSpaceRank !== undefined) {
+    rank = Math.min(fixedRank ?? options.nullSpaceRank!, m);
   } else if (total <= 1e-12 * Math.max(insideTotal, 1e-300)) {
     rank = 0; // nothing outside the region moves (the region is the whole image)
   } else {
@@ -268,7 +268,7 @@ export async function localDirections(
   const inside = new IncrementalGram(basis, 'images', 'images', weights);
   const outside = new IncrementalGram(basis, 'images', 'images', outsideWeights);
   const skewGram = new IncrementalGram(basis, 'rows', 'images');
-  const history = new IterateHistory();
+  const checkpoints: number[] = [];
   const wanted = Math.min(k + EXTRA, dim);
   let nextCheck = Math.max(k + 2, 4 * blockSize, 8);
   const state: { estimate: Estimate | null; angles: number[]; checkedAt: number } = { estimate: null, angles: [], checkedAt: -1 };
@@ -278,7 +278,12 @@ export async function localDirections(
   const evaluate = async (rows: Float64Array, count: number): Promise<{ products: Float64Array; count: number }> => {
     const n = Math.min(count, room(), dim - basis.size);
     if (n < 1) return { products: new Float64Array(0), count: 0 };
-    const products = await operator(rows.subarray(0, n * dim), n);
+    // Unit vectors into the finite difference (a short masked vector would drown in its rounding), rescaled after: J is linear.
+    const unit = Float64Array.from(rows.subarray(0, n * dim));
+    const norms = Array.from({ length: n }, (_, r) => Math.hypot(...unit.subarray(r * dim, (r + 1) * dim)) || 1);
+    for (let r = 0; r < n; r++) for (let i = 0; i < dim; i++) unit[r * dim + i]! /= norms[r]!;
+    const products = await operator(unit, n);
+    for (let r = 0; r < n; r++) for (let i = 0; i < dim; i++) products[r * dim + i]! *= norms[r]!;
     basis.add(rows, products, n);
     onProgress?.(counter.images, budget);
     return { products, count: n };
@@ -286,25 +291,31 @@ export async function localDirections(
   const checkpoint = (): boolean => {
     const m = basis.size;
     const next = estimate(basis, inside.matrix(m), outside.matrix(m), m, wanted, options);
-    const reference = history.reference(m);
     const shown = Math.min(k, next.count);
-    // A space that fills all of R^D holds the exact answer: nothing is left to converge.
-    state.angles =
-      m >= dim
-        ? new Array<number>(shown).fill(0)
-        : reference === null ? new Array<number>(shown).fill(Number.NaN) : groupAngles(next.directions, shown, reference.vectors, reference.count, tiedGroups(next.eigenvalues, shown), dim);
-    history.push({ size: m, vectors: next.directions, count: next.count });
+    // The estimate from the space at about half this size, with the same null-space rank: how much the directions still move.
+    const half = checkpoints.filter((size) => size <= m / 2).pop();
+    let angles: number[];
+    if (m >= dim) angles = new Array<number>(shown).fill(0); // the whole of R^D: exact
+    else if (half === undefined) angles = new Array<number>(shown).fill(Number.NaN);
+    else {
+      const earlier = estimate(basis, inside.matrix(half), outside.matrix(half), half, wanted, options, next.rank);
+      angles = groupAngles(next.directions, shown, earlier.directions, earlier.count, tiedGroups(next.eigenvalues, shown), dim);
+    }
+    if (process.env['LOCAL_DEBUG']) console.error(`m=${m} passes=${counter.images} R=${next.rank} E=${next.explainedEnergy.toFixed(3)} in=${next.eigenvalues.slice(0, 6).map((v) => v.toExponential(2)).join(' ')} conv=${angles.map((a) => a.toFixed(0)).join(',')} share=${next.insideShare.slice(0, 6).map((v) => v.toFixed(2)).join(',')}`);
+    checkpoints.push(m);
     state.estimate = next;
+    state.angles = angles;
     state.checkedAt = m;
     nextCheck = Math.ceil(m * CHECK_GROWTH);
-    return shown >= k && convergedPrefix(state.angles, toleranceDeg) >= k;
+    return shown >= k && convergedPrefix(angles, toleranceDeg) >= k;
   };
 
   // Two Krylov chains share one space: J(M J y) for the region, J((I − M) J y) for the rest.
-  const start = startBlock(dim, blockSize, options.seed);
+  // The outside chain gets twice the block: its top-R space (R of order tens) is the larger problem.
+  const start = startBlock(dim, Math.min(2 * blockSize, dim), options.seed);
   const first = await evaluate(start.rows, start.count);
   let chains: Chain[] = [
-    { weights, images: first.products, count: first.count },
+    { weights, images: first.products.subarray(0, Math.min(blockSize, first.count) * dim), count: Math.min(blockSize, first.count) },
     { weights: outsideWeights, images: first.products, count: first.count },
   ];
   while (basis.size < dim && room() >= 1) {
