@@ -8,11 +8,18 @@
  *
  * 1. Directions: the top eigenvectors of Jᵀ M J (M = diag of the region's
  *    weights), i.e. the kicks that change x̂0 most inside the region.
- * 2. Keeping the rest fixed: each is projected onto the approximate null
- *    space of (I − M) J — its top-R right singular vectors (the top
- *    eigenvectors of Jᵀ(I − M)J) are removed, R chosen so that they carry a
- *    share (default 98 %) of that operator's energy in the search space, or
- *    given — and normalised again.
+ * 2. Keeping the rest fixed: the approximate null space of (I − M)J is the
+ *    orthogonal complement of its top-R right singular vectors (the top
+ *    eigenvectors of Jᵀ(I − M)J), R chosen so that they carry a share (default
+ *    98 %) of that operator's energy in the search space, or given. The
+ *    directions are the top eigenvectors of Jᵀ M J within that null space, so
+ *    each already lies in it. LOCO Edit instead projects the unconstrained
+ *    eigenvectors afterwards; on the bundled network both leave the same share
+ *    of the change inside (0.83 and 0.84 at R = 32, step 25 of 50), but a
+ *    projected direction is the small remainder (≈ 15 % of the norm) of a
+ *    larger vector, so its estimate swings with every refinement of the null
+ *    space and converges far later. The projected variant's inside share is
+ *    reported beside, for comparison.
  *
  * Only J·v is available (central-difference JVPs of the network; ONNX
  * Runtime has no autograd). Both Rayleigh–Ritz problems are nevertheless
@@ -59,16 +66,16 @@ export interface LocalSearchOptions {
 }
 
 export interface LocalDirections {
-  /** Unit directions [k][D], projected (step 2), in the order of their inside strength before projection. */
+  /** Unit directions [k][D]: the top eigenvectors of Jᵀ M J within the approximate null space of (I − M)J. */
   directions: Float32Array;
-  /** The same before projection: top eigenvectors of Jᵀ M J. */
-  unprojected: Float32Array;
-  /** Eigenvalues of Jᵀ M J: ‖M^{1/2} J y‖² per unprojected direction. */
-  eigenvalues: number[];
-  /** ‖M^{1/2} J v‖ per projected direction: how much x̂0 changes inside the region per unit kick. */
+  /** ‖M^{1/2} J v‖ per direction: how much x̂0 changes inside the region per unit kick. */
   strengths: number[];
-  /** Per projected direction: the share of x̂0's squared (linear) change that falls inside, ‖M^{1/2}Jv‖² / ‖Jv‖². */
+  /** Per direction: the share of x̂0's squared (linear) change that falls inside, ‖M^{1/2}Jv‖² / ‖Jv‖². */
   insideShare: number[];
+  /** Without the null-space step: the top eigenvectors of Jᵀ M J [k][D], their eigenvalues and inside shares. */
+  unconstrained: { directions: Float32Array; eigenvalues: number[]; insideShare: number[] };
+  /** LOCO Edit's own order of steps (project each unconstrained direction afterwards): its inside shares, for comparison. */
+  projectedInsideShare: number[];
   convergenceDeg: number[];
   /** Leading directions converged below the tolerance. */
   found: number;
@@ -115,13 +122,18 @@ export function regionWeights(mask: ArrayLike<number>, image: { channels: number
 }
 
 interface Estimate {
+  /** Inside energy ‖M^{1/2} J v‖² of each direction (the restricted problem's eigenvalues), descending. */
   eigenvalues: number[];
-  unprojected: Float64Array;
-  /** Projected directions' coefficients over the first m basis rows, [count][m]. */
-  coefficients: Float64Array;
+  /** The directions, rows [count][D]: top eigenvectors of Jᵀ M J within the approximate null space. */
   directions: Float64Array;
   strengths: number[];
   insideShare: number[];
+  /** Top eigenvectors of Jᵀ M J without the null-space constraint, and their eigenvalues and inside shares. */
+  unconstrained: Float64Array;
+  unconstrainedValues: number[];
+  unconstrainedShare: number[];
+  /** Inside share of LOCO Edit's projection of each unconstrained direction, for comparison. */
+  projectedShare: number[];
   count: number;
   rank: number;
   explainedEnergy: number;
@@ -143,6 +155,18 @@ function quadratic(g: Float64Array, m: number, z: Float64Array): number {
   return sum;
 }
 
+/** ‖M^{1/2}Jv‖² / ‖Jv‖² for coefficients z over the space (G_in + G_out = (JV)ᵀ(JV)). */
+function shareOf(inside: Float64Array, outside: Float64Array, m: number, z: Float64Array): number {
+  const a = Math.max(quadratic(inside, m, z), 0);
+  const b = Math.max(quadratic(outside, m, z), 0);
+  return a + b > 0 ? a / (a + b) : 0;
+}
+
+/**
+ * The directions from the space's first m vectors: the outside's top-R right singular vectors (eigenvectors
+ * of G_out = (JV)ᵀ(I − M)(JV)), R by the energy threshold unless fixed, and the top eigenvectors of
+ * G_in = (JV)ᵀ M (JV) in their orthogonal complement.
+ */
 function estimate(basis: ProductBasis, inside: Float64Array, outside: Float64Array, m: number, count: number, options: LocalSearchOptions, fixedRank?: number): Estimate {
   const dim = basis.dim;
   const inner = symmetrizedEigen(inside, m);
@@ -153,50 +177,77 @@ function estimate(basis: ProductBasis, inside: Float64Array, outside: Float64Arr
   const threshold = options.energyThreshold ?? DEFAULT_ENERGY_THRESHOLD;
   let rank: number;
   if (fixedRank !== undefined || options.nullSpaceRank !== undefined) {
-    rank = Math.min(fixedRank ?? options.nullSpaceRank!, m);
+    rank = Math.min(fixedRank ?? options.nullSpaceRank!, m - 1);
   } else if (total <= 1e-12 * Math.max(insideTotal, 1e-300)) {
     rank = 0; // nothing outside the region moves (the region is the whole image)
   } else {
     rank = 0;
     let cumulative = 0;
-    while (rank < m && cumulative < threshold * total) cumulative += energies[rank++]!;
+    while (rank < m - 1 && cumulative < threshold * total) cumulative += energies[rank++]!;
   }
   const carried = energies.slice(0, rank).reduce((a, b) => a + b, 0);
-  const n = Math.min(count, m);
-  const coefficients = new Float64Array(n * m);
+
+  // Restricted problem: Cᵀ G_in C over the complement's orthonormal coefficient vectors C (columns rank … m−1).
+  const c = m - rank;
+  const complement = new Float64Array(m * c); // row-major m×c
+  for (let p = 0; p < m; p++) for (let j = 0; j < c; j++) complement[p * c + j] = outer.vectors[p * m + rank + j]!;
+  const product = new Float64Array(m * c); // G_in C
+  for (let p = 0; p < m; p++) {
+    for (let q = 0; q < m; q++) {
+      const g = inside[p * m + q]!;
+      if (g === 0) continue;
+      for (let j = 0; j < c; j++) product[p * c + j]! += g * complement[q * c + j]!;
+    }
+  }
+  const restricted = new Float64Array(c * c);
+  for (let p = 0; p < m; p++) {
+    for (let a = 0; a < c; a++) {
+      const cpa = complement[p * c + a]!;
+      if (cpa === 0) continue;
+      for (let b = 0; b < c; b++) restricted[a * c + b]! += cpa * product[p * c + b]!;
+    }
+  }
+  const solved = symmetrizedEigen(restricted, c);
+
+  const n = Math.min(count, c);
   const directions = new Float64Array(n * dim);
-  const unprojected = new Float64Array(n * dim);
+  const unconstrained = new Float64Array(n * dim);
   const strengths: number[] = [];
   const insideShare: number[] = [];
+  const unconstrainedShare: number[] = [];
+  const projectedShare: number[] = [];
   const nullBasis = Array.from({ length: rank }, (_, r) => column(outer.vectors, m, r));
   for (let j = 0; j < n; j++) {
+    const z = new Float64Array(m);
+    for (let p = 0; p < m; p++) {
+      let sum = 0;
+      for (let a = 0; a < c; a++) sum += complement[p * c + a]! * solved.vectors[a * c + j]!;
+      z[p] = sum;
+    }
+    directions.set(basis.combine(z, m).vector, j * dim);
+    strengths.push(Math.sqrt(Math.max(solved.values[j]!, 0)));
+    insideShare.push(shareOf(inside, outside, m, z));
+    // Without the constraint, and LOCO Edit's projection of it, for comparison.
     const y = column(inner.vectors, m, j);
-    unprojected.set(basis.combine(y, m).vector, j * dim);
-    const z = Float64Array.from(y);
+    unconstrained.set(basis.combine(y, m).vector, j * dim);
+    unconstrainedShare.push(shareOf(inside, outside, m, y));
+    const projected = Float64Array.from(y);
     for (const q of nullBasis) {
       let dot = 0;
-      for (let p = 0; p < m; p++) dot += q[p]! * z[p]!;
-      for (let p = 0; p < m; p++) z[p]! -= dot * q[p]!;
+      for (let p = 0; p < m; p++) dot += q[p]! * projected[p]!;
+      for (let p = 0; p < m; p++) projected[p]! -= dot * q[p]!;
     }
-    let length = 0;
-    for (const v of z) length += v * v;
-    length = Math.sqrt(length);
-    if (length > 1e-10) for (let p = 0; p < m; p++) z[p]! /= length;
-    else z.fill(0);
-    coefficients.set(z, j * m);
-    directions.set(basis.combine(z, m).vector, j * dim);
-    const insideEnergy = Math.max(quadratic(inside, m, z), 0);
-    const outsideEnergy = Math.max(quadratic(outside, m, z), 0);
-    strengths.push(Math.sqrt(insideEnergy));
-    insideShare.push(insideEnergy + outsideEnergy > 0 ? insideEnergy / (insideEnergy + outsideEnergy) : 0);
+    projectedShare.push(shareOf(inside, outside, m, projected));
   }
   return {
-    eigenvalues: Array.from(inner.values.subarray(0, n)),
-    unprojected,
-    coefficients,
+    eigenvalues: Array.from(solved.values.subarray(0, n)),
     directions,
     strengths,
     insideShare,
+    unconstrained,
+    unconstrainedValues: Array.from(inner.values.subarray(0, n)),
+    unconstrainedShare,
+    projectedShare,
     count: n,
     rank,
     explainedEnergy: total > 0 ? carried / total : 0,
@@ -301,7 +352,7 @@ export async function localDirections(
       const earlier = estimate(basis, inside.matrix(half), outside.matrix(half), half, wanted, options, next.rank);
       angles = groupAngles(next.directions, shown, earlier.directions, earlier.count, tiedGroups(next.eigenvalues, shown), dim);
     }
-    if (process.env['LOCAL_DEBUG']) console.error(`m=${m} passes=${counter.images} R=${next.rank} E=${next.explainedEnergy.toFixed(3)} in=${next.eigenvalues.slice(0, 6).map((v) => v.toExponential(2)).join(' ')} conv=${angles.map((a) => a.toFixed(0)).join(',')} share=${next.insideShare.slice(0, 6).map((v) => v.toFixed(2)).join(',')}`);
+    if (process.env['LOCAL_DEBUG']) console.error(`m=${m} passes=${counter.images} R=${next.rank} E=${next.explainedEnergy.toFixed(3)} in=${next.eigenvalues.slice(0, 6).map((v) => v.toExponential(2)).join(' ')} conv=${angles.map((a) => a.toFixed(0)).join(',')} share=${next.insideShare.slice(0, 6).map((v) => v.toFixed(2)).join(',')} loco=${next.projectedShare.slice(0, 3).map((v) => v.toFixed(2)).join(',')}`);
     checkpoints.push(m);
     state.estimate = next;
     state.angles = angles;
@@ -361,10 +412,14 @@ export async function localDirections(
   const groups = tiedGroups(final.eigenvalues, shown);
   return {
     directions: Float32Array.from(final.directions.subarray(0, shown * dim)),
-    unprojected: Float32Array.from(final.unprojected.subarray(0, shown * dim)),
-    eigenvalues: final.eigenvalues.slice(0, shown),
     strengths: final.strengths.slice(0, shown),
     insideShare: final.insideShare.slice(0, shown),
+    unconstrained: {
+      directions: Float32Array.from(final.unconstrained.subarray(0, shown * dim)),
+      eigenvalues: final.unconstrainedValues.slice(0, shown),
+      insideShare: final.unconstrainedShare.slice(0, shown),
+    },
+    projectedInsideShare: final.projectedShare.slice(0, shown),
     convergenceDeg: angles.slice(0, shown),
     found: Math.min(shown, convergedPrefix(angles, toleranceDeg)),
     toleranceDeg,
