@@ -181,9 +181,17 @@ export class Engine {
         this.keep(run);
         return run.summary;
       }),
-    variations: ({ jobId, runId, step, family, directions, amplitudes }, context) =>
+    variations: ({ jobId, runId, step, family, directions, amplitudes, mask, nullSpaceRank, apply }, context) =>
       this.runJob(jobId, context, async (signal) => {
         const run = this.getRunRecord(runId);
+        // Directions only mean the same thing on the model they were found on.
+        const source = apply !== undefined ? this.runs.get(apply.sourceRunId) : undefined;
+        if (source !== undefined && source.summary.modelId !== run.summary.modelId) {
+          throw new PainterError('BAD_ARGUMENT', `These directions were found on model "${source.summary.modelId}"; this run is of "${run.summary.modelId}". Apply them to a run of the same model.`, {
+            source: source.summary.modelId,
+            target: run.summary.modelId,
+          });
+        }
         return variationGrid({
           denoiser: await this.registry.load(run.summary.modelId),
           run,
@@ -191,6 +199,9 @@ export class Engine {
           family,
           directions,
           amplitudes,
+          ...(mask !== undefined ? { mask } : {}),
+          ...(nullSpaceRank !== undefined ? { nullSpaceRank } : {}),
+          ...(apply !== undefined ? { apply } : {}),
           signal,
           onProgress: (done, total, message) => context.emit?.('progress', { jobId, done, total, message: `Variations: ${message}` }),
         });
