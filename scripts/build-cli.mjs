@@ -9,6 +9,7 @@ if (existsSync('bench/studio-bench.ts')) entryPoints['studio-bench'] = 'bench/st
 if (existsSync('bench/analysis-bench.ts')) entryPoints['analysis-bench'] = 'bench/analysis-bench.ts';
 if (existsSync('bench/gpu-providers.ts')) entryPoints['gpu-providers'] = 'bench/gpu-providers.ts';
 if (existsSync('bench/sampler-accuracy.ts')) entryPoints['sampler-accuracy'] = 'bench/sampler-accuracy.ts';
+if (existsSync('bench/local-patch.ts')) entryPoints['local-patch'] = 'bench/local-patch.ts';
 
 await build({
   entryPoints,

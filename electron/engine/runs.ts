@@ -189,7 +189,7 @@ export function runFromSafetensors(file: SafetensorsFile, path: string): RunReco
   // A provider name as the engine writes it ("cpu", "webgpu", "analytic", …); anything else in a file is dropped.
   if (typeof meta['provider'] === 'string' && /^[a-z0-9-]{1,32}$/.test(meta['provider'])) summary.provider = meta['provider'];
   const warnings = meta['warnings'];
-  if (Array.isArray(warnings) && warnings.every((w) => typeof w === 'string')) summary.warnings = warnings.map((w) => w.slice(0, 2000));
+  if (Array.isArray(warnings) && warnings.every((w) => typeof w === 'string')) summary.warnings = warnings.slice(0, 8).map((w) => quoteText(w, 2000));
   return {
     summary,
     manifestHash: typeof meta['manifestHash'] === 'string' ? meta['manifestHash'] : '',

@@ -1,14 +1,15 @@
 /**
- * Electron entry: app lifecycle only. The window, its commands and its close
- * prompt live in studio.ts, its security rules in window.ts, the app://
- * protocol in protocol.ts, IPC in ipc.ts, the menu in menu.ts; the engine runs
- * off the UI thread (EngineHost).
+ * Electron entry: app lifecycle only. The engine runs in a utility process
+ * under EngineHost's watchdog (engine-process.ts). The window, its commands
+ * and its close prompt live in studio.ts, its security rules in window.ts,
+ * the app:// protocol in protocol.ts, IPC in ipc.ts, the menu in menu.ts.
  */
 import { join, resolve } from 'node:path';
 import { app, dialog, Menu, session, shell } from 'electron';
 import type { RecentSession } from '../api/contract';
 import { EngineHost } from '../host/engine-host';
 import { pathsFromArgv, RUN_EXTENSION, SESSION_EXTENSION } from './documents';
+import { utilityEngineLauncher } from './engine-process';
 import { registerIpc } from './ipc';
 import { menuTemplate } from './menu';
 import { registerAppScheme, serveApp } from './protocol';
@@ -125,9 +126,9 @@ if (!app.requestSingleInstanceLock()) {
     });
     // Packaged, the worker is unpacked from the asar (electron-builder.yml) so Node can start it.
     const workerPath = join(import.meta.dirname, 'engine-worker.js').replace(/app\.asar([\\/])/, 'app.asar.unpacked$1');
-    host = new EngineHost(workerPath, {
-      nativeModelsDir: nativeModelsDir(),
-      userDataDir: app.getPath('userData'),
+    host = new EngineHost({
+      launcher: utilityEngineLauncher(workerPath),
+      engine: { nativeModelsDir: nativeModelsDir(), userDataDir: app.getPath('userData') },
     });
     unregisterIpc = registerIpc(host, () => studio.current, {
       onSessionFile: (path) => {

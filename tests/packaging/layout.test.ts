@@ -16,6 +16,7 @@ import { getRawHeader, listPackage, statFile } from '@electron/asar';
 import { getCurrentFuseWire } from '@electron/fuses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineHost } from '../../electron/host/engine-host';
+import { nodeEngineLauncher } from '../../electron/host/node-launcher';
 import { makeStandInElectron } from './stand-in';
 
 const ROOT = join(__dirname, '..', '..');
@@ -125,10 +126,10 @@ describe.runIf(runnable)('packaged app (electron-builder --dir, stand-in Electro
   describe('the unpacked engine worker, started by plain Node', () => {
     let host: EngineHost;
     beforeAll(() => {
-      host = new EngineHost(join(unpacked, 'out', 'main', 'engine-worker.js'), {
-        nativeModelsDir: join(resources, 'native-models'),
-        userDataDir: join(work, 'user-data'),
-        provider: 'cpu',
+      // The Node child-process launcher that `painter serve` uses; the app's utility process runs the same file.
+      host = new EngineHost({
+        launcher: nodeEngineLauncher(join(unpacked, 'out', 'main', 'engine-worker.js')),
+        engine: { nativeModelsDir: join(resources, 'native-models'), userDataDir: join(work, 'user-data'), provider: 'cpu' },
       });
     });
     afterAll(async () => {

@@ -6,15 +6,15 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineHost } from '../../electron/host/engine-host';
+import { nodeEngineLauncher } from '../../electron/host/node-launcher';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
 export function engineBridge() {
   const folder = mkdtempSync(join(tmpdir(), 'painter-renderer-'));
-  const host = new EngineHost(join(ROOT, 'out', 'cli', 'engine-worker.cjs'), {
-    nativeModelsDir: join(ROOT, 'tests', 'fixtures'),
-    userDataDir: join(folder, 'user-data'),
-    provider: 'cpu',
+  const host = new EngineHost({
+    launcher: nodeEngineLauncher(join(ROOT, 'out', 'cli', 'engine-worker.cjs')),
+    engine: { nativeModelsDir: join(ROOT, 'tests', 'fixtures'), userDataDir: join(folder, 'user-data'), provider: 'cpu' },
   });
   return {
     folder,

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ApiResponse } from '../../electron/api/contract';
 import { EngineHost } from '../../electron/host/engine-host';
+import { nodeEngineLauncher } from '../../electron/host/node-launcher';
 import { FIXTURES } from '../helpers/fixtures';
 
 type Handler = (event: unknown, ...args: unknown[]) => unknown;
@@ -45,7 +46,10 @@ const hooks = { onSessionFile: vi.fn(), onUnsavedChanges: vi.fn(), onOpenPaths: 
 let host: EngineHost;
 let unregister: () => void;
 beforeAll(() => {
-  host = new EngineHost(join(ROOT, 'out', 'cli', 'engine-worker.cjs'), { nativeModelsDir: FIXTURES, userDataDir: mkdtempSync(join(tmpdir(), 'painter-ipc-')), provider: 'cpu' });
+  host = new EngineHost({
+    launcher: nodeEngineLauncher(join(ROOT, 'out', 'cli', 'engine-worker.cjs')),
+    engine: { nativeModelsDir: FIXTURES, userDataDir: mkdtempSync(join(tmpdir(), 'painter-ipc-')), provider: 'cpu' },
+  });
   unregister = registerIpc(host, () => studioWindow as never, hooks);
 });
 afterAll(async () => {
