@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import type { ApiEvents, ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, RunSummary, JobProgress, StorageSettings, StorageStatus } from '../api/contract';
+import type { ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, RunSummary, JobProgress, StorageSettings, StorageStatus } from '../api/contract';
 import type { ProviderName } from './denoisers/onnx';
 import type { Denoiser } from './denoisers/types';
 import { PainterError } from './errors';
@@ -23,7 +23,7 @@ import { findAnalytic } from './analysis/resources';
 import { localGhost } from './local-ghost';
 import { listRecentSessions, openSession, rememberSession, saveSession, sessionRunsFolder } from './session';
 import { PathPolicy, type ConfinementOptions } from './path-policy';
-import { RunStore } from './run-store';
+import { RunStore, type OpenRunFile } from './run-store';
 import { resolveStorageSettings, saveStorageSettings, toBudgets } from './storage-settings';
 import { trajectorySpace } from './trajectory-space';
 import { theoryChart } from './theory-charts';
@@ -53,7 +53,8 @@ export interface EngineOptions {
 
 export interface CallContext {
   signal?: AbortSignal;
-  emit?: <E extends keyof ApiEvents>(name: E, payload: ApiEvents[E]) => void;
+  /** Job progress (the engine's only event; its supervisor adds `engine` events of its own). */
+  emit?: (name: 'progress', payload: JobProgress) => void;
 }
 
 export interface JobContext {
@@ -180,9 +181,17 @@ export class Engine {
         this.keep(run);
         return run.summary;
       }),
-    variations: ({ jobId, runId, step, family, directions, amplitudes }, context) =>
+    variations: ({ jobId, runId, step, family, directions, amplitudes, mask, nullSpaceRank, apply }, context) =>
       this.runJob(jobId, context, async (signal) => {
         const run = this.getRunRecord(runId);
+        // Directions only mean the same thing on the model they were found on.
+        const source = apply !== undefined ? this.runs.get(apply.sourceRunId) : undefined;
+        if (source !== undefined && source.summary.modelId !== run.summary.modelId) {
+          throw new PainterError('BAD_ARGUMENT', `These directions were found on model "${source.summary.modelId}"; this run is of "${run.summary.modelId}". Apply them to a run of the same model.`, {
+            source: source.summary.modelId,
+            target: run.summary.modelId,
+          });
+        }
         return variationGrid({
           denoiser: await this.registry.load(run.summary.modelId),
           run,
@@ -190,6 +199,9 @@ export class Engine {
           family,
           directions,
           amplitudes,
+          ...(mask !== undefined ? { mask } : {}),
+          ...(nullSpaceRank !== undefined ? { nullSpaceRank } : {}),
+          ...(apply !== undefined ? { apply } : {}),
           signal,
           onProgress: (done, total, message) => context.emit?.('progress', { jobId, done, total, message: `Variations: ${message}` }),
         });
@@ -374,6 +386,26 @@ export class Engine {
     };
     this.keep(run);
     return summary;
+  }
+
+  /**
+   * Re-opens the runs an engine that stopped had open (its supervisor kept
+   * their files): each must still hold the run it is named for.
+   */
+  restoreRuns(list: readonly OpenRunFile[]): { restored: string[]; lost: Array<{ runId: string; reason: string }> } {
+    const restored: string[] = [];
+    const lost: Array<{ runId: string; reason: string }> = [];
+    for (const { runId, file } of list) {
+      try {
+        const run = readRun(file);
+        if (run.summary.runId !== runId) throw new PainterError('BAD_FILE', `${quoteText(file)} now holds another run.`);
+        this.runs.add(run, file, file === this.runs.autosavePath(runId));
+        restored.push(runId);
+      } catch (error) {
+        lost.push({ runId, reason: (error as Error).message });
+      }
+    }
+    return { restored, lost };
   }
 
   /** A warning when the chosen sampler and steps are far from converged on the model's data spectrum. */
