@@ -31,9 +31,11 @@ const USAGE = `painter — watch diffusion models paint
   painter serve [--port P]
   painter evaluate --model ID [--samples N] [--conditional N] [--steps N] [--guidance 1,2,4]
                    [--json OUT.json] [--grid PREFIX]
-  painter analyze trajectory|agreement|emergence|perturbation|teleport|retrieval|manifold
+  painter analyze trajectory|agreement|emergence|perturbation|teleport|retrieval|manifold|locality
                   --model ID|FOLDER [--seeds N] [--steps N] [--sampler S] [--class N]
                   [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png]
+  painter analyze manifold --model ID --step K --mask mask.png [--null-space-rank R] --json F --png F
+                  (local directions of the white region of mask.png, issue 14)
   painter report --model ID|FOLDER --out DIR [--steps N] [--only a,b] [--quick]
 
 Environment: PAINTER_HOME (settings and autosaved runs; default ~/.config/painter),
