@@ -43,6 +43,8 @@ import { DEFAULT_TOLERANCE_DEG, denoiserJacobianOperator, fdStepAt, startBlock, 
 import { orthonormalizeRows } from './linalg';
 import { IncrementalGram, ProductBasis } from './product-basis';
 
+/** Inside energies (squared singular values) closer than this share of the top one count as tied: 1 % in singular value. */
+const LOCAL_TIE_SHARE = 0.02;
 /** Default share of the outside's Jacobian energy that the projected-out directions carry. */
 export const DEFAULT_ENERGY_THRESHOLD = 0.98;
 const CHECK_GROWTH = 1.25;
@@ -63,7 +65,7 @@ export interface LocalSearchOptions {
   nullSpaceRank?: number;
   /** Share of the outside's energy the projected-out directions must carry (default 0.98). */
   energyThreshold?: number;
-  /** Start the search with every pixel of the region and a 2-pixel halo (default true, when it fits in half the budget). */
+  /** Start the search with every pixel of the region and a 2-pixel halo (default true, when it fits in a quarter of the budget). */
   seedRegion?: boolean;
 }
 
@@ -78,10 +80,16 @@ export interface LocalDirections {
   unconstrained: { directions: Float32Array; eigenvalues: number[]; insideShare: number[] };
   /** LOCO Edit's own order of steps (project each unconstrained direction afterwards): its inside shares, for comparison. */
   projectedInsideShare: number[];
+  /**
+   * Per direction: degrees that its change to x̂0 (J v) still moved between the search space at about half its
+   * size and now, under the same null space. (The vector itself can still turn within J's near-null space, which
+   * changes nothing the user sees.)
+   */
   convergenceDeg: number[];
   /** Leading directions converged below the tolerance. */
   found: number;
   toleranceDeg: number;
+  /** Per direction, the others whose inside energies are within 2 % of the top one's (only their span is defined). */
   tiedWith: number[][];
   nullSpaceRank: number;
   rankChosenBy: 'energy' | 'user';
@@ -435,8 +443,8 @@ export async function localDirections(
     else if (half === undefined) angles = new Array<number>(shown).fill(Number.NaN);
     else {
       const earlier = smallerSpaceDirections(basis, inside.matrix(m), m, half, next.nullVectors, next.rank, wanted);
-      angles = groupAngles(next.directions, shown, earlier.vectors, earlier.count, tiedGroups(next.eigenvalues, shown), dim);
-      if (process.env['LOCAL_DEBUG']) console.error('effect', groupAngles(next.images, shown, earlier.images, earlier.count, tiedGroups(next.eigenvalues, shown), dim).map((a) => a.toFixed(1)).join(','));
+      // What the user sees of a direction is the change it makes to x̂0, J v: its convergence is that change's angle.
+      angles = groupAngles(next.images, shown, earlier.images, earlier.count, tiedGroups(next.eigenvalues, shown, LOCAL_TIE_SHARE), dim);
     }
     if (process.env['LOCAL_DEBUG']) console.error(`m=${m} passes=${counter.images} R=${next.rank} E=${next.explainedEnergy.toFixed(3)} in=${next.eigenvalues.slice(0, 6).map((v) => v.toExponential(2)).join(' ')} conv=${angles.map((a) => a.toFixed(0)).join(',')} share=${next.insideShare.slice(0, 6).map((v) => v.toFixed(2)).join(',')} loco=${next.projectedShare.slice(0, 3).map((v) => v.toFixed(2)).join(',')}`);
     checkpoints.push(m);
@@ -455,7 +463,7 @@ export async function localDirections(
     // Every pixel of the region and a halo around it joins the space at once: the inside problem is then solved
     // exactly there (a local direction lives mostly there), and only the outside's null space is left to converge.
     const pixels = regionPixels(weights, denoiser.image, REGION_HALO);
-    if (2 * pixels.length <= budget / 2) {
+    if (2 * pixels.length <= budget / 4) {
       for (let from = 0; from < pixels.length; from += 64) {
         const chunk = pixels.slice(from, from + 64);
         const rows = new Float64Array(chunk.length * dim);
@@ -508,7 +516,7 @@ export async function localDirections(
     }
   }
   const shown = Math.min(k, final.count);
-  const groups = tiedGroups(final.eigenvalues, shown);
+  const groups = tiedGroups(final.eigenvalues, shown, LOCAL_TIE_SHARE);
   return {
     directions: Float32Array.from(final.directions.subarray(0, shown * dim)),
     strengths: final.strengths.slice(0, shown),

@@ -82,7 +82,7 @@ function exactLocal(mask: Float32Array, k: number, rank: number): { unconstraine
 const options = { blockSize: 4, fdStep: 0.05, maxBatch: 64, seed: 1 };
 
 describe('local directions (LOCO Edit with finite differences) on a Gaussian whose Jacobian is known', () => {
-  it('masked, projected directions match the closed form within 2°', async () => {
+  it('masked, projected directions match the closed form within 2°', { timeout: 180_000 }, async () => {
     const mask = squareMask(2, 3, 4);
     const k = 3;
     const rank = 8;
@@ -121,7 +121,7 @@ describe('local directions (LOCO Edit with finite differences) on a Gaussian who
     }
   });
 
-  it('chooses the null-space rank by explained energy, close to the closed form, and matches it at that rank', async () => {
+  it('chooses the null-space rank by explained energy, close to the closed form, and matches it at that rank', { timeout: 180_000 }, async () => {
     const mask = squareMask(5, 5, 3);
     const found = await localDirections(denoiser, state, sigma, run, regionWeights(mask, denoiser.image), { ...options, k: 2, budget: 480, toleranceDeg: 2 });
     const exact = exactLocal(mask, 2, 0);
