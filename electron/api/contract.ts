@@ -20,6 +20,10 @@ export type ErrorCode =
   | 'CANCELLED'
   | 'PROVIDER_FAILED'
   | 'IO_ERROR'
+  /** Browser mode: a path outside the workspace and the model folders named on the command line. */
+  | 'OUTSIDE_WORKSPACE'
+  /** The engine process stopped (crashed, killed, out of memory, hung) during the call; it is restarted. */
+  | 'ENGINE_STOPPED'
   | 'INTERNAL';
 
 export interface ErrorPayload {
@@ -31,7 +35,7 @@ export interface ErrorPayload {
 export type SamplerName = 'euler' | 'heun' | 'ddpm';
 export const SAMPLER_NAMES: readonly SamplerName[] = ['euler', 'heun', 'ddpm'];
 
-export type ModelKind = 'onnx' | 'gaussian' | 'gmm' | 'delta';
+export type ModelKind = 'onnx' | 'gaussian' | 'gmm' | 'delta' | 'local';
 
 export interface ModelInfo {
   id: string;
@@ -251,6 +255,26 @@ export type GaussianGhost =
     }
   | { available: false; runId: string; reason: string };
 
+/**
+ * The local patch model's run from the same x_T on the same σ grid, with the
+ * same sampler, seed and class (engine/local-ghost.ts).
+ */
+export type LocalGhost =
+  | {
+      available: true;
+      runId: string;
+      /** The local patch model that painted it. */
+      modelId: string;
+      /** Its states, same layout and convention as the run's `xt`. */
+      xt: Float32Array;
+      /** Its x̂0 along its own trajectory. */
+      x0Hat: Float32Array;
+      /** Per state: RMS of (run's x̂0 − local ghost's x̂0), in data units. */
+      deviation: number[];
+      seconds: number;
+    }
+  | { available: false; runId: string; reason: string };
+
 export interface TrajectorySpaceRequest {
   jobId: string;
   runId: string;
@@ -328,8 +352,12 @@ export type TheoryChart = { modelId: string; seeds: number[]; seconds: number } 
       analysis: 'agreement';
       /** σ (σ form) the network was evaluated at. */
       sigmas: number[];
-      /** EV(σ) of each reference denoiser ("gaussian", mixtures, the training set). */
-      references: Array<{ name: string; ev: number[] }>;
+      /**
+       * EV(σ) of each reference denoiser ("gaussian", mixtures, the training
+       * set, the local patch model) and the median r²(σ) of its x̂0 against
+       * the network's over the probe images; `kind`: gaussian, gmm, delta or local.
+       */
+      references: Array<{ name: string; kind: string; ev: number[]; r2: number[] }>;
       probeSource: string;
     }
   | {
@@ -405,6 +433,27 @@ export interface ExportResult {
   bytes: number;
 }
 
+/**
+ * The storage budgets (issue 9): open runs beyond `runMemoryMB` of tensors
+ * move to disk (least recently used first) and come back when asked for;
+ * autosaved runs beyond `autosaveDiskMB` are removed, oldest unopened first.
+ */
+export interface StorageSettings {
+  runMemoryMB: number;
+  autosaveDiskMB: number;
+}
+
+export interface StorageStatus extends StorageSettings {
+  /** Tensors of open runs held in memory now, MB. */
+  residentMB: number;
+  /** Autosaved run files on disk now, MB. */
+  autosaveMB: number;
+  openRuns: number;
+  residentRuns: number;
+  /** Runs moved out of memory so far. */
+  evictions: number;
+}
+
 /** Where the studio suggests files go on the engine's machine. */
 export interface StudioPaths {
   dataDir: string;
@@ -431,6 +480,12 @@ export interface RunSummary {
    * (x0 + σ ε, the EDM and analytic models' own convention).
    */
   convention: StateConvention;
+  /**
+   * Sentences for the user about the run's settings, e.g. a sampler and step
+   * count whose result is far from converged (engine/sampler-accuracy.ts).
+   * Absent when there is nothing to say; kept in run files (metadata `warnings`).
+   */
+  warnings?: string[];
 }
 
 export type StateConvention = 'vp' | 'sigma';
@@ -471,6 +526,8 @@ export interface ApiMethods {
   /** Forgets runs (and their autosaved files); the caller decides which, e.g. a branch and its descendants. */
   deleteRuns: [{ runIds: string[] }, { deleted: string[] }];
   gaussianGhost: [{ runId: string }, GaussianGhost];
+  /** A job: the local patch model's own run from the run's x_T (seconds, with progress). */
+  localGhost: [{ jobId: string; runId: string }, LocalGhost];
   trajectorySpace: [TrajectorySpaceRequest, TrajectorySpace];
   saveSession: [SaveSessionRequest, { path: string }];
   openSession: [{ path: string }, SessionSummary];
@@ -479,6 +536,10 @@ export interface ApiMethods {
   exportAnimation: [ExportAnimationRequest, ExportResult];
   exportTrajectories: [ExportTrajectoriesRequest, ExportResult];
   studioPaths: [Record<string, never>, StudioPaths];
+  /** The storage budgets and their use. */
+  storage: [Record<string, never>, StorageStatus];
+  /** Changes the storage budgets (the desktop keeps them in its settings file; browser mode for the launch). */
+  setStorage: [StorageSettings, StorageStatus];
 }
 
 export type ApiMethod = keyof ApiMethods;
@@ -487,9 +548,22 @@ export type ApiResult<M extends ApiMethod> = ApiMethods[M][1];
 
 export type ApiResponse<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
 
+/**
+ * The engine process's health, from its supervisor (EngineHost): it stopped
+ * and is restarting, it is back (with the runs it re-opened), or it stays
+ * down after repeated failures. `message` is a sentence for the user.
+ */
+export interface EngineStatus {
+  state: 'restarting' | 'ready' | 'failed';
+  message: string;
+  restoredRuns?: string[];
+  lostRuns?: string[];
+}
+
 /** Events pushed from the engine to the UI. */
 export interface ApiEvents {
   progress: JobProgress;
+  engine: EngineStatus;
 }
 export type ApiEventName = keyof ApiEvents;
 

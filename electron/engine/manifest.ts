@@ -6,12 +6,25 @@
  * user adds). Paths inside it are relative to that folder.
  */
 
+/**
+ * How a VP schedule spaces its sampling grid (see `GridSpacing` in
+ * schedules.ts): `linspace` (uniform in t, DDIM) or `karras` (ρ = 7 in σ).
+ * Default: `linspace` for vp-linear, `karras` for vp-cosine and vp-table.
+ */
+export type GridSpacingSpec = 'linspace' | 'karras';
+
 /** Noise schedule the network was trained with. */
 export type ScheduleSpec =
   /** VP (DDPM) with linear β from betaStart to betaEnd over `timesteps` discrete steps. */
-  | { type: 'vp-linear'; timesteps: number; betaStart: number; betaEnd: number }
-  /** VP with the cosine ᾱ schedule of Nichol & Dhariwal (s = 0.008 unless given). */
-  | { type: 'vp-cosine'; timesteps: number; s?: number }
+  | { type: 'vp-linear'; timesteps: number; betaStart: number; betaEnd: number; spacing?: GridSpacingSpec }
+  /** VP with the cosine ᾱ schedule of Nichol & Dhariwal (s = 0.008 unless given; β clipped at 0.999). */
+  | { type: 'vp-cosine'; timesteps: number; s?: number; spacing?: GridSpacingSpec }
+  /**
+   * VP with an explicit ᾱ_t (alphas_cumprod) for t = 0 … T−1, strictly
+   * decreasing, each in (0, 1): describes any VP network exactly (e.g. a
+   * cosine schedule clipped at ᾱ ≥ 1e-9 rather than β ≤ 0.999).
+   */
+  | { type: 'vp-table'; alphasCumprod: number[]; spacing?: GridSpacingSpec }
   /** EDM (variance exploding): x = x0 + σ·ε, σ in [sigmaMin, sigmaMax]. */
   | { type: 'edm'; sigmaMin: number; sigmaMax: number; rho?: number };
 
@@ -23,10 +36,14 @@ export type TensorDtype = 'float32' | 'int64';
 /**
  * How the timestep input is encoded:
  * - `index`: the discrete VP step t in [0, T-1] (int64 or float32),
+ * - `fraction`: t/T for the discrete VP step t (float32),
+ * - `continuous`: a real time u ∈ [0, 1] (float32) of a continuous-time VP
+ *   network; ᾱ_t of the schedule's table is ᾱ(u = (t+1)/T), log σ linear in
+ *   u between entries, and the sampler's σ grid is free of the timesteps,
  * - `sigma`: σ itself (EDM),
  * - `edm-cnoise`: ln(σ)/4, as in Karras et al. 2022 preconditioning.
  */
-export type TimestepEncoding = 'index' | 'sigma' | 'edm-cnoise';
+export type TimestepEncoding = 'index' | 'fraction' | 'continuous' | 'sigma' | 'edm-cnoise';
 
 export interface OnnxIoSpec {
   /** The ONNX file, relative to the manifest's folder. */
@@ -111,14 +128,34 @@ export interface OnnxManifest extends ManifestBase {
  *   optional `residual_variance` [C].
  * - delta: `images` [N, D] (float32 in the model range, or uint8 0..255 mapped
  *   linearly onto `image.range`), optional `labels` [N].
+ * - local: the same tensors as delta, plus the `local` section below.
  * D = channels·height·width in NCHW row-major order.
  */
 export interface AnalyticManifest extends ManifestBase {
-  kind: 'gaussian' | 'gmm' | 'delta';
+  kind: 'gaussian' | 'gmm' | 'delta' | 'local';
   stats: string;
+  /** The local patch model (kind `local`): its training images are `stats`'s delta `images`. */
+  local?: LocalPatchSpec;
   /** σ range the sampler uses (the model itself is defined for every σ > 0). */
   sigmaMin: number;
   sigmaMax: number;
 }
 
 export type ModelManifest = OnnxManifest | AnalyticManifest;
+
+/**
+ * A local patch model (denoisers/local.ts): LS, or ELS with a shift window.
+ * Its training images are the `images` (and `labels`) of the `stats` file,
+ * as for a delta model.
+ */
+export interface LocalPatchSpec {
+  /**
+   * JSON file (relative) with the patch side per σ, `sigmas` (ascending) and
+   * `patchSizes` (odd), as `painter calibrate-local` writes it.
+   */
+  calibration: string;
+  /** Use only the first `trainingImages` images of the stats file (all when absent). */
+  trainingImages?: number;
+  /** 0 (default): LS; s > 0: ELS, a patch may come from up to s pixels away in each axis. */
+  shiftWindow?: number;
+}
