@@ -5,6 +5,7 @@
  */
 import { evAt, type AgreementResult } from './agreement';
 import type { EmergenceResult } from './emergence';
+import type { LocalityResult } from './locality';
 import type { ManifoldResult } from './manifold';
 import type { PerturbationResult } from './perturbation';
 import type { RetrievalResult } from './retrieval';
@@ -20,6 +21,7 @@ export interface ReportResults {
   teleport?: TeleportResult;
   retrieval?: RetrievalResult;
   manifold?: ManifoldResult;
+  locality?: LocalityResult;
 }
 
 export interface Claim {
@@ -180,6 +182,24 @@ function retrievalClaim(r: RetrievalResult | undefined): Claim {
   };
 }
 
+function localityClaim(l: LocalityResult | undefined): Claim {
+  const measure = 'share of the final image’s squared change inside a region, after ±a kicks along the top local direction vs the top global Jacobian direction, finishing the run';
+  const expected = '≥ 0.8 where global ones are far lower (holds if at some step the mean over seeds and regions is ≥ 0.8 for local and ≤ 0.5 for global)';
+  if (!l) return { claim: 'Local variations stay in their region', measure, expected, measured: 'not run', holds: null };
+  const bySteps = l.settings.injectSteps.map((step) => {
+    const cells = l.cells.filter((c) => c.step === step);
+    const mean = (pick: (c: (typeof cells)[number]) => number): number => cells.reduce((s, c) => s + pick(c), 0) / cells.length;
+    return { step, local: mean((c) => c.local.mean), global: mean((c) => c.global.mean) };
+  });
+  return {
+    claim: 'Local variations stay in their region',
+    measure: `${measure} (${l.settings.seeds.length} seeds × ${l.regions.length} regions)`,
+    expected,
+    measured: bySteps.map((s) => `step ${s.step}: local ${s.local.toFixed(2)}, global ${s.global.toFixed(2)}`).join('; '),
+    holds: bySteps.some((s) => s.local >= 0.8 && s.global <= 0.5),
+  };
+}
+
 export function evaluateClaims(results: ReportResults): Claim[] {
   return [
     ...trajectoryClaims(results.trajectory),
@@ -189,5 +209,6 @@ export function evaluateClaims(results: ReportResults): Claim[] {
     perturbationClaim(results.perturbation),
     teleportClaim(results.teleport),
     retrievalClaim(results.retrieval),
+    localityClaim(results.locality),
   ];
 }
