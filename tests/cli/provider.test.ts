@@ -52,9 +52,10 @@ describe('painter --provider', () => {
         expect(noticeLines(result.stderr)).toEqual([]);
       } else {
         expect(provider).toBe('cpu');
-        expect(noticeLines(result.stderr)).toEqual([
-          'painter: notice: WebGPU could not start for model "fashion-mnist" (Failed to get a WebGPU adapter: No supported adapters); running on CPU.',
-        ]);
+        const lines = noticeLines(result.stderr);
+        expect(lines).toHaveLength(1);
+        // Here: "…: No supported adapters"; Dawn may word the reason otherwise on other GPU-less machines.
+        expect(lines[0]).toMatch(/^painter: notice: WebGPU could not start for model "fashion-mnist" \(Failed to get a WebGPU adapter: [^()]+\); running on CPU\.$/);
       }
       expect(readRun(run).summary.provider).toBe(provider);
     },

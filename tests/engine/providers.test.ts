@@ -147,7 +147,9 @@ describe('execution providers on this machine (real onnxruntime-node)', () => {
       expect(denoiser.selfCheckDifference!).toBeLessThanOrEqual(SELF_CHECK_TOLERANCE.webgpu);
     } else {
       expect(denoiser.provider).toBe('cpu');
-      expect(notices).toEqual(['WebGPU could not start for model "fashion-mnist" (Failed to get a WebGPU adapter: No supported adapters); running on CPU.']);
+      // Here (no GPU, no Vulkan driver) Dawn's reason is "No supported adapters"; other GPU-less machines may word it otherwise.
+      expect(notices).toHaveLength(1);
+      expect(notices[0]).toMatch(/^WebGPU could not start for model "fashion-mnist" \(Failed to get a WebGPU adapter: [^()]+\); running on CPU\.$/);
     }
   });
 
