@@ -4,8 +4,10 @@
  * through a supervised engine process as `painter serve` runs it, each branch
  * fetched as the studio fetches it, then the session saved. With a 16 MB run
  * memory budget the engine's resident memory must stop growing once warm:
- * RSS after the last branch and the save within 10 % of RSS after the 50th
- * (by then the budget is full: before, runs stay in memory by design).
+ * its RSS over the last 25 branches within 10 % of its RSS over branches
+ * 51–75 (by the 50th the budget is full: before, runs stay in memory by
+ * design). Medians of per-branch samples, so one sample taken just before a
+ * garbage collection does not decide; the RSS after the save is reported.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,7 +45,6 @@ describe.skipIf(process.env['PAINTER_SOAK'] !== '1')('soak: 200 branches in one 
     const random = new Random(7);
     const root = value(await host.call('generate', { jobId: 'root', modelId: 'fashion-mnist', seed: 1, steps: 50, sampler: 'euler', classLabel: 3, guidance: 2 }));
     const runs = [root.runId];
-    let warm = 0;
     const samples: number[] = [];
     const started = performance.now();
     for (let i = 1; i <= BRANCHES; i++) {
@@ -59,16 +60,19 @@ describe.skipIf(process.env['PAINTER_SOAK'] !== '1')('soak: 200 branches in one 
       runs.push(branch.runId);
       value(await host.call('getRun', { runId: branch.runId })); // what the studio fetches to show it
       value(await host.call('gaussianGhost', { runId: branch.runId }));
-      if (i === WARM_UP) warm = rssMb(host.pid!);
-      if (i % 25 === 0) samples.push(Math.round(rssMb(host.pid!)));
+      samples.push(rssMb(host.pid!));
     }
     value(await host.call('saveSession', { path: 'soak.painter', name: 'soak', runIds: runs, current: null }));
-    const end = rssMb(host.pid!);
+    const afterSave = rssMb(host.pid!);
     const storage = value(await host.call('storage', {})) as StorageStatus;
+    const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const warm = median(samples.slice(WARM_UP, WARM_UP + 25));
+    const end = median(samples.slice(-25));
     const growth = (end - warm) / warm;
     process.stdout.write(
-      `soak: ${BRANCHES} branches in ${((performance.now() - started) / 1000).toFixed(0)} s; engine RSS after ${WARM_UP}: ${warm.toFixed(0)} MB, ` +
-        `after ${BRANCHES} + save: ${end.toFixed(0)} MB (${(100 * growth).toFixed(1)} %); every 25: ${samples.join(', ')} MB; ` +
+      `soak: ${BRANCHES} branches in ${((performance.now() - started) / 1000).toFixed(0)} s; engine RSS (median) branches ${WARM_UP + 1}–${WARM_UP + 25}: ${warm.toFixed(0)} MB, ` +
+        `branches ${BRANCHES - 24}–${BRANCHES}: ${end.toFixed(0)} MB (${(100 * growth).toFixed(1)} %), after saving the session: ${afterSave.toFixed(0)} MB; ` +
+        `every 25: ${samples.filter((_, i) => (i + 1) % 25 === 0).map((v) => v.toFixed(0)).join(', ')} MB; ` +
         `open runs ${storage.openRuns}, in memory ${storage.residentRuns} (${storage.residentMB.toFixed(1)} MB), ${storage.evictions} moved to disk\n`,
     );
     expect(growth).toBeLessThan(0.1);
