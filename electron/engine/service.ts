@@ -19,6 +19,8 @@ import { accuracyWarning, gaussianSpectrum, referenceSpectrum } from './sampler-
 import { branchRun } from './branch';
 import { filmstripPng, timelineGif, trajectoriesSafetensors, writeExport } from './export';
 import { GaussianStatsCache, gaussianGhost } from './ghost';
+import { findAnalytic } from './analysis/resources';
+import { localGhost } from './local-ghost';
 import { listRecentSessions, openSession, rememberSession, saveSession, sessionRunsFolder } from './session';
 import { PathPolicy, type ConfinementOptions } from './path-policy';
 import { RunStore, type OpenRunFile } from './run-store';
@@ -184,9 +186,17 @@ export class Engine {
         this.keep(run);
         return run.summary;
       }),
-    variations: ({ jobId, runId, step, family, directions, amplitudes }, context) =>
+    variations: ({ jobId, runId, step, family, directions, amplitudes, mask, nullSpaceRank, apply }, context) =>
       this.runJob(jobId, context, async (signal) => {
         const run = this.getRunRecord(runId);
+        // Directions only mean the same thing on the model they were found on.
+        const source = apply !== undefined ? this.runs.get(apply.sourceRunId) : undefined;
+        if (source !== undefined && source.summary.modelId !== run.summary.modelId) {
+          throw new PainterError('BAD_ARGUMENT', `These directions were found on model "${source.summary.modelId}"; this run is of "${run.summary.modelId}". Apply them to a run of the same model.`, {
+            source: source.summary.modelId,
+            target: run.summary.modelId,
+          });
+        }
         return variationGrid({
           denoiser: await this.registry.load(run.summary.modelId),
           run,
@@ -194,6 +204,9 @@ export class Engine {
           family,
           directions,
           amplitudes,
+          ...(mask !== undefined ? { mask } : {}),
+          ...(nullSpaceRank !== undefined ? { nullSpaceRank } : {}),
+          ...(apply !== undefined ? { apply } : {}),
           signal,
           onProgress: (done, total, message) => context.emit?.('progress', { jobId, done, total, message: `Variations: ${message}` }),
         });
@@ -225,6 +238,23 @@ export class Engine {
       }
       return gaussianGhost(run, model);
     },
+    localGhost: ({ jobId, runId }, context) =>
+      this.runJob(jobId, context, async (signal) => {
+        const run = this.getRunRecord(runId);
+        const model = this.registry.get(run.summary.modelId);
+        if (model.manifest.kind === 'local') return { available: false, runId, reason: 'This run is the local patch model itself.' };
+        const found = await findAnalytic(this.registry, model, 'local');
+        if (found === null) {
+          return { available: false, runId, reason: `No local patch model of ${model.manifest.name}'s image size is installed.` };
+        }
+        return localGhost({
+          run,
+          local: found.denoiser,
+          localId: found.id,
+          signal,
+          onStep: (done, total) => context.emit?.('progress', { jobId, done, total, message: `Local ghost: step ${done} of ${total}` }),
+        });
+      }),
     trajectorySpace: ({ jobId, runId, count, basis }, context) =>
       this.runJob(jobId, context, async (signal) => {
         const run = this.getRunRecord(runId);
