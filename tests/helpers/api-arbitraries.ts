@@ -85,8 +85,22 @@ export function callArbitrary(targets: FuzzTargets): fc.Arbitrary<{ method: stri
     openRun: params({ path: pathFor('.safetensors') }),
     branch: params({ jobId, runId, step: fc.integer({ min: -1, max: 25 }), brush }),
     // Heavy jobs: only ever on run ids that do not exist (their validators and the lookup are what is fuzzed).
-    variations: params({ jobId, runId: fc.uuid(), step: fc.nat({ max: 30 }), family: fc.constantFrom('jacobian', 'x0-pcs', 'generator', 'none'), directions: fc.integer({ min: 0, max: 9 }), amplitudes: fc.array(fc.double(), { maxLength: 10 }) }),
+    variations: fc.oneof(
+      params({ jobId, runId: fc.uuid(), step: fc.nat({ max: 30 }), family: fc.constantFrom('jacobian', 'x0-pcs', 'generator', 'none'), directions: fc.integer({ min: 0, max: 9 }), amplitudes: fc.array(fc.double(), { maxLength: 10 }) }),
+      params({
+        jobId,
+        runId: fc.uuid(),
+        step: fc.nat({ max: 30 }),
+        family: fc.constantFrom('jacobian', 'x0-pcs'),
+        directions: fc.integer({ min: 1, max: 8 }),
+        amplitudes: fc.array(fc.double({ min: -3, max: 3, noNaN: true }), { minLength: 1, maxLength: 9 }),
+        mask: float32(40),
+        nullSpaceRank: fc.integer({ min: -1, max: 70000 }),
+        apply: params({ directions: float32(40), labels: fc.array(fc.string({ maxLength: 12 }), { maxLength: 9 }), sourceRunId: runId, sourceStep: fc.nat({ max: 30 }) }),
+      }),
+    ),
     theory: params({ jobId, runId: fc.uuid(), analysis: fc.constantFrom('emergence', 'perturbation', 'agreement', 'teleport', 'nope'), seeds: fc.integer({ min: 0, max: 40 }) }),
+    localGhost: params({ jobId, runId: fc.uuid() }),
     trajectorySpace: params({ jobId, runId: fc.uuid(), count: fc.integer({ min: 0, max: 40 }), basis: fc.constantFrom('run', 'all', 'x') }),
     deleteRuns: params({ runIds }),
     gaussianGhost: params({ runId }),
