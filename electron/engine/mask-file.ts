@@ -4,8 +4,8 @@
  * the alpha channel when there is one; resampled by area to the model's
  * image size when the file is larger or smaller.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { PainterError } from './errors';
+import { checkRegularFile, readRegularFile } from './files';
 import { decodePng, type DecodedPng } from './png';
 
 const MAX_MASK_BYTES = 16 << 20;
@@ -56,14 +56,10 @@ export function resampleMask(mask: Float32Array, width: number, height: number, 
 
 /** Reads a mask PNG for images of `image`'s size; refuses an empty one. */
 export function readMaskFile(path: string, image: { height: number; width: number }): Float32Array {
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch {
-    throw new PainterError('BAD_FILE', `Cannot read the mask ${path}: no such file.`, { path });
-  }
+  // A regular file only (a FIFO or a device is refused without blocking), checked for size before it is read.
+  const size = checkRegularFile(path, 'image');
   if (size > MAX_MASK_BYTES) throw new PainterError('BAD_FILE', `The mask ${path} is ${size} bytes; a mask PNG must be under ${MAX_MASK_BYTES >> 20} MB.`, { path, size });
-  const png = decodePng(readFileSync(path), path);
+  const png = decodePng(readRegularFile(path, 'image'), path);
   const mask = resampleMask(maskWeights(png), png.width, png.height, image.width, image.height);
   if (!mask.some((v) => v > 0)) {
     throw new PainterError('BAD_ARGUMENT', `The mask ${path} is all black: paint the region that should change in white (black keeps the rest fixed).`, { path });

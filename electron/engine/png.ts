@@ -152,7 +152,8 @@ export function decodePng(bytes: Uint8Array, name = 'the PNG file'): DecodedPng 
   const channels = ({ 0: 1, 4: 2, 2: 3, 6: 4 } as const)[colorType as 0 | 2 | 4 | 6];
   let raw: Uint8Array;
   try {
-    raw = inflateSync(Buffer.concat(data));
+    // Bounded: a few KB of deflate can claim gigabytes; the image needs exactly this much.
+    raw = inflateSync(Buffer.concat(data), { maxOutputLength: (width * channels + 1) * height });
   } catch {
     throw new PainterError('BAD_FILE', `${name}: its image data cannot be decompressed.`, { file: name });
   }

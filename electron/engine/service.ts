@@ -57,6 +57,11 @@ export interface EngineOptions {
   modelFolders?: string[];
   /** Storage budgets that override the environment and the settings file (CLI flags). */
   storage?: Partial<StorageSettings>;
+  /**
+   * Called between the runs of a long operation (a session save), so an engine
+   * process can free their buffers promptly (engine-worker.ts); not sent over IPC.
+   */
+  collectGarbage?: () => void;
 }
 
 export interface CallContext {
@@ -291,7 +296,20 @@ export class Engine {
     saveSession: async ({ path, name, runIds, current }) => {
       const target = this.paths.forWrite(path);
       this.paths.forWrite(sessionRunsFolder(target)); // its runs folder too (a link there must not lead out)
-      const saved = saveSession(target, name, runIds.map((runId) => this.getRunRecord(runId)), current);
+      for (const runId of runIds) if (!this.runs.has(runId)) this.getRunRecord(runId); // RUN_NOT_FOUND before anything is written
+      // One run at a time: runs moved out of memory come back, are written, and may go again.
+      const saved = saveSession(
+        target,
+        name,
+        {
+          runIds,
+          load: (runId) => {
+            this.options.collectGarbage?.();
+            return this.getRunRecord(runId);
+          },
+        },
+        current,
+      );
       rememberSession(this.options.userDataDir, saved);
       return { path: saved.path };
     },

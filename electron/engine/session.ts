@@ -94,10 +94,19 @@ export interface SavedSession {
 }
 
 /**
- * Writes `runs` and the session file at `path` (absolute). Refuses to replace
- * a file that exists and is not a Painter session.
+ * Writes the runs and the session file at `path` (absolute). Refuses to replace
+ * a file that exists and is not a Painter session. `runs` is an array, or run
+ * ids with a loader that is called once per run as it is written, so a session
+ * of many runs never needs them all in memory at once (issue 9, item 6).
  */
-export function saveSession(path: string, name: string, runs: readonly RunRecord[], current: SessionFile['current']): SavedSession {
+export function saveSession(
+  path: string,
+  name: string,
+  runs: readonly RunRecord[] | { runIds: readonly string[]; load: (runId: string) => RunRecord },
+  current: SessionFile['current'],
+): SavedSession {
+  const runIds = Array.isArray(runs) ? runs.map((run) => run.summary.runId) : (runs as { runIds: readonly string[] }).runIds;
+  const load = Array.isArray(runs) ? (_runId: string, i: number): RunRecord => runs[i]! : (runId: string): RunRecord => (runs as { load: (runId: string) => RunRecord }).load(runId);
   checkSessionPath(path);
   // Throws BAD_FILE for someone else's file: never overwrite it.
   const previous = existsSync(path) ? readSessionFile(path) : null;
@@ -112,15 +121,15 @@ export function saveSession(path: string, name: string, runs: readonly RunRecord
   }
   // Temporary files of a save that was killed half-way (its run files or the session file) go first.
   cleanStaleTemporaries(folder, (name) => RUN_FILE.test(name));
-  const entries: SessionRun[] = runs.map((run) => {
-    const file = `${run.summary.runId}.safetensors`;
-    if (!RUN_FILE.test(file)) throw new PainterError('BAD_ARGUMENT', `Run id "${run.summary.runId}" cannot name a file.`);
+  const entries: SessionRun[] = runIds.map((runId, i) => {
+    const file = `${runId}.safetensors`;
+    if (!RUN_FILE.test(file)) throw new PainterError('BAD_ARGUMENT', `Run id "${quoteText(runId, 64)}" cannot name a file.`);
     const target = join(folder, file);
-    if (existsSync(target) && runIdOfFile(target) !== run.summary.runId) {
-      throw new PainterError('BAD_FILE', `${target} exists and is not this session's run ${run.summary.runId}; refusing to overwrite it.`, { path: target });
+    if (existsSync(target) && runIdOfFile(target) !== runId) {
+      throw new PainterError('BAD_FILE', `${target} exists and is not this session's run ${runId}; refusing to overwrite it.`, { path: target });
     }
-    writeRun(target, run);
-    return { runId: run.summary.runId, file: relative(dirname(path), join(folder, file)).split(sep).join('/') };
+    writeRun(target, load(runId, i));
+    return { runId, file: relative(dirname(path), join(folder, file)).split(sep).join('/') };
   });
   const session: SessionFile = { format: SESSION_FORMAT, name, savedAt: new Date().toISOString(), runs: entries, current };
   writeFileAtomic(path, Buffer.from(JSON.stringify(session, null, 2) + '\n', 'utf-8'));

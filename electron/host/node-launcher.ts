@@ -18,9 +18,17 @@ export function nodeEngineLauncher(workerPath: string, options: NodeLauncherOpti
     const child = fork(workerPath, [], {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      execArgv: options.execArgv ?? [],
+      // --expose-gc: the engine collects freed run buffers promptly (engine-worker.ts).
+      execArgv: ['--expose-gc', ...(options.execArgv ?? [])],
       // ONNX Runtime must never phone home nor write outside PAINTER_HOME (issue 9, item 11).
-      env: { ...process.env, ORT_DISABLE_TELEMETRY: process.env['ORT_DISABLE_TELEMETRY'] ?? '1' },
+      env: {
+        ...process.env,
+        ORT_DISABLE_TELEMETRY: process.env['ORT_DISABLE_TELEMETRY'] ?? '1',
+        // glibc: keep large buffers (run tensors) in their own mappings, so freeing one returns its
+        // memory to the system instead of leaving the heap fragmented (a fixed threshold turns off
+        // glibc's habit of raising it after the first large free). Other C libraries ignore it.
+        MALLOC_MMAP_THRESHOLD_: process.env['MALLOC_MMAP_THRESHOLD_'] ?? '65536',
+      },
     });
     const stderr = new TextTail();
     child.stderr?.on('data', (chunk: Buffer) => {

@@ -12,7 +12,7 @@ export function utilityEngineLauncher(modulePath: string, execArgv: string[] = [
     const child = utilityProcess.fork(modulePath, [], {
       serviceName: 'Painter engine',
       stdio: 'pipe',
-      execArgv,
+      execArgv: ['--expose-gc', ...execArgv],
       env: { ...process.env, ORT_DISABLE_TELEMETRY: process.env['ORT_DISABLE_TELEMETRY'] ?? '1' },
     });
     const stderr = new TextTail();

@@ -6,8 +6,8 @@
  * carries a stable code, quotes no file content and no control character,
  * within 2 s and bounded memory, and nothing may be written anywhere.
  */
-import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,4 +137,36 @@ describe('hostile files through the CLI (painter inspect)', () => {
       expect(snapshot()).toEqual(before);
     });
   }
+});
+
+describe("hostile files in the engine's own folder (PAINTER_HOME)", () => {
+  const hostileHome = mkdtempSync(join(tmpdir(), 'painter-hostile-settings-'));
+  beforeAll(() => {
+    mkdirSync(join(hostileHome, 'runs'));
+    execFileSync('mkfifo', [join(hostileHome, 'models.json'), join(hostileHome, 'settings.json'), join(hostileHome, 'runs', '0b7c2c86-5a1e-4a52-9d0e-3f1b9e0c1a11.safetensors')]);
+    symlinkSync('/dev/zero', join(hostileHome, 'recent-sessions.json'));
+  });
+  afterAll(() => rmSync(hostileHome, { recursive: true, force: true }));
+
+  it('an engine starts at once, says what it skipped, and lists models and (no) recent sessions', async () => {
+    const started = performance.now();
+    const engine = new Engine({ nativeModelsDir: FIXTURES, userDataDir: hostileHome });
+    try {
+      expect((await engine.call('listModels', {})).length).toBeGreaterThan(3);
+      expect(await engine.call('recentSessions', {})).toEqual([]);
+      expect((await engine.call('storage', {})).runMemoryMB).toBe(1024);
+      expect(performance.now() - started).toBeLessThan(2000);
+      expect(engine.notices.join('\n')).toMatch(/model folders were not loaded: .*models\.json is a pipe/);
+      expect(engine.notices.join('\n')).toMatch(/Storage settings were not read: .*settings\.json is a pipe/);
+    } finally {
+      await engine.dispose();
+    }
+  });
+
+  it('painter models finishes (no hang on a FIFO models.json)', () => {
+    const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'painter.cjs'), 'models', '--json'], { env: { ...process.env, PAINTER_HOME: hostileHome }, encoding: 'utf-8', timeout: 10_000 });
+    expect(result.signal).toBeNull();
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).length).toBeGreaterThan(3);
+  });
 });
