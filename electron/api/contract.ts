@@ -31,7 +31,8 @@ export interface ErrorPayload {
 export type SamplerName = 'euler' | 'heun' | 'ddpm';
 export const SAMPLER_NAMES: readonly SamplerName[] = ['euler', 'heun', 'ddpm'];
 
-export type ModelKind = 'onnx' | 'gaussian' | 'gmm' | 'delta';
+/** `gan`: a one-step generator z → x (no timeline); see engine/gan.ts. */
+export type ModelKind = 'onnx' | 'gaussian' | 'gmm' | 'delta' | 'gan';
 
 export interface ModelInfo {
   id: string;

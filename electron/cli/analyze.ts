@@ -176,8 +176,9 @@ export function headline(result: AnalysisResult): string[] {
 
 export async function commandAnalyze(args: string[], engine: Engine): Promise<void> {
   const [name, ...rest] = args;
+  if (name === 'gan-analogy') return (await import('./gan')).commandGanAnalogy(rest, engine);
   if (name === undefined || !(ANALYSIS_NAMES as readonly string[]).includes(name)) {
-    throw new PainterError('BAD_ARGUMENT', `painter analyze needs an analysis: ${ANALYSIS_NAMES.join(', ')}${name === undefined ? '' : `; got "${name}"`}.`);
+    throw new PainterError('BAD_ARGUMENT', `painter analyze needs an analysis: ${ANALYSIS_NAMES.join(', ')}, gan-analogy${name === undefined ? '' : `; got "${name}"`}.`);
   }
   const analysis = name as AnalysisName;
   const flags = parseFlags(rest, { values: [...COMMON, ...SPECIFIC[analysis]], switches: analysis === 'teleport' ? ['class-cycle'] : [] }, `analyze ${analysis}`);

@@ -34,6 +34,7 @@ const USAGE = `painter — watch diffusion models paint
   painter analyze trajectory|agreement|emergence|perturbation|teleport|retrieval|manifold
                   --model ID|FOLDER [--seeds N] [--steps N] [--sampler S] [--class N]
                   [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png]
+  painter analyze gan-analogy --gan ID --model ID [--k K] [--class N] [--gan-class N] --json OUT.json [--png OUT.png]
   painter report --model ID|FOLDER --out DIR [--steps N] [--only a,b] [--quick]
 
 Environment: PAINTER_HOME (settings and autosaved runs; default ~/.config/painter),

@@ -10,7 +10,7 @@ import type { ModelInfo } from '../api/contract';
 import { AnalyticDenoiser, gaussianFromStats } from './denoisers/analytic';
 import type { GaussianModel } from './denoisers/gaussian';
 import { readSafetensors } from './safetensors';
-import { OnnxDenoiser, type ProviderName } from './denoisers/onnx';
+import { OnnxDenoiser, OnnxGenerator, type ProviderName } from './denoisers/onnx';
 import type { Denoiser } from './denoisers/types';
 import { PainterError } from './errors';
 import type { ModelManifest } from './manifest';
@@ -54,6 +54,8 @@ export interface RegistryOptions {
 export class ModelRegistry {
   private readonly models = new Map<string, RegisteredModel>();
   private readonly loaded = new Map<string, Promise<Denoiser>>();
+  /** GAN generators (manifest kind `gan`), loaded like denoisers. */
+  private readonly generators = new Map<string, Promise<OnnxGenerator>>();
   /** Gaussian statistics files already read, by path (the studio asks for a ghost on every run). */
   private readonly gaussians = new Map<string, GaussianModel | null>();
   /** Problems met while scanning the bundled folder (shown, never fatal). */
@@ -96,10 +98,12 @@ export class ModelRegistry {
   async addFolder(folder: string): Promise<RegisteredModel> {
     const model = this.register(folder, 'user');
     try {
-      await this.load(model.manifest.id);
+      if (model.manifest.kind === 'gan') await this.loadGenerator(model.manifest.id);
+      else await this.load(model.manifest.id);
     } catch (error) {
       this.models.delete(model.manifest.id);
       this.loaded.delete(model.manifest.id);
+      this.generators.delete(model.manifest.id);
       throw error;
     }
     return model;
@@ -129,8 +133,30 @@ export class ModelRegistry {
     return pending;
   }
 
+  /** The generator of a `gan` model (one step z → x); refuses any other kind by name. */
+  loadGenerator(id: string): Promise<OnnxGenerator> {
+    const { manifest, folder } = this.get(id);
+    if (manifest.kind !== 'gan') {
+      throw new PainterError('BAD_ARGUMENT', `Model "${id}" is a ${manifest.kind} model, not a GAN generator (manifest kind "gan").`, { id, kind: manifest.kind });
+    }
+    let pending = this.generators.get(id);
+    if (pending === undefined) {
+      pending = OnnxGenerator.load(manifest, join(folder, manifest.gan.file));
+      pending.catch(() => this.generators.delete(id));
+      this.generators.set(id, pending);
+    }
+    return pending;
+  }
+
   private async loadModel(model: RegisteredModel): Promise<Denoiser> {
     const { manifest, folder } = model;
+    if (manifest.kind === 'gan') {
+      throw new PainterError(
+        'BAD_ARGUMENT',
+        `Model "${manifest.id}" is a GAN generator: it makes an image in one step from a latent, with no denoising steps to sample or analyse. Open it in the studio's GAN view or use \`painter analyze gan-analogy --gan ${manifest.id}\`.`,
+        { id: manifest.id, kind: 'gan' },
+      );
+    }
     if (manifest.kind === 'onnx') {
       const options = {
         ...(this.options.providers ? { providers: this.options.providers } : {}),
@@ -171,7 +197,7 @@ export class ModelRegistry {
   async info(id: string): Promise<ModelInfo> {
     const { manifest, folder, source } = this.get(id);
     // Before a network loads, the provider it will try first; after, the one it runs on.
-    let provider = manifest.kind === 'onnx' ? (this.options.providers?.[0] ?? 'cpu') : 'analytic';
+    let provider = manifest.kind === 'onnx' ? (this.options.providers?.[0] ?? 'cpu') : manifest.kind === 'gan' ? 'cpu' : 'analytic';
     if (this.loaded.has(id)) {
       try {
         provider = (await this.loaded.get(id)!).provider;
@@ -180,7 +206,8 @@ export class ModelRegistry {
       }
     }
     const classes = manifest.conditioning?.classes ?? null;
-    const conditionalOnly = manifest.kind === 'onnx' && manifest.onnx.classLabel !== undefined && manifest.conditioning?.nullLabel === undefined;
+    const labelInput = manifest.kind === 'onnx' ? manifest.onnx.classLabel : manifest.kind === 'gan' ? manifest.gan.classLabel : undefined;
+    const conditionalOnly = labelInput !== undefined && manifest.conditioning?.nullLabel === undefined;
     return {
       id,
       name: manifest.name,
@@ -190,7 +217,7 @@ export class ModelRegistry {
       classes: manifest.kind === 'gaussian' ? null : classes,
       unconditional: !conditionalOnly,
       defaultGuidance: manifest.conditioning?.defaultGuidance ?? 1,
-      defaultSteps: manifest.kind === 'delta' || manifest.kind === 'gmm' ? 30 : 50,
+      defaultSteps: manifest.kind === 'gan' ? 1 : manifest.kind === 'delta' || manifest.kind === 'gmm' ? 30 : 50,
       provider,
       source,
       folder,
@@ -198,8 +225,9 @@ export class ModelRegistry {
   }
 
   async dispose(): Promise<void> {
-    const all = [...this.loaded.values()];
+    const all = [...this.loaded.values(), ...this.generators.values()];
     this.loaded.clear();
-    await Promise.all(all.map(async (pending) => (await pending.catch(() => null))?.dispose()));
+    this.generators.clear();
+    await Promise.all(all.map(async (pending: Promise<{ dispose(): Promise<void> }>) => (await pending.catch(() => null))?.dispose()));
   }
 }
