@@ -14,6 +14,7 @@
 import type { ImageSpec } from './manifest';
 import { symmetrizedEigen } from './analysis/eigen';
 import { PainterError } from './errors';
+import { classAccuracy, classHistogram, featureStatistics, frechetDistance, judgeScore, type Judge } from './judge';
 import { Random } from './rng';
 
 /** What the GAN analyses need of a generator (OnnxGenerator in the app). */
@@ -177,4 +178,53 @@ export function effectiveRank(singularValues: readonly number[]): number {
     if (p > 0) entropy -= p * Math.log(p);
   }
   return Math.exp(entropy);
+}
+
+export interface GeneratorQuality {
+  count: number;
+  /** Judge accuracy of class-balanced samples (label i mod classes); null for an unconditional generator. */
+  accuracy: number | null;
+  /** Judge score of the same samples beside the test set's. */
+  judgeScore: number;
+  testSetJudgeScore: number;
+  scoreRatio: number;
+  classHistogram: number[];
+  frechetToTest: number;
+  frechetFloor: number;
+  seconds: number;
+}
+
+/**
+ * Scores a generator with a judge: `count` samples from seeds seedBase…, class
+ * i mod classes for sample i (so a class-conditional GAN is scored on the
+ * data's class balance, the counterpart of a diffusion model's unconditional
+ * samples), or unconditional.
+ */
+export async function evaluateGenerator(
+  generator: LatentGenerator,
+  judge: Judge,
+  options: { count: number; seedBase?: number; onImages?: (images: Float32Array, labels: Array<number | null>) => void },
+): Promise<GeneratorQuality> {
+  const started = performance.now();
+  const seedBase = options.seedBase ?? 1_000_000;
+  const classes = generator.classes?.length ?? 0;
+  const k = generator.latentDim;
+  const z = new Float32Array(options.count * k);
+  for (let n = 0; n < options.count; n++) z.set(ganLatent(seedBase + n, k), n * k);
+  const labels = Array.from({ length: options.count }, (_, n) => (classes > 0 ? n % classes : null));
+  const images = await generator.generate(z, labels);
+  options.onImages?.(images, labels);
+  const output = await judge.classify(images);
+  const score = judgeScore(output);
+  return {
+    count: output.count,
+    accuracy: classes > 0 ? classAccuracy(output, labels as number[]) : null,
+    judgeScore: score,
+    testSetJudgeScore: judge.testScore,
+    scoreRatio: score / judge.testScore,
+    classHistogram: classHistogram(output),
+    frechetToTest: frechetDistance(featureStatistics(output.features, output.featureDim), judge.testStats),
+    frechetFloor: judge.floor,
+    seconds: (performance.now() - started) / 1000,
+  };
 }

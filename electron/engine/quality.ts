@@ -60,10 +60,12 @@ export interface QualityOptions {
   seedBase?: number;
   signal?: AbortSignal;
   onProgress?: (message: string, done: number, total: number) => void;
+  /** Sees each guidance scale's conditional samples and their labels (e.g. for the orientation measure). */
+  onConditionalImages?: (guidance: number, images: Float32Array, labels: number[]) => void;
 }
 
 export interface QualityReport {
-  settings: Omit<QualityOptions, 'signal' | 'onProgress'>;
+  settings: Omit<QualityOptions, 'signal' | 'onProgress' | 'onConditionalImages'>;
   conditional: Array<{ guidance: number; accuracy: number; count: number }>;
   unconditional: {
     count: number;
@@ -97,7 +99,9 @@ export async function evaluateQuality(denoiser: Denoiser, judge: Judge, options:
         onProgress: (done, total) => options.onProgress?.(`conditional, guidance ${guidance}`, done, total),
       });
       const output = await judge.classify(images);
-      conditional.push({ guidance, accuracy: classAccuracy(output, Array.from({ length: output.count }, (_, i) => i % classes)), count: output.count });
+      const labels = Array.from({ length: output.count }, (_, i) => i % classes);
+      options.onConditionalImages?.(guidance, images, labels);
+      conditional.push({ guidance, accuracy: classAccuracy(output, labels), count: output.count });
     }
   }
   let unconditional: QualityReport['unconditional'] = null;
@@ -124,6 +128,6 @@ export async function evaluateQuality(denoiser: Denoiser, judge: Judge, options:
       frechetFloor: judge.floor,
     };
   }
-  const { signal: _signal, onProgress: _progress, ...settings } = options;
+  const { signal: _signal, onProgress: _progress, onConditionalImages: _images, ...settings } = options;
   return { settings, conditional, unconditional, seconds: (performance.now() - started) / 1000 };
 }

@@ -1,7 +1,7 @@
 """Train a class-conditional DCGAN on Fashion-MNIST and export its generator to ONNX.
 
 Generator G(z, y): z ~ N(0, I_64) and a class label y in 0..9 -> a 1x28x28 image in [-1, 1]
-(Linear to 128x7x7, two nearest-neighbour upsamplings 7->14->28 each followed by a 3x3
+(Linear to 64x7x7, two nearest-neighbour upsamplings 7->14->28 each followed by a 3x3
 convolution, BatchNorm and ReLU, then a 3x3 convolution + tanh; transposed convolutions are
 10x slower in Debian's CPU torch). Discriminator: spectrally normalised convolutions 28->14->7->4 with
 LeakyReLU and a projection head for the class (Miyato & Koyama 2018); hinge loss, Adam
@@ -38,7 +38,7 @@ NCLS = 10
 
 
 class Generator(nn.Module):
-    def __init__(self, z=Z, ncls=NCLS, ch=128):
+    def __init__(self, z=Z, ncls=NCLS, ch=64):
         super().__init__()
         self.ch = ch
         self.emb = nn.Embedding(ncls, z)
