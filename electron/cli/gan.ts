@@ -12,6 +12,7 @@ import { resolve } from 'node:path';
 import { SAMPLER_NAMES, type SamplerName } from '../api/contract';
 import { ganAnalogyAnalysis, ganAnalogyHeadline, ganAnalogyPicture, type GanAnalogyOptions } from '../engine/analysis/gan-analogy';
 import { findGaussian, resolveModel } from '../engine/analysis/resources';
+import { ganId } from '../engine/gan';
 import { PainterError } from '../engine/errors';
 import { encodePng } from '../engine/png';
 import { writeFileAtomic } from '../engine/safetensors';
@@ -32,8 +33,8 @@ export async function commandGanAnalogy(args: string[], engine: Engine): Promise
   const pngPath = flags.values.get('png');
   const started = performance.now();
   const registry = engine.registry;
-  const ganId = requiredFlag(flags, 'gan', 'analyze gan-analogy');
-  const generator = await registry.loadGenerator(ganId);
+  const ganModel = await ganId(registry, requiredFlag(flags, 'gan', 'analyze gan-analogy'));
+  const generator = await registry.loadGenerator(ganModel);
   const { model, denoiser } = await resolveModel(registry, requiredFlag(flags, 'model', 'analyze gan-analogy'));
   const found = await findGaussian(registry, model, denoiser, flags.values.get('gaussian'));
   const sampler = (flags.values.get('sampler') ?? 'euler') as SamplerName;
@@ -69,7 +70,7 @@ export async function commandGanAnalogy(args: string[], engine: Engine): Promise
       : {}),
   });
   const seconds = (performance.now() - started) / 1000;
-  writeFileAtomic(jsonPath, Buffer.from(toJson({ gan: ganId, model: model.manifest.id, sources: { gaussian: found.source }, seconds, result })));
+  writeFileAtomic(jsonPath, Buffer.from(toJson({ gan: ganModel, model: model.manifest.id, sources: { gaussian: found.source }, seconds, result })));
   if (pngPath !== undefined) writeFileAtomic(resolve(pngPath), encodePng(ganAnalogyPicture(result, denoiser.image)));
   for (const line of ganAnalogyHeadline(result)) process.stdout.write(`${line}\n`);
   process.stdout.write(`Wrote ${jsonPath}${pngPath !== undefined ? ` and ${resolve(pngPath)}` : ''} (${seconds.toFixed(1)} s)\n`);

@@ -11,11 +11,15 @@
  * image direction u_j = J v_j / s_j that a step along v_j moves the image by.
  * @see Wang & Ponce 2021, "The geometry of deep generative image models and its applications" (ICLR), §3
  */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { ImageSpec } from './manifest';
 import { symmetrizedEigen } from './analysis/eigen';
 import { PainterError } from './errors';
 import { classAccuracy, classHistogram, featureStatistics, frechetDistance, judgeScore, type Judge } from './judge';
 import { Random } from './rng';
+import type { OnnxGenerator } from './denoisers/onnx';
+import type { ModelRegistry } from './models';
 
 /** What the GAN analyses need of a generator (OnnxGenerator in the app). */
 export interface LatentGenerator {
@@ -227,4 +231,31 @@ export async function evaluateGenerator(
     frechetFloor: judge.floor,
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+/** A GAN model id, or a GAN model folder (registered on the fly). */
+export async function ganId(registry: ModelRegistry, idOrFolder: string): Promise<string> {
+  if (registry.list().some((m) => m.manifest.id === idOrFolder)) return idOrFolder;
+  if (!existsSync(idOrFolder) || !statSync(idOrFolder).isDirectory()) return idOrFolder; // registry.loadGenerator names the known ones
+  const folder = resolve(idOrFolder);
+  return (registry.list().find((m) => m.folder === folder) ?? (await registry.addFolder(folder))).manifest.id;
+}
+
+/**
+ * The GAN generator to compare a model with: `override` (an id, or "none"),
+ * else the first registered `gan` model whose images have the model's size.
+ */
+export async function findGanGenerator(registry: ModelRegistry, image: ImageSpec, override?: string): Promise<{ generator: OnnxGenerator; id: string } | null> {
+  if (override === 'none') return null;
+  const same = (other: ImageSpec): boolean => other.channels === image.channels && other.height === image.height && other.width === image.width;
+  if (override !== undefined) {
+    const id = await ganId(registry, override);
+    const generator = await registry.loadGenerator(id);
+    if (!same(generator.image)) {
+      throw new PainterError('BAD_ARGUMENT', `GAN "${override}" makes ${generator.image.channels}×${generator.image.height}×${generator.image.width} images; the model's are ${image.channels}×${image.height}×${image.width}.`);
+    }
+    return { generator, id };
+  }
+  const candidate = registry.list().find((m) => m.manifest.kind === 'gan' && same(m.manifest.image));
+  return candidate === undefined ? null : { generator: await registry.loadGenerator(candidate.manifest.id), id: candidate.manifest.id };
 }

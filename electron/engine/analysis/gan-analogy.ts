@@ -346,3 +346,18 @@ export function ganAnalogyHeadline(result: GanAnalogyResult): string[] {
       `${m.title}: s_${k}/s_1 = ${m.normalized[k - 1]!.toExponential(2)}, effective rank ${m.effectiveRank.toFixed(1)} of ${k}; coarse share of the change, top ${result.settings.compare} directions ${m.coarse.top.toFixed(2)} vs directions ${k - result.settings.compare + 1}–${k}: ${m.coarse.bottom.toFixed(2)}`,
   );
 }
+
+/** The report's claim (DESIGN.md §3): the diffusion generator map decays like a GAN's, coarse content first. */
+export function ganAnalogyClaim(result: GanAnalogyResult | undefined): { claim: string; measure: string; expected: string; measured: string; holds: boolean | null } {
+  const claim = 'The diffusion generator map x_T → x0 behaves like a GAN generator';
+  const measure = 'singular spectra of both maps (and the Gaussian’s exact map): effective rank of the top k; coarse-scale share (4×4-block means) of the change along the top vs the bottom of the k directions';
+  const expected = 'steeply decaying spectra; top directions change coarse content more than low ones (holds if the coarse share of the top directions exceeds the bottom ones’ in both the GAN and the diffusion map)';
+  if (!result) return { claim, measure, expected, measured: 'not run (no GAN generator of this image size registered)', holds: null };
+  const k = result.settings.k;
+  const text = result.maps
+    .map((m) => `${m.name}: rank ${m.effectiveRank.toFixed(1)}/${k}, s_${k}/s_1 ${m.normalized[k - 1]!.toExponential(1)}, coarse top ${m.coarse.top.toFixed(2)} vs bottom ${m.coarse.bottom.toFixed(2)}`)
+    .join('; ');
+  const gan = result.maps.find((m) => m.name === 'gan')!;
+  const diffusion = result.maps.find((m) => m.name === 'diffusion')!;
+  return { claim, measure, expected, measured: text, holds: gan.coarse.top > gan.coarse.bottom && diffusion.coarse.top > diffusion.coarse.bottom };
+}
