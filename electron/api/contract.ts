@@ -62,6 +62,13 @@ export interface GenerateRequest {
   classLabel: number | null;
   /** Classifier-free guidance scale (1 = plain conditional). */
   guidance: number;
+  /**
+   * GAN models (kind `gan`) only: the latent z itself, instead of the seed's
+   * (a kept variation-grid cell). A GAN run's settings always carry its z here.
+   */
+  latent?: number[];
+  /** GAN models only: the run this one varies (shown as a branch of it), and how. */
+  branchOf?: { runId: string; perturbation: string };
 }
 
 export interface BranchInfo {
@@ -127,8 +134,9 @@ export interface Brush {
 }
 
 /** Where the variation grid's directions come from (DESIGN.md §1.4). */
-export type DirectionFamily = 'jacobian' | 'x0-pcs' | 'generator';
-export const DIRECTION_FAMILIES: readonly DirectionFamily[] = ['jacobian', 'x0-pcs', 'generator'];
+export type DirectionFamily = 'jacobian' | 'x0-pcs' | 'generator' | 'gan-latent';
+/** `gan-latent`: eigenvectors of JᵀJ of a GAN generator at the run's z (GAN runs only; engine/gan.ts). */
+export const DIRECTION_FAMILIES: readonly DirectionFamily[] = ['jacobian', 'x0-pcs', 'generator', 'gan-latent'];
 
 export interface VariationRequest {
   jobId: string;
@@ -157,6 +165,8 @@ export interface VariationGrid {
   /** Final image of each cell, [count][amplitudes][C·H·W]. */
   images: Float32Array;
   seconds: number;
+  /** gan-latent only: the unit latent directions v_j, [count][latent dim] (a cell is z + a·v_j). */
+  latentDirections?: Float32Array;
 }
 
 export interface BranchRequest {

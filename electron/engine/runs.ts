@@ -121,7 +121,9 @@ export function runFromSafetensors(file: SafetensorsFile, path: string): RunReco
       throw notARun(path, `tensor "${name}" is ${entry.dtype} [${entry.shape.join(', ')}]; expected F32 [${expectedShape.join(', ')}]`);
     }
   }
-  if (sigma.dtype !== 'F64' || evaluations.dtype !== 'I32' || evaluations.shape[0] !== stepCount || stepCount < 2) {
+  // A GAN run (its settings carry the latent z) is one state; a diffusion run has at least two.
+  const minimumStates = Array.isArray(settings.latent) ? 1 : 2;
+  if (sigma.dtype !== 'F64' || evaluations.dtype !== 'I32' || evaluations.shape[0] !== stepCount || stepCount < minimumStates) {
     throw notARun(path, 'its sigma/evaluations tensors do not match');
   }
   const branch = meta['branch'];
