@@ -4,8 +4,9 @@ Generator G(z, y): z ~ N(0, I_64) and a class label y in 0..9 -> a 1x28x28 image
 (Linear to 64x7x7, two nearest-neighbour upsamplings 7->14->28 each followed by a 3x3
 convolution, BatchNorm and ReLU, then a 3x3 convolution + tanh; transposed convolutions are
 10x slower in Debian's CPU torch). Discriminator: spectrally normalised convolutions 28->14->7->4 with
-LeakyReLU and a projection head for the class (Miyato & Koyama 2018); hinge loss, Adam
-(lr 2e-4, betas 0.5/0.999), batch 64, one D step per G step. The exported generator is an
+LeakyReLU, a minibatch-standard-deviation feature against mode collapse (Karras et al. 2018)
+and a projection head for the class (Miyato & Koyama 2018); hinge loss, Adam with the two
+time-scale rule (G lr 1e-4, D lr 4e-4, betas 0/0.9), batch 64, one D step per G step. The exported generator is an
 exponential moving average of G's weights (decay 0.999) whose BatchNorm statistics are
 re-estimated over 50 batches at export (the EMA weights never saw the running statistics).
 
@@ -69,12 +70,14 @@ class Discriminator(nn.Module):
             sn(nn.Conv2d(2 * ch, 2 * ch, 4, 2, 1)), nn.LeakyReLU(0.2),    # 7
             sn(nn.Conv2d(2 * ch, 4 * ch, 3, 2, 1)), nn.LeakyReLU(0.2),    # 4
         )
-        self.lin = sn(nn.Linear(4 * ch * 16, 1))
+        self.lin = sn(nn.Linear(4 * ch * 16 + 1, 1))
         self.proj = sn(nn.Embedding(ncls, 4 * ch * 16))
 
     def forward(self, x, y):
         h = self.body(x).flatten(1)
-        return self.lin(h).squeeze(1) + (self.proj(y) * h).sum(1)
+        # minibatch standard deviation (Karras et al. 2018): lets D see a batch without variety (mode collapse)
+        spread = h.std(0, unbiased=False).mean().expand(h.shape[0], 1)
+        return self.lin(torch.cat([h, spread], 1)).squeeze(1) + (self.proj(y) * h).sum(1)
 
 
 def latest(d):
@@ -144,6 +147,26 @@ def export(ckpt, out, threads=1):
         json.dump(ref, f)
     grid(G, os.path.join(os.path.dirname(ckpt), f"samples-{s['step']:07d}.png"))
     params = sum(p.numel() for p in G.parameters())
+    manifest = {
+        "id": "fashion-mnist-gan",
+        "name": "Fashion-MNIST · DCGAN generator (class-conditional)",
+        "description": (f"Class-conditional DCGAN generator ({params / 1e6:.2f} M parameters, latent z ~ N(0, I_{Z})) trained "
+                        f"for {s['step']} steps of batch 64 (hinge loss, spectral-norm projection discriminator). One step from z "
+                        "to an image: no timeline. For the GAN analogy (painter analyze gan-analogy)."),
+        "kind": "gan",
+        "image": {"channels": 1, "height": 28, "width": 28, "range": [-1, 1]},
+        "space": "pixel",
+        "conditioning": {"classes": fmnist.CLASSES},
+        "gan": {"file": "model.onnx", "latent": {"name": "z", "dim": Z}, "classLabel": {"name": "y", "dtype": "int64"},
+                "output": {"name": "x"}},
+        "stats": "../fashion-mnist-gaussian/stats.safetensors",
+        "judge": "../fashion-mnist-judge",
+        "card": "See MODEL_CARD.md. Fashion-MNIST training set, 60,000 28x28 greyscale images (Xiao, Rasul & Vollgraf 2017, "
+                "Zalando Research), MIT licence.",
+    }
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2, ensure_ascii=False)
+        f.write("\n")
     print(f"exported step {s['step']} ({params} generator parameters) to {path} "
           f"({os.path.getsize(path) / 1e6:.2f} MB)", flush=True)
     return s, params
@@ -153,7 +176,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--max-steps", type=int, default=12000)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--lr", type=float, default=1e-4, help="generator learning rate")
+    ap.add_argument("--lr-d", type=float, default=4e-4, help="discriminator learning rate (two time-scale update rule)")
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
@@ -176,8 +200,8 @@ def main():
     Y = torch.from_numpy(yall)
     G, D = Generator(), Discriminator()
     Gema = copy.deepcopy(G).requires_grad_(False)
-    oG = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
-    oD = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    oG = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.0, 0.9))
+    oD = torch.optim.Adam(D.parameters(), lr=args.lr_d, betas=(0.0, 0.9))
     step, log = 0, []
     ck = latest(args.ckpt_dir)
     if ck:
