@@ -232,8 +232,8 @@ export interface TrajectorySpace {
 }
 
 /** The theory lab's analyses the studio charts (DESIGN.md §1.5, §3). */
-export type TheoryAnalysisName = 'emergence' | 'perturbation' | 'agreement' | 'teleport';
-export const THEORY_ANALYSES: readonly TheoryAnalysisName[] = ['emergence', 'perturbation', 'agreement', 'teleport'];
+export type TheoryAnalysisName = 'emergence' | 'perturbation' | 'agreement' | 'teleport' | 'gan-analogy';
+export const THEORY_ANALYSES: readonly TheoryAnalysisName[] = ['emergence', 'perturbation', 'agreement', 'teleport', 'gan-analogy'];
 
 export interface TheoryRequest {
   jobId: string;
@@ -283,6 +283,16 @@ export type TheoryChart = { modelId: string; seeds: number[]; seconds: number } 
       /** Bootstrap sd of the full run's Fréchet distance: the noise a skip must stay within. */
       noise: number;
       largestSafe: { skip: number; saved: number; savedFraction: number };
+    }
+  | {
+      analysis: 'gan-analogy';
+      /** The GAN generator compared (a registered model of the run's image size). */
+      gan: string;
+      /** Directions compared in each map. */
+      k: number;
+      /** GAN, the run's generator map x_T → x0, the Gaussian's exact map: s_j/s_1, effective rank, coarse share of top vs bottom directions. */
+      maps: Array<{ name: 'gan' | 'diffusion' | 'gaussian'; title: string; normalized: number[]; effectiveRank: number; coarseTop: number; coarseBottom: number }>;
+      compare: number;
     }
 );
 

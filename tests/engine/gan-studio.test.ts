@@ -62,4 +62,16 @@ describe('a GAN model in the studio', () => {
     await expect(engine.generate({ modelId: 'fixture-gaussian', seed: 1, steps: 8, sampler: 'euler', classLabel: null, guidance: 1, latent: [1] })).rejects.toThrow(/are for GAN models/);
     expect(() => validateParams('generate', { jobId: 'j', modelId: 'm', seed: 1, steps: 1, sampler: 'euler', classLabel: 0, guidance: 1, latent: [1, Number.NaN] })).toThrow(/"latent" must be finite/);
   });
+
+  it('the Theory tab charts the GAN analogy for a diffusion run: the registered GAN of its size beside its generator map and the Gaussian', async () => {
+    const run = await engine.generate({ modelId: 'fixture-gaussian', seed: 2, steps: 40, sampler: 'heun', classLabel: null, guidance: 1 });
+    const chart = await engine.call('theory', { jobId: 't', runId: run.runId, analysis: 'gan-analogy', seeds: 2 });
+    if (chart.analysis !== 'gan-analogy') throw new Error('wrong chart');
+    expect(chart.gan).toBe('fixture-gan-linear');
+    expect(chart.k).toBe(6);
+    expect(chart.maps.map((m) => m.name)).toEqual(['gan', 'diffusion', 'gaussian']);
+    chart.maps[0]!.normalized.forEach((v, j) => expect(Math.abs(v - reference.singularValues[j]! / reference.singularValues[0]!)).toBeLessThan(2e-5));
+    // The fixture's network is the Gaussian: its generator map through 40 Heun steps has the exact map's spectrum (2 Krylov blocks of 14 span 16-D).
+    chart.maps[1]!.normalized.forEach((v, j) => expect(Math.abs(v - chart.maps[2]!.normalized[j]!)).toBeLessThan(5e-3));
+  });
 });
