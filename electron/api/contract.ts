@@ -386,6 +386,12 @@ export interface RunSummary {
    * (x0 + σ ε, the EDM and analytic models' own convention).
    */
   convention: StateConvention;
+  /**
+   * Sentences for the user about the run's settings, e.g. a sampler and step
+   * count whose result is far from converged (engine/sampler-accuracy.ts).
+   * Absent when there is nothing to say; not stored in run files.
+   */
+  warnings?: string[];
 }
 
 export type StateConvention = 'vp' | 'sigma';

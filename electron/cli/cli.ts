@@ -133,11 +133,13 @@ async function commandSample(args: string[]): Promise<void> {
         seconds: Number(summary.seconds.toFixed(4)),
         out,
         ...(png === undefined ? {} : { png: resolve(png) }),
+        ...(summary.warnings === undefined ? {} : { warnings: summary.warnings }),
       };
       process.stdout.write(`${JSON.stringify(line)}\n`);
     } else {
       process.stdout.write(`Wrote ${out} (${summary.stepCount} states, ${summary.seconds.toFixed(2)} s)\n`);
     }
+    for (const warning of summary.warnings ?? []) process.stderr.write(`warning: ${warning}\n`);
   } finally {
     await engine.dispose();
   }

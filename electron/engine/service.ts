@@ -14,6 +14,7 @@ import { PainterError } from './errors';
 import { ModelRegistry } from './models';
 import { readRun, writeRun, type RunRecord } from './runs';
 import { sample, toModelConvention } from './samplers';
+import { accuracyWarning, gaussianSpectrum, referenceSpectrum } from './sampler-accuracy';
 import { branchRun } from './branch';
 import { filmstripPng, timelineGif, trajectoriesSafetensors, writeExport } from './export';
 import { GaussianStatsCache, gaussianGhost } from './ghost';
@@ -327,6 +328,8 @@ export class Engine {
       branch: null,
       convention: denoiser.schedule.kind === 'vp' ? 'vp' : 'sigma',
     };
+    const warning = await this.samplerWarning(request, denoiser);
+    if (warning !== null) summary.warnings = [warning];
     const run: RunRecord = {
       summary,
       manifestHash: model.manifestHash,
@@ -337,6 +340,14 @@ export class Engine {
     this.runs.set(summary.runId, run);
     this.autosave(run);
     return summary;
+  }
+
+  /** A warning when the chosen sampler and steps are far from converged on the model's data spectrum. */
+  private async samplerWarning(request: GenerateRequest, denoiser: Denoiser): Promise<string | null> {
+    const { model } = await this.gaussians.get(request.modelId);
+    const spectrum = model !== null && model.dim === denoiser.dim ? gaussianSpectrum(model) : referenceSpectrum(denoiser.image.range);
+    const source = model !== null ? "the data's Gaussian statistics" : 'a reference spectrum (the model has no data statistics)';
+    return accuracyWarning(denoiser.schedule, request.sampler, request.steps, spectrum, source);
   }
 
   private autosavePath(runId: string): string {

@@ -130,7 +130,7 @@ export function projectOnAxes(points: ArrayLike<number>, count: number, pca: Pri
  * (DESIGN.md §2: x(σ) = μ + Σ_k a_k(σ) c_k u_k + p(σ) x⊥), so each state costs
  * O(K·k) after one projection of x_T, instead of building every D-value state.
  */
-export function projectClosedForm(gaussian: GaussianModel, start: Float32Array, sigmas: Float64Array, pca: PrincipalAxes): Float32Array {
+export function projectClosedForm(gaussian: GaussianModel, start: ArrayLike<number>, sigmas: Float64Array, pca: PrincipalAxes): Float32Array {
   const { dim, rank, eigvecs, eigvals, mean, residualVariance: r } = gaussian;
   const k = pca.variances.length;
   const centred = new Float64Array(dim);
