@@ -66,7 +66,11 @@ export interface QualityOptions {
 
 export interface QualityReport {
   settings: Omit<QualityOptions, 'signal' | 'onProgress' | 'onConditionalImages'>;
-  conditional: Array<{ guidance: number; accuracy: number; count: number }>;
+  /**
+   * Per guidance scale: class accuracy, and the judge score and feature Fréchet distance of the same
+   * class-balanced samples (comparable with a class-conditional GAN's, which has no unconditional mode).
+   */
+  conditional: Array<{ guidance: number; accuracy: number; count: number; judgeScore?: number; frechetToTest?: number }>;
   unconditional: {
     count: number;
     judgeScore: number;
@@ -101,7 +105,13 @@ export async function evaluateQuality(denoiser: Denoiser, judge: Judge, options:
       const output = await judge.classify(images);
       const labels = Array.from({ length: output.count }, (_, i) => i % classes);
       options.onConditionalImages?.(guidance, images, labels);
-      conditional.push({ guidance, accuracy: classAccuracy(output, labels), count: output.count });
+      conditional.push({
+        guidance,
+        accuracy: classAccuracy(output, labels),
+        count: output.count,
+        judgeScore: judgeScore(output),
+        ...(output.count > 1 ? { frechetToTest: frechetDistance(featureStatistics(output.features, output.featureDim), judge.testStats) } : {}),
+      });
     }
   }
   let unconditional: QualityReport['unconditional'] = null;
