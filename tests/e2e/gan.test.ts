@@ -47,4 +47,22 @@ describe('studio: a GAN generator', () => {
     await page.getByTestId('tab-theory').click();
     await expect(page.locator('#view').textContent()).resolves.toMatch(/a GAN run has one step/);
   }, 180_000);
+
+  it('the Theory tab charts the GAN analogy for a diffusion run', async () => {
+    const page = studio.page;
+    await page.getByTestId('tab-studio').click();
+    await studio.selectModel('fashion-mnist-gaussian');
+    await studio.setField('#steps', '20');
+    await studio.generate();
+    await page.getByTestId('tab-theory').click();
+    await page.getByTestId('chart-gan-analogy').click();
+    await page.getByTestId('run-analysis').click();
+    await page.getByTestId('gan-analogy-table').waitFor({ state: 'visible', timeout: 120_000 });
+    await studio.waitForJob();
+    const rows = await page.getByTestId('gan-analogy-table').locator('tbody tr').allTextContents();
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).toMatch(/GAN generator z → x\s*[\d.]+ \/ 32/);
+    expect(rows[1]).toMatch(/diffusion generator map/);
+    if (process.env['PAINTER_SCREENSHOTS']) await page.screenshot({ path: `${process.env['PAINTER_SCREENSHOTS']}/gan-analogy-chart.png`, fullPage: true });
+  }, 240_000);
 });
