@@ -20,6 +20,10 @@ export type ErrorCode =
   | 'CANCELLED'
   | 'PROVIDER_FAILED'
   | 'IO_ERROR'
+  /** Browser mode: a path outside the workspace and the model folders named on the command line. */
+  | 'OUTSIDE_WORKSPACE'
+  /** The engine process stopped (crashed, killed, out of memory, hung) during the call; it is restarted. */
+  | 'ENGINE_STOPPED'
   | 'INTERNAL';
 
 export interface ErrorPayload {
@@ -32,7 +36,7 @@ export type SamplerName = 'euler' | 'heun' | 'ddpm';
 export const SAMPLER_NAMES: readonly SamplerName[] = ['euler', 'heun', 'ddpm'];
 
 /** `gan`: a one-step generator z → x (no timeline); see engine/gan.ts. */
-export type ModelKind = 'onnx' | 'gaussian' | 'gmm' | 'delta' | 'gan';
+export type ModelKind = 'onnx' | 'gaussian' | 'gmm' | 'delta' | 'local' | 'gan';
 
 export interface ModelInfo {
   id: string;
@@ -133,10 +137,24 @@ export interface Brush {
   direction?: DirectionSource;
 }
 
-/** Where the variation grid's directions come from (DESIGN.md §1.4). */
-export type DirectionFamily = 'jacobian' | 'x0-pcs' | 'generator' | 'gan-latent';
+/**
+ * Where the variation grid's directions come from (DESIGN.md §1.4); `local`:
+ * the directions that change a painted region of x̂0 and leave the rest
+ * (LOCO Edit, Chen et al. NeurIPS 2024; engine/analysis/local-directions.ts).
+ */
+export type DirectionFamily = 'jacobian' | 'x0-pcs' | 'generator' | 'local' | 'gan-latent';
 /** `gan-latent`: eigenvectors of JᵀJ of a GAN generator at the run's z (GAN runs only; engine/gan.ts). */
-export const DIRECTION_FAMILIES: readonly DirectionFamily[] = ['jacobian', 'x0-pcs', 'generator', 'gan-latent'];
+export const DIRECTION_FAMILIES: readonly DirectionFamily[] = ['jacobian', 'x0-pcs', 'generator', 'local', 'gan-latent'];
+
+/** Directions found elsewhere (e.g. kept on another run of the same model) to kick along instead of finding new ones. */
+export interface AppliedDirections {
+  /** Unit directions, [count][C·H·W]. */
+  directions: Float32Array;
+  /** One label per direction, e.g. "L1 (seed 4, step 25)". */
+  labels: string[];
+  sourceRunId: string;
+  sourceStep: number;
+}
 
 export interface VariationRequest {
   jobId: string;
@@ -148,6 +166,47 @@ export interface VariationRequest {
   directions: number;
   /** Kick norms (columns), unit-variance convention like a brush's strength; 0 re-makes the run. */
   amplitudes: number[];
+  /**
+   * The region painted on x̂0: one weight in [0, 1] per pixel (H·W, row-major, all channels alike).
+   * Needed by the `local` family; with any family (and `apply`) the grid reports each cell's share of change inside it.
+   */
+  mask?: Float32Array;
+  /** `local`: how many of the outside's top Jacobian directions to project out (default: chosen by explained energy). */
+  nullSpaceRank?: number;
+  /** Kick along these directions instead of finding new ones (then `family` only names where they came from). */
+  apply?: AppliedDirections;
+}
+
+/** How the search for Jacobian or local directions went (issue 13 part 2: only converged directions are shown). */
+export interface DirectionSearch {
+  /** Per direction shown: degrees its estimate moved between the search space at half its final size and at the end. */
+  convergenceDeg: number[];
+  /** A direction counts as found below this. */
+  toleranceDeg: number;
+  /** Directions asked for that did not converge within the budget, so are not shown. */
+  notConverged: number;
+  /** Per direction shown, the other rows tied with it (equal strength: only their span is defined). */
+  tiedWith: number[][];
+  forwardPasses: number;
+  /** The cap on forward passes. */
+  budget: number;
+  /** Skew share of the Jacobian on the search space (0 for an exact denoiser, whose Jacobian is symmetric). */
+  asymmetry: number;
+}
+
+/** The `local` family's region and how the rest is kept fixed. */
+export interface LocalSearch {
+  /** Region weights used, H·W. */
+  mask: Float32Array;
+  /** Top directions of the outside's Jacobian (I − M)J projected out of each direction. */
+  nullSpaceRank: number;
+  rankChosenBy: 'energy' | 'user';
+  /** The share of the outside's Jacobian energy the projected-out directions had to carry. */
+  energyThreshold: number;
+  /** …and the share they do carry. */
+  explainedEnergy: number;
+  /** Per direction: share of x̂0's squared change (to first order, at this step) that falls inside the region. */
+  insideShare: number[];
 }
 
 export interface VariationGrid {
@@ -167,6 +226,17 @@ export interface VariationGrid {
   seconds: number;
   /** gan-latent only: the unit latent directions v_j, [count][latent dim] (a cell is z + a·v_j). */
   latentDirections?: Float32Array;
+  /** Jacobian and local families: convergence and budget of the search. */
+  search?: DirectionSearch;
+  /** The local family: the region and the null-space projection. */
+  local?: LocalSearch;
+  /**
+   * When a region was given: per cell [direction][amplitude], the share of the final image's squared change
+   * (against the run's own final image) that falls inside it; null for amplitude 0.
+   */
+  inside?: Array<number | null>;
+  /** Row labels when the directions were applied from elsewhere. */
+  applied?: { sourceRunId: string; sourceStep: number; labels: string[] };
 }
 
 export interface BranchRequest {
@@ -193,6 +263,26 @@ export type GaussianGhost =
       decided: number[];
       /** Per state: RMS of (run's x̂0 − ghost's x̂0), in data units. */
       deviation: number[];
+    }
+  | { available: false; runId: string; reason: string };
+
+/**
+ * The local patch model's run from the same x_T on the same σ grid, with the
+ * same sampler, seed and class (engine/local-ghost.ts).
+ */
+export type LocalGhost =
+  | {
+      available: true;
+      runId: string;
+      /** The local patch model that painted it. */
+      modelId: string;
+      /** Its states, same layout and convention as the run's `xt`. */
+      xt: Float32Array;
+      /** Its x̂0 along its own trajectory. */
+      x0Hat: Float32Array;
+      /** Per state: RMS of (run's x̂0 − local ghost's x̂0), in data units. */
+      deviation: number[];
+      seconds: number;
     }
   | { available: false; runId: string; reason: string };
 
@@ -273,8 +363,12 @@ export type TheoryChart = { modelId: string; seeds: number[]; seconds: number } 
       analysis: 'agreement';
       /** σ (σ form) the network was evaluated at. */
       sigmas: number[];
-      /** EV(σ) of each reference denoiser ("gaussian", mixtures, the training set). */
-      references: Array<{ name: string; ev: number[] }>;
+      /**
+       * EV(σ) of each reference denoiser ("gaussian", mixtures, the training
+       * set, the local patch model) and the median r²(σ) of its x̂0 against
+       * the network's over the probe images; `kind`: gaussian, gmm, delta or local.
+       */
+      references: Array<{ name: string; kind: string; ev: number[]; r2: number[] }>;
       probeSource: string;
     }
   | {
@@ -360,6 +454,27 @@ export interface ExportResult {
   bytes: number;
 }
 
+/**
+ * The storage budgets (issue 9): open runs beyond `runMemoryMB` of tensors
+ * move to disk (least recently used first) and come back when asked for;
+ * autosaved runs beyond `autosaveDiskMB` are removed, oldest unopened first.
+ */
+export interface StorageSettings {
+  runMemoryMB: number;
+  autosaveDiskMB: number;
+}
+
+export interface StorageStatus extends StorageSettings {
+  /** Tensors of open runs held in memory now, MB. */
+  residentMB: number;
+  /** Autosaved run files on disk now, MB. */
+  autosaveMB: number;
+  openRuns: number;
+  residentRuns: number;
+  /** Runs moved out of memory so far. */
+  evictions: number;
+}
+
 /** Where the studio suggests files go on the engine's machine. */
 export interface StudioPaths {
   dataDir: string;
@@ -389,7 +504,7 @@ export interface RunSummary {
   /**
    * Sentences for the user about the run's settings, e.g. a sampler and step
    * count whose result is far from converged (engine/sampler-accuracy.ts).
-   * Absent when there is nothing to say; not stored in run files.
+   * Absent when there is nothing to say; kept in run files (metadata `warnings`).
    */
   warnings?: string[];
 }
@@ -432,6 +547,8 @@ export interface ApiMethods {
   /** Forgets runs (and their autosaved files); the caller decides which, e.g. a branch and its descendants. */
   deleteRuns: [{ runIds: string[] }, { deleted: string[] }];
   gaussianGhost: [{ runId: string }, GaussianGhost];
+  /** A job: the local patch model's own run from the run's x_T (seconds, with progress). */
+  localGhost: [{ jobId: string; runId: string }, LocalGhost];
   trajectorySpace: [TrajectorySpaceRequest, TrajectorySpace];
   saveSession: [SaveSessionRequest, { path: string }];
   openSession: [{ path: string }, SessionSummary];
@@ -440,6 +557,10 @@ export interface ApiMethods {
   exportAnimation: [ExportAnimationRequest, ExportResult];
   exportTrajectories: [ExportTrajectoriesRequest, ExportResult];
   studioPaths: [Record<string, never>, StudioPaths];
+  /** The storage budgets and their use. */
+  storage: [Record<string, never>, StorageStatus];
+  /** Changes the storage budgets (the desktop keeps them in its settings file; browser mode for the launch). */
+  setStorage: [StorageSettings, StorageStatus];
 }
 
 export type ApiMethod = keyof ApiMethods;
@@ -448,9 +569,22 @@ export type ApiResult<M extends ApiMethod> = ApiMethods[M][1];
 
 export type ApiResponse<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
 
+/**
+ * The engine process's health, from its supervisor (EngineHost): it stopped
+ * and is restarting, it is back (with the runs it re-opened), or it stays
+ * down after repeated failures. `message` is a sentence for the user.
+ */
+export interface EngineStatus {
+  state: 'restarting' | 'ready' | 'failed';
+  message: string;
+  restoredRuns?: string[];
+  lostRuns?: string[];
+}
+
 /** Events pushed from the engine to the UI. */
 export interface ApiEvents {
   progress: JobProgress;
+  engine: EngineStatus;
 }
 export type ApiEventName = keyof ApiEvents;
 

@@ -18,7 +18,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SAMPLER_NAMES, type SamplerName } from '../api/contract';
 import { integerFlag, numberFlag, parseFlags, requiredFlag, type ParsedFlags } from './args';
-import { agreementAnalysis, type ReferenceModel } from '../engine/analysis/agreement';
+import { agreementAnalysis } from '../engine/analysis/agreement';
 import { formatMeanSd } from '../engine/analysis/claims';
 import type { AnalysisContext, RunSettings } from '../engine/analysis/context';
 import { emergenceAnalysis, type ImageRegion } from '../engine/analysis/emergence';
@@ -28,7 +28,7 @@ import { manifoldAnalysis } from '../engine/analysis/manifold';
 import { perturbationAnalysis, type DirectionSpec } from '../engine/analysis/perturbation';
 import { ANALYSIS_NAMES, runReport, type AnalysisName } from '../engine/analysis/report';
 import { renderReport } from '../engine/analysis/report-html';
-import { dataProbes, findAnalytic, findGaussian, findJudge, matchingClassGaussians, resolveModel } from '../engine/analysis/resources';
+import { dataProbes, findAnalytic, findGaussian, findJudge, localTrainingOverlap, matchingClassGaussians, referenceModels, resolveModel } from '../engine/analysis/resources';
 import { retrievalAnalysis } from '../engine/analysis/retrieval';
 import { teleportAnalysis } from '../engine/analysis/teleport';
 import { trajectoryAnalysis } from '../engine/analysis/trajectory';
@@ -37,11 +37,12 @@ import { encodePng } from '../engine/png';
 import { writeFileAtomic } from '../engine/safetensors';
 import type { Engine } from '../engine/service';
 import { findGanGenerator } from '../engine/gan';
+import { checkOverwrite, JSON_GENERATOR } from './overwrite';
 
 const COMMON = ['model', 'seeds', 'seed-base', 'steps', 'sampler', 'class', 'guidance', 'gaussian', 'judge', 'json', 'png'];
 const SPECIFIC: Record<AnalysisName, string[]> = {
   trajectory: ['components'],
-  agreement: ['ev-sigmas', 'probes', 'gmm', 'delta'],
+  agreement: ['ev-sigmas', 'probes', 'gmm', 'delta', 'local'],
   emergence: ['directions', 'spacing', 'region'],
   perturbation: ['inject-steps', 'strengths', 'direction', 'convention'],
   teleport: ['skips', 'pc-dims', 'bootstrap', 'gmm'],
@@ -129,7 +130,7 @@ export function toJson(value: unknown): string {
   );
 }
 
-function progressContext(): AnalysisContext {
+export function progressContext(): AnalysisContext {
   if (!process.stderr.isTTY) return {};
   let last = 0;
   return {
@@ -182,9 +183,12 @@ export async function commandAnalyze(args: string[], engine: Engine): Promise<vo
     throw new PainterError('BAD_ARGUMENT', `painter analyze needs an analysis: ${ANALYSIS_NAMES.join(', ')}, gan-analogy${name === undefined ? '' : `; got "${name}"`}.`);
   }
   const analysis = name as AnalysisName;
-  const flags = parseFlags(rest, { values: [...COMMON, ...SPECIFIC[analysis]], switches: analysis === 'teleport' ? ['class-cycle'] : [] }, `analyze ${analysis}`);
+  const flags = parseFlags(rest, { values: [...COMMON, ...SPECIFIC[analysis]], switches: analysis === 'teleport' ? ['class-cycle', 'force'] : ['force'] }, `analyze ${analysis}`);
   const jsonPath = resolve(requiredFlag(flags, 'json', `analyze ${analysis}`));
   const pngPath = flags.values.get('png');
+  // Refuse to replace someone else's file before minutes of work, not after.
+  checkOverwrite(jsonPath, 'json', '--json', flags.switches.has('force'), JSON_GENERATOR.analyze);
+  if (pngPath !== undefined) checkOverwrite(resolve(pngPath), 'png', '--png', flags.switches.has('force'));
   const started = performance.now();
   const registry = engine.registry;
   const { model, denoiser } = await resolveModel(registry, requiredFlag(flags, 'model', `analyze ${analysis}`));
@@ -207,11 +211,14 @@ export async function commandAnalyze(args: string[], engine: Engine): Promise<vo
       case 'agreement': {
         const gmm = await findAnalytic(registry, model, 'gmm', flags.values.get('gmm'));
         const delta = await findAnalytic(registry, model, 'delta', flags.values.get('delta'));
+        const local = await findAnalytic(registry, model, 'local', flags.values.get('local'));
         sources['gmm'] = gmm?.id ?? null;
         sources['delta'] = delta?.id ?? null;
-        const references: ReferenceModel[] = [];
-        for (const reference of [gmm, delta]) if (reference !== null) references.push({ name: reference.id, denoise: (x, s, c) => reference.denoiser.denoise(x, s, c) });
-        const probe = await dataProbes(denoiser, delta, integerFlag(flags, 'probes', 32, 2, 10_000), run, context);
+        sources['local'] = local?.id ?? null;
+        const references = referenceModels({ gmm, delta, local });
+        // Probes held out from the local model's training images when it was built on the delta set's first ones.
+        const skip = localTrainingOverlap(local?.denoiser ?? null, delta?.denoiser ?? null);
+        const probe = await dataProbes(denoiser, delta, integerFlag(flags, 'probes', 32, 2, 10_000), run, context, skip);
         const evSigmas = numberList(flags, 'ev-sigmas');
         result = await agreementAnalysis(denoiser, gaussian!, references, { ...run, probes: probe.images, probeSource: probe.source, ...(evSigmas ? { evSigmas } : {}) }, context);
         break;
@@ -287,15 +294,17 @@ export async function commandAnalyze(args: string[], engine: Engine): Promise<vo
   }
   const seconds = (performance.now() - started) / 1000;
   const picture = pngPath === undefined ? null : analysisPicture(result, denoiser.image);
-  writeFileAtomic(jsonPath, Buffer.from(toJson({ model: model.manifest.id, kind: model.manifest.kind, provider: denoiser.provider, sources, seconds, result })));
+  writeFileAtomic(jsonPath, Buffer.from(toJson({ generator: JSON_GENERATOR.analyze, model: model.manifest.id, kind: model.manifest.kind, provider: denoiser.provider, sources, seconds, result })));
   if (picture !== null) writeFileAtomic(resolve(pngPath!), encodePng(picture));
   for (const line of headline(result)) process.stdout.write(`${line}\n`);
   process.stdout.write(`Wrote ${jsonPath}${picture !== null ? ` and ${resolve(pngPath!)}` : ''} (${seconds.toFixed(1)} s)\n`);
 }
 
 export async function commandReport(args: string[], engine: Engine): Promise<void> {
-  const flags = parseFlags(args, { values: ['model', 'out', 'steps', 'sampler', 'class', 'gaussian', 'gmm', 'delta', 'judge', 'only', 'gan'], switches: ['quick'] }, 'report');
+  const flags = parseFlags(args, { values: ['model', 'out', 'steps', 'sampler', 'class', 'gaussian', 'gmm', 'delta', 'local', 'judge', 'only', 'gan'], switches: ['quick', 'force'] }, 'report');
   const out = resolve(requiredFlag(flags, 'out', 'report'));
+  checkOverwrite(join(out, 'report.html'), 'html', '--out', flags.switches.has('force'));
+  checkOverwrite(join(out, 'report.json'), 'json', '--out', flags.switches.has('force'), JSON_GENERATOR.report);
   const registry = engine.registry;
   const { model, denoiser } = await resolveModel(registry, requiredFlag(flags, 'model', 'report'));
   const onlyText = flags.values.get('only');
@@ -308,6 +317,7 @@ export async function commandReport(args: string[], engine: Engine): Promise<voi
   const gaussian = await findGaussian(registry, model, denoiser, flags.values.get('gaussian'));
   const gmm = await findAnalytic(registry, model, 'gmm', flags.values.get('gmm'));
   const delta = await findAnalytic(registry, model, 'delta', flags.values.get('delta'));
+  const local = await findAnalytic(registry, model, 'local', flags.values.get('local'));
   const judge = await findJudge(registry, model, denoiser, flags.values.get('judge'));
   const gan = ganAnalogy ? await findGanGenerator(registry, denoiser.image, flags.values.get('gan')) : null;
   const classText = flags.values.get('class');
@@ -316,7 +326,7 @@ export async function commandReport(args: string[], engine: Engine): Promise<voi
   const started = performance.now();
   try {
     const data = await runReport(
-      { modelId: model.manifest.id, modelName: model.manifest.name, denoiser, gaussian, gmm, delta, judge, gan },
+      { modelId: model.manifest.id, modelName: model.manifest.name, denoiser, gaussian, gmm, delta, local, judge, gan },
       {
         ...(steps !== undefined ? { steps: integerFlag(flags, 'steps', 50, 2, 1000) } : {}),
         ...(sampler ? { sampler } : {}),
@@ -330,7 +340,7 @@ export async function commandReport(args: string[], engine: Engine): Promise<voi
     mkdirSync(out, { recursive: true });
     const html = join(out, 'report.html');
     writeFileAtomic(html, Buffer.from(renderReport(data, denoiser.image)));
-    writeFileAtomic(join(out, 'report.json'), Buffer.from(toJson(data)));
+    writeFileAtomic(join(out, 'report.json'), Buffer.from(toJson({ generator: JSON_GENERATOR.report, ...data })));
     for (const claim of data.claims) process.stdout.write(`${claim.holds === null ? '–' : claim.holds ? '✓' : '✗'} ${claim.claim}: ${claim.measured}\n`);
     for (const [name, reason] of Object.entries(data.skipped)) process.stdout.write(`– ${name} not run: ${reason}\n`);
     process.stdout.write(`Wrote ${html} and report.json (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);

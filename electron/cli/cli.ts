@@ -4,7 +4,7 @@
  *   painter models [--json]
  *   painter sample --model ID [--class N] [--guidance G] [--steps N] [--sampler euler|heun|ddpm]
  *                  [--seed S] --out RUN.safetensors [--png STRIP.png] [--json]
- *   painter serve [--port P]
+ *   painter serve [--port P] [--workspace DIR] [--models DIR]...
  *
  * Errors print one line on stderr and exit non-zero; output files are
  * written atomically, so a failure leaves none behind.
@@ -14,12 +14,14 @@ import { join, resolve } from 'node:path';
 import { SAMPLER_NAMES, type SamplerName } from '../api/contract';
 import { integerFlag, numberFlag, parseFlags, requiredFlag } from './args';
 import { Engine } from '../engine/service';
-import { PainterError, toErrorPayload } from '../engine/errors';
+import { PainterError, quoteText, toErrorPayload } from '../engine/errors';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { encodePng, imageToRaster, rasterGrid } from '../engine/png';
 import { serializeRun, type RunRecord } from '../engine/runs';
 import { writeFileAtomic } from '../engine/safetensors';
 import { saveRunFile } from '../engine/service';
 import type { ProviderName } from '../engine/denoisers/onnx';
+import { checkOverwrite } from './overwrite';
 
 const PACKAGE_ROOT = resolve(__dirname, '..', '..');
 
@@ -27,18 +29,24 @@ const USAGE = `painter — watch diffusion models paint
 
   painter models [--json]
   painter sample --model ID [--class N] [--guidance G] [--steps N] [--sampler euler|heun|ddpm]
-                 [--seed S] --out RUN.safetensors [--png STRIP.png] [--json]
-  painter serve [--port P]
+                 [--seed S] --out RUN.safetensors [--png STRIP.png] [--json] [--force]
+  painter serve [--port P] [--workspace DIR] [--models DIR]... [--run-memory MB] [--autosave-disk MB]
+                [--engine-memory MB]
   painter evaluate --model ID [--samples N] [--conditional N] [--steps N] [--guidance 1,2,4]
-                   [--json OUT.json] [--grid PREFIX]
+                   [--json OUT.json] [--grid PREFIX] [--force]
   painter analyze trajectory|agreement|emergence|perturbation|teleport|retrieval|manifold
                   --model ID|FOLDER [--seeds N] [--steps N] [--sampler S] [--class N]
-                  [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png]
+                  [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png] [--force]
   painter analyze gan-analogy --gan ID --model ID [--k K] [--class N] [--gan-class N] --json OUT.json [--png OUT.png]
-  painter report --model ID|FOLDER --out DIR [--steps N] [--only a,b] [--quick]
+  painter report --model ID|FOLDER --out DIR [--steps N] [--only a,b] [--quick] [--force]
+  painter inspect RUN.safetensors|SESSION.painter|MODEL_FOLDER|JUDGE_FOLDER [--json]
+  painter calibrate-local --model ID|FOLDER --out CALIBRATION.json [--delta ID] [--training N]
+                  [--probes M] [--sigmas a,b] [--sizes 1,3,…] [--shift S] [--force]
 
 Environment: PAINTER_HOME (settings and autosaved runs; default ~/.config/painter),
-PAINTER_PROVIDERS (execution providers to try, e.g. "cuda,cpu").`;
+PAINTER_PROVIDERS (execution providers to try, e.g. "cuda,cpu"), PAINTER_RUN_MEMORY_MB
+(open runs kept in memory, default 1024), PAINTER_AUTOSAVE_DISK_MB (autosaves kept, default 4096).
+Output files are never replaced unless Painter wrote them (same kind) or --force is given.`;
 
 export function userDataDir(): string {
   return process.env['PAINTER_HOME'] ?? join(process.env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'), 'painter');
@@ -97,11 +105,13 @@ function stripPng(run: RunRecord): Uint8Array {
 }
 
 async function commandSample(args: string[]): Promise<void> {
-  const flags = parseFlags(args, { values: ['model', 'class', 'guidance', 'steps', 'sampler', 'seed', 'out', 'png'], switches: ['json'] }, 'sample');
+  const flags = parseFlags(args, { values: ['model', 'class', 'guidance', 'steps', 'sampler', 'seed', 'out', 'png'], switches: ['json', 'force'] }, 'sample');
+  const force = flags.switches.has('force');
   const modelId = requiredFlag(flags, 'model', 'sample');
   const out = resolve(requiredFlag(flags, 'out', 'sample'));
   if (!out.endsWith('.safetensors')) throw new PainterError('BAD_ARGUMENT', `--out must end in .safetensors; got "${out}".`);
   const png = flags.values.get('png');
+  if (png !== undefined) checkOverwrite(resolve(png), 'png', '--png', force);
   const sampler = flags.values.get('sampler') ?? 'euler';
   if (!(SAMPLER_NAMES as readonly string[]).includes(sampler)) {
     throw new PainterError('BAD_ARGUMENT', `--sampler must be one of ${SAMPLER_NAMES.join(', ')}; got "${sampler}".`);
@@ -121,7 +131,7 @@ async function commandSample(args: string[]): Promise<void> {
     const run = engine.getRunRecord(summary.runId);
     const pngBytes = png === undefined ? null : stripPng(run);
     serializeRun(run); // validate serialisation before touching any output path
-    saveRunFile(out, run);
+    saveRunFile(out, run, { force });
     if (pngBytes !== null) writeFileAtomic(resolve(png!), pngBytes);
     if (flags.switches.has('json')) {
       const line = {
@@ -146,10 +156,23 @@ async function commandSample(args: string[]): Promise<void> {
 }
 
 async function commandServe(args: string[]): Promise<void> {
-  const flags = parseFlags(args, { values: ['port'], switches: [] }, 'serve');
+  const flags = parseFlags(args, { values: ['port', 'workspace', 'run-memory', 'autosave-disk', 'engine-memory'], switches: [], lists: ['models'] }, 'serve');
+  const engineMemory = flags.values.get('engine-memory');
+  const runMemory = flags.values.get('run-memory');
+  const autosaveDisk = flags.values.get('autosave-disk');
   const { startServer } = await import('../serve/server');
   const providers = preferredProviders();
+  // Browser mode reads and writes only in its workspace and the model folders named here (issue 9, item 9).
+  const workspace = resolve(flags.values.get('workspace') ?? join(userDataDir(), 'workspace'));
+  const modelFolders = modelFoldersOf(flags.lists.get('models') ?? []);
   const server = await startServer({
+    confine: { workspace, readOnly: flags.lists.get('models')?.map((folder) => resolve(folder)) ?? [] },
+    modelFolders,
+    ...(engineMemory !== undefined ? { engineMemoryMB: integerFlag(flags, 'engine-memory', 0, 64, 1_048_576) } : {}),
+    storage: {
+      ...(runMemory !== undefined ? { runMemoryMB: integerFlag(flags, 'run-memory', 0, 16, 1_048_576) } : {}),
+      ...(autosaveDisk !== undefined ? { autosaveDiskMB: integerFlag(flags, 'autosave-disk', 0, 16, 1_048_576) } : {}),
+    },
     port: integerFlag(flags, 'port', 0, 0, 65535),
     rendererDir: join(PACKAGE_ROOT, 'out', 'renderer'),
     workerPath: join(__dirname, 'engine-worker.cjs'),
@@ -158,11 +181,41 @@ async function commandServe(args: string[]): Promise<void> {
     ...(providers ? { providers } : {}),
   });
   process.stdout.write(`Painter is serving the studio at\n  ${server.url}\n(127.0.0.1 only; the token in the URL is required; Ctrl+C stops)\n`);
+  process.stdout.write(`Workspace: ${workspace} — the studio reads and writes files only there${modelFolders.length > 0 ? ` and reads the model folders ${modelFolders.join(', ')}` : ''}.\n`);
+  // Ctrl+C / SIGTERM always stop serve, even with a hung engine (issue 9, item 10): the engine gets
+  // two seconds to exit cleanly, then is killed; a second signal, or five seconds, end it at once.
+  let stopping = false;
   const stop = (): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    process.stdout.write('Stopping…\n');
+    setTimeout(() => process.exit(1), 5000).unref();
     void server.close().then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/**
+ * `--models DIR`: a model folder (it has manifest.json) or a folder of model
+ * folders; each becomes a model of this launch.
+ */
+function modelFoldersOf(folders: readonly string[]): string[] {
+  const models: string[] = [];
+  for (const given of folders) {
+    const folder = resolve(given);
+    if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new PainterError('BAD_ARGUMENT', `--models: ${quoteText(folder)} is not a folder.`, { path: folder });
+    }
+    if (existsSync(join(folder, 'manifest.json'))) {
+      models.push(folder);
+      continue;
+    }
+    const inside = readdirSync(folder, { withFileTypes: true }).filter((entry) => entry.isDirectory() && existsSync(join(folder, entry.name, 'manifest.json')));
+    if (inside.length === 0) throw new PainterError('BAD_ARGUMENT', `--models: ${quoteText(folder)} holds no manifest.json, nor folders that do.`, { path: folder });
+    models.push(...inside.map((entry) => join(folder, entry.name)));
+  }
+  return models;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -177,6 +230,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'serve':
         await commandServe(rest);
+        return 0;
+      case 'inspect':
+        await (await import('./inspect')).commandInspect(rest);
         return 0;
       case 'evaluate': {
         const engine = makeEngine();
@@ -198,13 +254,22 @@ export async function main(argv: string[]): Promise<number> {
         }
         return 0;
       }
+      case 'calibrate-local': {
+        const engine = makeEngine();
+        try {
+          await (await import('./calibrate')).commandCalibrateLocal(rest, engine);
+        } finally {
+          await engine.dispose();
+        }
+        return 0;
+      }
       case undefined:
       case '--help':
       case 'help':
         process.stdout.write(`${USAGE}\n`);
         return command === undefined ? 2 : 0;
       default:
-        throw new PainterError('BAD_ARGUMENT', `Unknown command "${command}"; commands: models, sample, serve (painter --help).`);
+        throw new PainterError('BAD_ARGUMENT', `Unknown command "${command}"; commands: models, sample, serve, analyze, report, evaluate, inspect (painter --help).`);
     }
   } catch (error) {
     const payload = toErrorPayload(error);

@@ -3,14 +3,16 @@
  * Hosted by the engine worker (Electron and browser mode) and called
  * directly by the CLI and the tests.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
-import type { ApiEvents, ApiMethods, ApiParams, ApiResult, DirectionFamily, GenerateRequest, ModelInfo, RunSummary, JobProgress, VariationGrid } from '../api/contract';
+import { dirname, join } from 'node:path';
+import type { ApiMethods, ApiParams, ApiResult, DirectionFamily, GenerateRequest, ModelInfo, RunSummary, JobProgress, StorageSettings, StorageStatus, VariationGrid } from '../api/contract';
 import { ganRun, ganVariationGridForRun } from './gan-studio';
 import type { ProviderName } from './denoisers/onnx';
 import type { Denoiser } from './denoisers/types';
 import { PainterError } from './errors';
+import { cleanStaleTemporaries, fileError, quoteText, readJsonFile } from './files';
+import { writeFileAtomic } from './safetensors';
 import { ModelRegistry } from './models';
 import { readRun, writeRun, type RunRecord } from './runs';
 import { sample, toModelConvention } from './samplers';
@@ -18,7 +20,12 @@ import { accuracyWarning, gaussianSpectrum, referenceSpectrum } from './sampler-
 import { branchRun } from './branch';
 import { filmstripPng, timelineGif, trajectoriesSafetensors, writeExport } from './export';
 import { GaussianStatsCache, gaussianGhost } from './ghost';
-import { listRecentSessions, openSession, rememberSession, saveSession } from './session';
+import { findAnalytic } from './analysis/resources';
+import { localGhost } from './local-ghost';
+import { listRecentSessions, openSession, rememberSession, saveSession, sessionRunsFolder } from './session';
+import { PathPolicy, type ConfinementOptions } from './path-policy';
+import { RunStore, type OpenRunFile } from './run-store';
+import { resolveStorageSettings, saveStorageSettings, toBudgets } from './storage-settings';
 import { trajectorySpace } from './trajectory-space';
 import { theoryChart } from './theory-charts';
 import { variationGrid } from './variations';
@@ -29,11 +36,26 @@ export interface EngineOptions {
   /** Where user settings and autosaved runs live. */
   userDataDir: string;
   providers?: ProviderName[];
+  /**
+   * Browser mode: confine every path the API names to a workspace (read and
+   * written) and read-only model folders (DESIGN.md §4). Absent: not confined.
+   */
+  confine?: ConfinementOptions;
+  /** Unconfined: the folder relative paths resolve against (default: the working folder). */
+  baseDir?: string;
+  /**
+   * Model folders given for this launch only (`painter serve --models DIR`):
+   * registered like added folders but never written to models.json.
+   */
+  modelFolders?: string[];
+  /** Storage budgets that override the environment and the settings file (CLI flags). */
+  storage?: Partial<StorageSettings>;
 }
 
 export interface CallContext {
   signal?: AbortSignal;
-  emit?: <E extends keyof ApiEvents>(name: E, payload: ApiEvents[E]) => void;
+  /** Job progress (the engine's only event; its supervisor adds `engine` events of its own). */
+  emit?: (name: 'progress', payload: JobProgress) => void;
 }
 
 export interface JobContext {
@@ -42,41 +64,65 @@ export interface JobContext {
 }
 
 const USER_MODELS_FILE = 'models.json';
+/** Model folders a user adds; more is a damaged file, not a collection. */
+const MAX_USER_MODELS = 256;
 /** Run ids the engine makes are UUIDs; only such ids may name an autosave file. */
 const FILE_SAFE_RUN_ID = /^[A-Za-z0-9-]{1,128}$/;
 
 export class Engine {
   readonly registry: ModelRegistry;
-  private readonly runs = new Map<string, RunRecord>();
+  /** The open runs, within the memory budget (the rest on disk, read back on demand). */
+  readonly runs: RunStore;
+  private storage: StorageSettings;
   private readonly jobs = new Map<string, AbortController>();
   readonly notices: string[] = [];
   private readonly gaussians: GaussianStatsCache;
 
+  /** Where the API may read and write. */
+  readonly paths: PathPolicy;
+
   constructor(private readonly options: EngineOptions) {
+    this.paths = options.confine
+      ? PathPolicy.confined({ workspace: options.confine.workspace, readOnly: [...options.confine.readOnly, options.nativeModelsDir] })
+      : PathPolicy.unconfined(options.baseDir);
+    this.storage = resolveStorageSettings(options.userDataDir, options.storage, (message) => this.notices.push(message));
+    this.runs = new RunStore(join(options.userDataDir, 'runs'), toBudgets(this.storage), (message) => this.notices.push(message));
     this.registry = new ModelRegistry({
       bundledFolder: options.nativeModelsDir,
-      userFolders: this.readUserFolders(),
+      userFolders: [...this.readUserFolders(), ...(options.modelFolders ?? [])],
       ...(options.providers ? { providers: options.providers } : {}),
       onNotice: (message) => this.notices.push(message),
+      ...(options.confine ? { checkRead: (path: string) => void this.paths.forRead(path) } : {}),
     });
     this.gaussians = new GaussianStatsCache(this.registry);
+    // Temporary files of writes that a crash or kill cut short (autosaves, settings).
+    cleanStaleTemporaries(options.userDataDir);
+    cleanStaleTemporaries(join(options.userDataDir, 'runs'));
   }
 
   private readUserFolders(): string[] {
     const path = join(this.options.userDataDir, USER_MODELS_FILE);
     if (!existsSync(path)) return [];
     try {
-      const value: unknown = JSON.parse(readFileSync(path, 'utf-8'));
-      return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-    } catch {
+      const value = readJsonFile(path, 'settings');
+      if (!Array.isArray(value)) throw new PainterError('BAD_FILE', `${quoteText(path)} is not a list of model folders.`, { path });
+      return value.filter((v): v is string => typeof v === 'string' && v.length > 0 && v.length <= 4096).slice(0, MAX_USER_MODELS);
+    } catch (error) {
+      this.notices.push(`Your added model folders were not loaded: ${(error as Error).message}`);
       return [];
     }
   }
 
-  private writeUserFolders(): void {
-    const folders = this.registry.list().filter((m) => m.source === 'user').map((m) => m.folder);
+  /**
+   * Remembers an added folder in models.json, keeping every folder already
+   * listed there (even one that failed to load this time). Browser mode keeps
+   * added folders for the launch only: it never edits the desktop's list.
+   */
+  private rememberUserFolder(folder: string): void {
+    if (this.paths.confined) return;
+    const folders = [...new Set([...this.readUserFolders(), folder])];
     mkdirSync(this.options.userDataDir, { recursive: true });
-    writeFileSync(join(this.options.userDataDir, USER_MODELS_FILE), JSON.stringify(folders, null, 2));
+    writeFileAtomic(join(this.options.userDataDir, USER_MODELS_FILE), Buffer.from(JSON.stringify(folders, null, 2)));
   }
 
   async call<M extends keyof ApiMethods>(method: M, params: ApiParams<M>, context: CallContext = {}): Promise<ApiResult<M>> {
@@ -87,8 +133,8 @@ export class Engine {
   private readonly handlers: { [M in keyof ApiMethods]: (params: ApiParams<M>, context: CallContext) => Promise<ApiResult<M>> } = {
     listModels: () => Promise.all(this.registry.list().map((m) => this.registry.info(m.manifest.id))),
     addModelFolder: async ({ folder }) => {
-      const model = await this.registry.addFolder(folder);
-      this.writeUserFolders();
+      const model = await this.registry.addFolder(this.paths.forRead(folder));
+      this.rememberUserFolder(model.folder);
       return this.registry.info(model.manifest.id);
     },
     generate: ({ jobId, ...request }, context) =>
@@ -103,19 +149,20 @@ export class Engine {
       job?.abort();
       return { cancelled: job !== undefined };
     },
-    listRuns: async () => [...this.runs.values()].map((run) => run.summary),
+    listRuns: async () => this.runs.summaries(),
     getRun: async ({ runId }) => {
       const run = this.getRunRecord(runId);
       return { summary: run.summary, image: run.image, xt: run.xt, x0Hat: run.x0Hat };
     },
     saveRun: async ({ runId, path }) => {
-      const absolute = resolve(path);
+      const absolute = this.paths.forWrite(path);
       saveRunFile(absolute, this.getRunRecord(runId));
       return { path: absolute };
     },
     openRun: async ({ path }) => {
-      const run = readRun(resolve(path));
-      this.runs.set(run.summary.runId, run);
+      const file = this.paths.forRead(path);
+      const run = readRun(file);
+      this.runs.add(run, file, false);
       return run.summary;
     },
     branch: ({ jobId, runId, step, brush }, context) =>
@@ -132,15 +179,22 @@ export class Engine {
           signal,
           onStep: (done, total) => context.emit?.('progress', { jobId, done, total, message: `Branch: step ${done} of ${total}` }),
         });
-        this.runs.set(run.summary.runId, run);
-        this.autosave(run);
+        this.keep(run);
         return run.summary;
       }),
-    variations: ({ jobId, runId, step, family, directions, amplitudes }, context) =>
+    variations: ({ jobId, runId, step, family, directions, amplitudes, mask, nullSpaceRank, apply }, context) =>
       this.runJob(jobId, context, async (signal) => {
         const run = this.getRunRecord(runId);
         const ganGrid = await this.ganVariations(run, family, directions, amplitudes, signal, (done, total, message) => context.emit?.('progress', { jobId, done, total, message: `Variations: ${message}` }));
         if (ganGrid !== null) return ganGrid;
+        // Directions only mean the same thing on the model they were found on.
+        const source = apply !== undefined ? this.runs.get(apply.sourceRunId) : undefined;
+        if (source !== undefined && source.summary.modelId !== run.summary.modelId) {
+          throw new PainterError('BAD_ARGUMENT', `These directions were found on model "${source.summary.modelId}"; this run is of "${run.summary.modelId}". Apply them to a run of the same model.`, {
+            source: source.summary.modelId,
+            target: run.summary.modelId,
+          });
+        }
         return variationGrid({
           denoiser: await this.registry.load(run.summary.modelId),
           run,
@@ -148,6 +202,9 @@ export class Engine {
           family,
           directions,
           amplitudes,
+          ...(mask !== undefined ? { mask } : {}),
+          ...(nullSpaceRank !== undefined ? { nullSpaceRank } : {}),
+          ...(apply !== undefined ? { apply } : {}),
           signal,
           onProgress: (done, total, message) => context.emit?.('progress', { jobId, done, total, message: `Variations: ${message}` }),
         });
@@ -165,7 +222,7 @@ export class Engine {
     deleteRuns: async ({ runIds }) => {
       const deleted = runIds.filter((runId) => this.runs.delete(runId));
       for (const runId of deleted) {
-        if (FILE_SAFE_RUN_ID.test(runId)) rmSync(this.autosavePath(runId), { force: true });
+        if (FILE_SAFE_RUN_ID.test(runId)) rmSync(this.runs.autosavePath(runId), { force: true });
       }
       return { deleted };
     },
@@ -182,6 +239,23 @@ export class Engine {
       }
       return gaussianGhost(run, model);
     },
+    localGhost: ({ jobId, runId }, context) =>
+      this.runJob(jobId, context, async (signal) => {
+        const run = this.getRunRecord(runId);
+        const model = this.registry.get(run.summary.modelId);
+        if (model.manifest.kind === 'local') return { available: false, runId, reason: 'This run is the local patch model itself.' };
+        const found = await findAnalytic(this.registry, model, 'local');
+        if (found === null) {
+          return { available: false, runId, reason: `No local patch model of ${model.manifest.name}'s image size is installed.` };
+        }
+        return localGhost({
+          run,
+          local: found.denoiser,
+          localId: found.id,
+          signal,
+          onStep: (done, total) => context.emit?.('progress', { jobId, done, total, message: `Local ghost: step ${done} of ${total}` }),
+        });
+      }),
     trajectorySpace: ({ jobId, runId, count, basis }, context) =>
       this.runJob(jobId, context, async (signal) => {
         const run = this.getRunRecord(runId);
@@ -199,31 +273,44 @@ export class Engine {
         });
       }),
     saveSession: async ({ path, name, runIds, current }) => {
-      const saved = saveSession(resolve(path), name, runIds.map((runId) => this.getRunRecord(runId)), current);
+      const target = this.paths.forWrite(path);
+      this.paths.forWrite(sessionRunsFolder(target)); // its runs folder too (a link there must not lead out)
+      const saved = saveSession(target, name, runIds.map((runId) => this.getRunRecord(runId)), current);
       rememberSession(this.options.userDataDir, saved);
       return { path: saved.path };
     },
     openSession: async ({ path }) => {
-      const opened = openSession(resolve(path));
-      for (const run of opened.runs) this.runs.set(run.summary.runId, run);
+      const opened = openSession(this.paths.forRead(path));
+      opened.runs.forEach((run, i) => this.runs.add(run, opened.files[i]!, false));
       rememberSession(this.options.userDataDir, opened);
       return { path: opened.path, name: opened.name, savedAt: opened.savedAt, runs: opened.runs.map((run) => run.summary), current: opened.current };
     },
-    recentSessions: async () => listRecentSessions(this.options.userDataDir),
+    // Browser mode lists only the sessions it could open (the desktop's list may name any folder).
+    recentSessions: async () => listRecentSessions(this.options.userDataDir).filter((session) => !this.paths.confined || this.paths.allowsRead(session.path)),
     exportStrip: async ({ runId, path, layer, frames, scale }) =>
-      writeExport(resolve(path), filmstripPng(this.getRunRecord(runId), layer, frames, scale)),
+      writeExport(this.paths.forWrite(path), filmstripPng(this.getRunRecord(runId), layer, frames, scale)),
     exportAnimation: async ({ runId, path, layer, frameMs, scale }) =>
-      writeExport(resolve(path), timelineGif(this.getRunRecord(runId), layer, frameMs, scale)),
+      writeExport(this.paths.forWrite(path), timelineGif(this.getRunRecord(runId), layer, frameMs, scale)),
     exportTrajectories: async ({ runIds, path, includeGhost }) => {
       const runs = runIds.map((runId) => this.getRunRecord(runId));
       const ghosts = includeGhost ? await Promise.all(runIds.map((runId) => this.handlers.gaussianGhost({ runId }, {}))) : runs.map(() => null);
-      return writeExport(resolve(path), trajectoriesSafetensors(runs, ghosts));
+      return writeExport(this.paths.forWrite(path), trajectoriesSafetensors(runs, ghosts));
     },
-    studioPaths: async () => ({
-      dataDir: this.options.userDataDir,
-      sessionsDir: join(this.options.userDataDir, 'sessions'),
-      exportsDir: join(this.options.userDataDir, 'exports'),
-    }),
+    storage: async () => this.storageStatus(),
+    setStorage: async (settings) => {
+      this.storage = settings;
+      // Browser mode changes the budgets for this launch only; the desktop's settings file stays as it was.
+      if (!this.paths.confined) saveStorageSettings(this.options.userDataDir, settings);
+      this.runs.budgets = toBudgets(settings);
+      this.runs.enforceMemory();
+      this.runs.pruneAutosaves();
+      return this.storageStatus();
+    },
+    studioPaths: async () => {
+      // Browser mode suggests places inside its workspace, the only place it may write.
+      const root = this.paths.workspace ?? this.options.userDataDir;
+      return { dataDir: root, sessionsDir: join(root, 'sessions'), exportsDir: join(root, 'exports') };
+    },
   };
 
   private async runJob<T>(jobId: string, context: CallContext, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -241,9 +328,7 @@ export class Engine {
   }
 
   getRunRecord(runId: string): RunRecord {
-    const run = this.runs.get(runId);
-    if (run === undefined) throw new PainterError('RUN_NOT_FOUND', `No run "${runId}" is open.`, { runId });
-    return run;
+    return this.runs.get(runId);
   }
 
   /** Checks a request against the model before any work starts. */
@@ -296,8 +381,7 @@ export class Engine {
     if (model.manifest.kind === 'gan') {
       // A GAN generator: one evaluation, no timeline (gan-studio.ts).
       const run = await ganRun(await this.registry.loadGenerator(request.modelId), request, model.manifestHash, context.signal);
-      this.runs.set(run.summary.runId, run);
-      this.autosave(run);
+      this.keep(run);
       return run.summary;
     }
     if (request.latent !== undefined || request.branchOf !== undefined) {
@@ -337,9 +421,28 @@ export class Engine {
       xt: toModelConvention(trajectory.states, sigmas, denoiser.dim, denoiser),
       x0Hat: trajectory.x0Hat,
     };
-    this.runs.set(summary.runId, run);
-    this.autosave(run);
+    this.keep(run);
     return summary;
+  }
+
+  /**
+   * Re-opens the runs an engine that stopped had open (its supervisor kept
+   * their files): each must still hold the run it is named for.
+   */
+  restoreRuns(list: readonly OpenRunFile[]): { restored: string[]; lost: Array<{ runId: string; reason: string }> } {
+    const restored: string[] = [];
+    const lost: Array<{ runId: string; reason: string }> = [];
+    for (const { runId, file } of list) {
+      try {
+        const run = readRun(file);
+        if (run.summary.runId !== runId) throw new PainterError('BAD_FILE', `${quoteText(file)} now holds another run.`);
+        this.runs.add(run, file, file === this.runs.autosavePath(runId));
+        restored.push(runId);
+      } catch (error) {
+        lost.push({ runId, reason: (error as Error).message });
+      }
+    }
+    return { restored, lost };
   }
 
   /** A warning when the chosen sampler and steps are far from converged on the model's data spectrum. */
@@ -350,41 +453,67 @@ export class Engine {
     return accuracyWarning(denoiser.schedule, request.sampler, request.steps, spectrum, source);
   }
 
-  private autosavePath(runId: string): string {
-    // A run opened from a file carries whatever id the file says: never let it name a path.
-    if (!FILE_SAFE_RUN_ID.test(runId)) throw new PainterError('BAD_ARGUMENT', `Run id "${runId.slice(0, 64)}" cannot name a file.`);
-    return join(this.options.userDataDir, 'runs', `${runId}.safetensors`);
+  /** What the storage budgets are and how much of them is used. */
+  storageStatus(): StorageStatus {
+    const MiB = 1024 * 1024;
+    return {
+      ...this.storage,
+      residentMB: this.runs.residentBytes / MiB,
+      autosaveMB: this.runs.autosaveBytes() / MiB,
+      openRuns: this.runs.openCount,
+      residentRuns: this.runs.residentCount,
+      evictions: this.runs.evictions,
+    };
   }
 
-  /** Every run is kept on disk as it is made, so a crash loses nothing. */
-  private autosave(run: RunRecord): void {
-    const path = this.autosavePath(run.summary.runId);
+  /**
+   * A new run: autosaved at once (so a crash loses nothing), then open,
+   * within the memory and disk budgets.
+   */
+  private keep(run: RunRecord): void {
+    const file = this.autosave(run);
+    this.runs.add(run, file, file !== null);
+    this.runs.pruneAutosaves();
+  }
+
+  /** Writes a run's autosave file; null (and a notice) when it cannot be written. */
+  private autosave(run: RunRecord): string | null {
+    // Run ids the engine makes are UUIDs; never let another id name a path.
+    if (!FILE_SAFE_RUN_ID.test(run.summary.runId)) return null;
+    const path = this.runs.autosavePath(run.summary.runId);
     try {
       mkdirSync(dirname(path), { recursive: true });
       writeRun(path, run);
+      return path;
     } catch (error) {
       this.notices.push(`Could not autosave run ${run.summary.runId}: ${(error as Error).message}`);
+      return null;
     }
   }
 
   async dispose(): Promise<void> {
     for (const job of this.jobs.values()) job.abort();
+    this.runs.dispose();
     await this.registry.dispose();
   }
 }
 
 /**
  * Saves a run, refusing to overwrite a file that exists but is not a Painter
- * run (so a mistyped path never destroys someone's data).
+ * run (so a mistyped path never destroys someone's data) unless `force`.
  */
-export function saveRunFile(path: string, run: RunRecord): void {
-  if (existsSync(path)) {
+export function saveRunFile(path: string, run: RunRecord, options: { force?: boolean } = {}): void {
+  if (existsSync(path) && options.force !== true) {
     try {
       readRun(path);
     } catch {
-      throw new PainterError('BAD_FILE', `${path} exists and is not a Painter run; refusing to overwrite it.`, { path });
+      throw new PainterError('BAD_FILE', `${quoteText(path)} exists and is not a Painter run; refusing to overwrite it.`, { path });
     }
   }
-  mkdirSync(dirname(path), { recursive: true });
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (error) {
+    throw fileError(dirname(path), error, 'create');
+  }
   writeRun(path, run);
 }

@@ -157,11 +157,17 @@ describe('studio in a real browser (painter serve + Chromium)', () => {
   it('shows a readable error for a bad model folder and keeps working', async () => {
     const page = studio.page;
     await page.getByText('Add a model folder').click();
-    await page.locator('#model-folder').fill('/definitely/not/a/model');
+    await page.locator('#model-folder').fill(join(studio.workspace, 'not', 'a', 'model'));
     await page.locator('#model-folder').press('Enter');
     const banner = page.getByTestId('error-banner');
     await banner.waitFor({ timeout: 15_000 });
     expect(await banner.textContent()).toMatch(/not a folder/);
+    await page.getByRole('button', { name: 'Dismiss the error' }).click();
+    // Browser mode reads nothing outside its workspace and the model folders named on its command line.
+    await page.locator('#model-folder').fill('/etc');
+    await page.locator('#model-folder').press('Enter');
+    await expect.poll(() => page.getByTestId('error-banner').getAttribute('data-code'), { timeout: 15_000 }).toBe('OUTSIDE_WORKSPACE');
+    expect(await page.getByTestId('error-banner').textContent()).toMatch(/Browser mode reads only inside its workspace .*\/etc is outside/);
     await studio.selectModel('fashion-mnist-gmm');
     await studio.generate();
     expect((await studio.canvasStats('x0-canvas')).spread).toBeGreaterThan(10);
@@ -172,7 +178,8 @@ describe('sessions in a real browser', () => {
   it('save → reopen in a fresh studio restores the same runs bit for bit', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'painter-e2e-session-'));
     const path = join(folder, 'my session.painter');
-    const first = await Studio.open();
+    // Both studios serve the same workspace (browser mode may only read and write there).
+    const first = await Studio.open(undefined, undefined, folder);
     let checksum: string | null;
     let x0AtTen: number[];
     let xtAtTen: number[];
@@ -221,7 +228,7 @@ describe('sessions in a real browser', () => {
       await first.close();
     }
 
-    const second = await Studio.open(undefined, mkdtempSync(join(tmpdir(), 'painter-e2e-other-')));
+    const second = await Studio.open(undefined, mkdtempSync(join(tmpdir(), 'painter-e2e-other-')), folder);
     try {
       await second.modelItems().first().waitFor({ timeout: 30_000 });
       await second.page.getByTestId('open-session').click();

@@ -7,10 +7,22 @@
  */
 import * as ort from 'onnxruntime-node';
 import { PainterError } from '../errors';
+import { checkRegularFile } from '../files';
 import type { GanManifest, OnnxManifest, TensorDtype } from '../manifest';
 import { ContinuousVpSchedule, DiscreteVpSchedule, scheduleFromSpec, vpAlpha, type NoiseSchedule } from '../schedules';
 import { combineGuidance, needsGuidancePair } from './guidance';
 import { imageDim, type DenoiseCondition, type Denoiser } from './types';
+
+/**
+ * ONNX Runtime ≥ 1.2x sends telemetry and, on Linux and macOS, writes a device
+ * id and an event cache to ~/.cache/Microsoft/DeveloperTools/.onnxruntime/.
+ * ORT_DISABLE_TELEMETRY=1 turns all of it off (no uploader, no device id, no
+ * cache) when set before the runtime's environment is created, which happens
+ * with the first session; setting it here, when this module loads, is early
+ * enough (checked by tests/cli/telemetry.test.ts with a temporary HOME).
+ * A value the user set in the environment is left as it is.
+ */
+process.env['ORT_DISABLE_TELEMETRY'] ??= '1';
 
 export type ProviderName = 'cpu' | 'cuda' | 'dml' | 'coreml';
 
@@ -142,6 +154,7 @@ export class OnnxDenoiser implements Denoiser {
   }
 
   static async load(manifest: OnnxManifest, modelPath: string, options: OnnxLoadOptions = {}): Promise<OnnxDenoiser> {
+    checkRegularFile(modelPath, 'onnx'); // ONNX Runtime opens it by path: a FIFO or device would hang it
     const preferred = [...(options.providers ?? []), 'cpu' as const].filter((p, i, all) => all.indexOf(p) === i);
     let lastError: unknown;
     for (const provider of preferred) {
@@ -407,6 +420,7 @@ export class OnnxImageNetwork {
   ) {}
 
   static async load(path: string, inputName: string, outputNames: readonly string[], inputShape: readonly [number, number, number]): Promise<OnnxImageNetwork> {
+    checkRegularFile(path, 'onnx');
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(path, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
@@ -489,6 +503,7 @@ export class OnnxGenerator {
   }
 
   static async load(manifest: GanManifest, modelPath: string): Promise<OnnxGenerator> {
+    checkRegularFile(modelPath, 'onnx'); // ONNX Runtime opens it by path: a FIFO or device would hang it
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(modelPath, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });

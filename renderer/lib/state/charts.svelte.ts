@@ -9,7 +9,7 @@ export const CHART_TABS: { id: ChartTab; label: string; hint: string }[] = [
   { id: 'ghost', label: 'This run', hint: 'The Gaussian theory for this run: how much is decided, and how far the model is from the closed form' },
   { id: 'emergence', label: 'Emergence', hint: 'When each data principal direction is decided, against the theory 1/√(1+σ²/λ)' },
   { id: 'perturbation', label: 'Perturbation', hint: 'How much a random kick changes the final image, by injection step and strength' },
-  { id: 'agreement', label: 'EV(σ)', hint: 'How much of the network\'s score the Gaussian (and the mixtures) explain, by noise level' },
+  { id: 'agreement', label: 'EV & r²', hint: 'How much of the network\'s score (EV) and x̂0 (r²) the Gaussian, the mixtures and the local patch model explain, by noise level' },
   { id: 'teleport', label: 'Teleport', hint: 'Skipping the first steps with the Gaussian closed form: evaluations saved, quality kept' },
   { id: 'gan-analogy', label: 'GAN analogy', hint: "This run's generator map x_T → x0 beside a GAN generator's and the Gaussian's exact map: singular spectra and what their top and bottom directions change" },
 ];

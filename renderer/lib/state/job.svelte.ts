@@ -3,7 +3,7 @@
  * trajectories of the 3-D view: progress events, cancellation, and how the
  * last one ended. One job at a time.
  */
-import type { Brush, DirectionFamily, GenerateRequest, JobProgress, TrajectorySpace, VariationGrid } from '../../../electron/api/contract';
+import type { Brush, DirectionFamily, GenerateRequest, JobProgress, TrajectorySpace, VariationGrid, VariationRequest } from '../../../electron/api/contract';
 import { api, ApiError } from '../api';
 import { newJobId } from '../random';
 import { notices } from './notices.svelte';
@@ -98,8 +98,16 @@ class Job {
     return this.run('trajectories', steps, (jobId) => api.call('trajectorySpace', { jobId, runId, count, basis }));
   }
 
-  async variations(runId: string, step: number, family: DirectionFamily, directions: number, amplitudes: number[]): Promise<VariationGrid | null> {
-    return this.run('variations', 1000, (jobId) => api.call('variations', { jobId, runId, step, family, directions, amplitudes }));
+  /** `extra`: a region mask (local family, or to measure each cell's change inside it), or directions to apply. */
+  async variations(
+    runId: string,
+    step: number,
+    family: DirectionFamily,
+    directions: number,
+    amplitudes: number[],
+    extra: Pick<VariationRequest, 'mask' | 'nullSpaceRank' | 'apply'> = {},
+  ): Promise<VariationGrid | null> {
+    return this.run('variations', 1000, (jobId) => api.call('variations', { jobId, runId, step, family, directions, amplitudes, ...extra }));
   }
 
   /** A theory-lab analysis; `call` makes the request with the job id. */

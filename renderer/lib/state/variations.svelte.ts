@@ -1,27 +1,85 @@
-/** The variation grid of the run on screen: which directions, how far, and the last grid found. */
+/**
+ * The variation grid of the run on screen: which directions, how far, the
+ * last grid found, and the directions the user kept (to apply to other runs
+ * of the same model at the same step, issue 14).
+ */
 import type { DirectionFamily, VariationGrid } from '../../../electron/api/contract';
 import { job } from './job.svelte';
+import { region } from './region.svelte';
+import { run } from './run.svelte';
+import { session } from './session.svelte';
 
 export const FAMILIES: { id: DirectionFamily; label: string; hint: string }[] = [
   { id: 'jacobian', label: 'Denoiser Jacobian', hint: 'Top eigenvectors of ∂x̂0/∂xₜ at this step: where a nudge now moves the estimate most' },
   { id: 'x0-pcs', label: 'x̂0-trajectory PCs', hint: "Principal components of this run's x̂0 over all steps: how its estimate actually moved" },
   { id: 'generator', label: 'Generator map', hint: 'Top singular directions of the whole map from the start noise x_T to the final image (kicks at step 0)' },
+  {
+    id: 'local',
+    label: 'Local (region)',
+    hint: 'Paint a region on x̂0: the directions that change it most while keeping the rest of the image as it is (LOCO Edit, Chen et al. 2024)',
+  },
 ];
 
 /** Largest amplitude offered; the grid spans −max … max in five columns. */
 export const SPREADS = [4, 8, 16, 32] as const;
+
+/** A direction kept from a grid cell, with where it was found. */
+export interface KeptDirection {
+  id: string;
+  label: string;
+  /** Unit direction, C·H·W. */
+  values: Float32Array;
+  family: DirectionFamily;
+  modelId: string;
+  runId: string;
+  seed: number;
+  step: number;
+  /** The region it was found for (local directions), H·W. */
+  mask: Float32Array | null;
+}
 
 class VariationState {
   family = $state<DirectionFamily>('jacobian');
   directions = $state(6);
   spread = $state<number>(8);
   grid = $state.raw<VariationGrid | null>(null);
+  kept = $state.raw<KeptDirection[]>([]);
 
   readonly amplitudes = $derived([-this.spread, -this.spread / 2, 0, this.spread / 2, this.spread]);
 
   async compute(runId: string, step: number): Promise<void> {
-    const grid = await job.variations(runId, step, this.family, this.directions, this.amplitudes);
+    const extra = this.family === 'local' ? { mask: Float32Array.from(region.mask) } : {};
+    const grid = await job.variations(runId, step, this.family, this.directions, this.amplitudes, extra);
     if (grid !== null) this.grid = grid;
+  }
+
+  /** Remembers a direction of the grid on screen (once per direction). */
+  keep(direction: Omit<KeptDirection, 'id'>): void {
+    const id = `${direction.runId}:${direction.step}:${direction.label}`;
+    if (this.kept.some((k) => k.id === id)) return;
+    this.kept = [...this.kept, { ...direction, id }];
+  }
+
+  forget(id: string): void {
+    this.kept = this.kept.filter((k) => k.id !== id);
+  }
+
+  /** Kicks another run along kept directions at their step, and shows that run with the grid. */
+  async apply(targetRunId: string, directions: readonly KeptDirection[]): Promise<void> {
+    if (directions.length === 0) return;
+    const first = directions[0]!;
+    const dim = first.values.length;
+    const values = new Float32Array(directions.length * dim);
+    directions.forEach((d, i) => values.set(d.values, i * dim));
+    const mask = first.mask;
+    const grid = await job.variations(targetRunId, first.step, first.family, directions.length, this.amplitudes, {
+      apply: { directions: values, labels: directions.map((d) => d.label), sourceRunId: first.runId, sourceStep: first.step },
+      ...(mask !== null ? { mask } : {}),
+    });
+    if (grid === null) return;
+    this.grid = grid;
+    await session.select(targetRunId);
+    run.timeline.go(first.step);
   }
 }
 
