@@ -35,6 +35,8 @@ interface RunMetadata {
   createdAt: string;
   branch: BranchInfo | null;
   convention: StateConvention;
+  /** Execution provider the network ran on; absent in runs written before it was recorded. */
+  provider?: string;
   warnings?: string[];
 }
 
@@ -52,6 +54,7 @@ export function serializeRun(run: RunRecord): Uint8Array {
     createdAt: summary.createdAt,
     branch: summary.branch,
     convention: summary.convention,
+    ...(summary.provider !== undefined ? { provider: summary.provider } : {}),
     ...(summary.warnings === undefined ? {} : { warnings: summary.warnings }),
   };
   return serializeSafetensors(
@@ -185,6 +188,8 @@ export function runFromSafetensors(file: SafetensorsFile, path: string): RunReco
     branch,
     convention: meta['convention'] === 'vp' ? 'vp' : 'sigma',
   };
+  // A provider name as the engine writes it ("cpu", "webgpu", "analytic", …); anything else in a file is dropped.
+  if (typeof meta['provider'] === 'string' && /^[a-z0-9-]{1,32}$/.test(meta['provider'])) summary.provider = meta['provider'];
   const warnings = meta['warnings'];
   if (Array.isArray(warnings) && warnings.every((w) => typeof w === 'string')) summary.warnings = warnings.slice(0, 8).map((w) => quoteText(w, 2000));
   return {

@@ -6,6 +6,7 @@
 import type { Brush, DirectionFamily, GenerateRequest, JobProgress, TrajectorySpace, VariationGrid, VariationRequest } from '../../../electron/api/contract';
 import { api, ApiError } from '../api';
 import { newJobId } from '../random';
+import { models } from './models.svelte';
 import { notices } from './notices.svelte';
 import { run } from './run.svelte';
 import { session } from './session.svelte';
@@ -76,6 +77,7 @@ class Job {
       const summary = await api.call('generate', { ...request, jobId });
       this.loading(jobId, 'Loading the run…');
       await session.add(summary);
+      void models.load(); // the network may have just loaded: its provider and any fallback notice
     });
   }
 

@@ -110,6 +110,17 @@ class Session {
     }
   }
 
+  /** Starts an empty, unsaved session (the engine keeps the old runs' autosaves). */
+  reset(): void {
+    this.tensors.clear();
+    this.runs = [];
+    this.name = 'Untitled session';
+    this.path = null;
+    this.dirty = false;
+    run.clear();
+    notices.dismiss();
+  }
+
   /** Replaces the session on screen with a saved one. */
   async open(path: string): Promise<boolean> {
     try {
