@@ -35,7 +35,8 @@ export interface ErrorPayload {
 export type SamplerName = 'euler' | 'heun' | 'ddpm';
 export const SAMPLER_NAMES: readonly SamplerName[] = ['euler', 'heun', 'ddpm'];
 
-export type ModelKind = 'onnx' | 'gaussian' | 'gmm' | 'delta' | 'local';
+/** `gan`: a one-step generator z → x (no timeline); see engine/gan.ts. */
+export type ModelKind = 'onnx' | 'gaussian' | 'gmm' | 'delta' | 'local' | 'gan';
 
 /** ONNX Runtime execution providers the engine knows (DESIGN.md §4: GPU where present, CPU always). */
 export type ProviderName = 'webgpu' | 'cuda' | 'dml' | 'coreml' | 'cpu';
@@ -101,6 +102,13 @@ export interface GenerateRequest {
   classLabel: number | null;
   /** Classifier-free guidance scale (1 = plain conditional). */
   guidance: number;
+  /**
+   * GAN models (kind `gan`) only: the latent z itself, instead of the seed's
+   * (a kept variation-grid cell). A GAN run's settings always carry its z here.
+   */
+  latent?: number[];
+  /** GAN models only: the run this one varies (shown as a branch of it), and how. */
+  branchOf?: { runId: string; perturbation: string };
 }
 
 export interface BranchInfo {
@@ -170,8 +178,9 @@ export interface Brush {
  * the directions that change a painted region of x̂0 and leave the rest
  * (LOCO Edit, Chen et al. NeurIPS 2024; engine/analysis/local-directions.ts).
  */
-export type DirectionFamily = 'jacobian' | 'x0-pcs' | 'generator' | 'local';
-export const DIRECTION_FAMILIES: readonly DirectionFamily[] = ['jacobian', 'x0-pcs', 'generator', 'local'];
+export type DirectionFamily = 'jacobian' | 'x0-pcs' | 'generator' | 'local' | 'gan-latent';
+/** `gan-latent`: eigenvectors of JᵀJ of a GAN generator at the run's z (GAN runs only; engine/gan.ts). */
+export const DIRECTION_FAMILIES: readonly DirectionFamily[] = ['jacobian', 'x0-pcs', 'generator', 'local', 'gan-latent'];
 
 /** Directions found elsewhere (e.g. kept on another run of the same model) to kick along instead of finding new ones. */
 export interface AppliedDirections {
@@ -251,6 +260,8 @@ export interface VariationGrid {
   /** Final image of each cell, [count][amplitudes][C·H·W]. */
   images: Float32Array;
   seconds: number;
+  /** gan-latent only: the unit latent directions v_j, [count][latent dim] (a cell is z + a·v_j). */
+  latentDirections?: Float32Array;
   /** Jacobian and local families: convergence and budget of the search. */
   search?: DirectionSearch;
   /** The local family: the region and the null-space projection. */
@@ -347,8 +358,8 @@ export interface TrajectorySpace {
 }
 
 /** The theory lab's analyses the studio charts (DESIGN.md §1.5, §3). */
-export type TheoryAnalysisName = 'emergence' | 'perturbation' | 'agreement' | 'teleport';
-export const THEORY_ANALYSES: readonly TheoryAnalysisName[] = ['emergence', 'perturbation', 'agreement', 'teleport'];
+export type TheoryAnalysisName = 'emergence' | 'perturbation' | 'agreement' | 'teleport' | 'gan-analogy';
+export const THEORY_ANALYSES: readonly TheoryAnalysisName[] = ['emergence', 'perturbation', 'agreement', 'teleport', 'gan-analogy'];
 
 export interface TheoryRequest {
   jobId: string;
@@ -402,6 +413,16 @@ export type TheoryChart = { modelId: string; seeds: number[]; seconds: number } 
       /** Bootstrap sd of the full run's Fréchet distance: the noise a skip must stay within. */
       noise: number;
       largestSafe: { skip: number; saved: number; savedFraction: number };
+    }
+  | {
+      analysis: 'gan-analogy';
+      /** The GAN generator compared (a registered model of the run's image size). */
+      gan: string;
+      /** Directions compared in each map. */
+      k: number;
+      /** GAN, the run's generator map x_T → x0, the Gaussian's exact map: s_j/s_1, effective rank, coarse share of top vs bottom directions. */
+      maps: Array<{ name: 'gan' | 'diffusion' | 'gaussian'; title: string; normalized: number[]; effectiveRank: number; coarseTop: number; coarseBottom: number }>;
+      compare: number;
     }
 );
 

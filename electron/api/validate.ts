@@ -170,6 +170,22 @@ function brush(method: string, value: unknown): Brush {
   return result;
 }
 
+/** generate's GAN-only fields: a latent z (finite numbers) and the run it varies. */
+function ganGenerateExtras(method: string, params: Record<string, unknown>): { latent?: number[]; branchOf?: { runId: string; perturbation: string } } {
+  const out: { latent?: number[]; branchOf?: { runId: string; perturbation: string } } = {};
+  if (params['latent'] !== undefined) {
+    const latent = list(method, params, 'latent', 1, 65536);
+    if (!latent.every((v) => typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= 1e4)) bad(method, '"latent" must be finite numbers of at most 1e4 in size.');
+    out.latent = latent as number[];
+  }
+  if (params['branchOf'] !== undefined) {
+    const branchOf = record(method, params['branchOf'], 'branchOf');
+    onlyKeys(method, branchOf, ['runId', 'perturbation']);
+    out.branchOf = { runId: runId(method, branchOf['runId']), perturbation: text(method, branchOf, 'perturbation', 256) };
+  }
+  return out;
+}
+
 function current(method: string, value: unknown): { runId: string; step: number } | null {
   if (value === null) return null;
   const entry = record(method, value, 'current');
@@ -215,7 +231,7 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
   },
   generate: (params) => {
     const method = 'generate';
-    onlyKeys(method, params, ['jobId', 'modelId', 'seed', 'steps', 'sampler', 'classLabel', 'guidance']);
+    onlyKeys(method, params, ['jobId', 'modelId', 'seed', 'steps', 'sampler', 'classLabel', 'guidance', 'latent', 'branchOf']);
     const sampler = params['sampler'];
     if (typeof sampler !== 'string' || !(SAMPLER_NAMES as readonly string[]).includes(sampler)) {
       bad(method, `"sampler" must be one of ${SAMPLER_NAMES.join(', ')}.`, sampler);
@@ -236,6 +252,7 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
       sampler: sampler as ApiMethods['generate'][0]['sampler'],
       classLabel: classLabel as number | null,
       guidance,
+      ...ganGenerateExtras(method, params),
     };
   },
   cancel: (params) => {

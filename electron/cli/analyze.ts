@@ -40,6 +40,7 @@ import { PainterError } from '../engine/errors';
 import { encodePng } from '../engine/png';
 import { writeFileAtomic } from '../engine/safetensors';
 import type { Engine } from '../engine/service';
+import { findGanGenerator } from '../engine/gan';
 import { checkOverwrite, JSON_GENERATOR } from './overwrite';
 
 const COMMON = ['model', 'seeds', 'seed-base', 'steps', 'sampler', 'class', 'guidance', 'gaussian', 'judge', 'json', 'png'];
@@ -212,8 +213,9 @@ export function headline(result: AnalysisResult): string[] {
 
 export async function commandAnalyze(args: string[], engine: Engine): Promise<void> {
   const [name, ...rest] = args;
+  if (name === 'gan-analogy') return (await import('./gan')).commandGanAnalogy(rest, engine);
   if (name === undefined || !(ANALYSIS_NAMES as readonly string[]).includes(name)) {
-    throw new PainterError('BAD_ARGUMENT', `painter analyze needs an analysis: ${ANALYSIS_NAMES.join(', ')}${name === undefined ? '' : `; got "${name}"`}.`);
+    throw new PainterError('BAD_ARGUMENT', `painter analyze needs an analysis: ${ANALYSIS_NAMES.join(', ')}, gan-analogy${name === undefined ? '' : `; got "${name}"`}.`);
   }
   const analysis = name as AnalysisName;
   const flags = parseFlags(rest, { values: [...COMMON, ...SPECIFIC[analysis]], switches: analysis === 'teleport' ? ['class-cycle', 'force'] : ['force'] }, `analyze ${analysis}`);
@@ -357,34 +359,39 @@ export async function commandAnalyze(args: string[], engine: Engine): Promise<vo
 }
 
 export async function commandReport(args: string[], engine: Engine): Promise<void> {
-  const flags = parseFlags(args, { values: ['model', 'out', 'steps', 'sampler', 'class', 'gaussian', 'gmm', 'delta', 'local', 'judge', 'only'], switches: ['quick', 'force'] }, 'report');
+  const flags = parseFlags(args, { values: ['model', 'out', 'steps', 'sampler', 'class', 'gaussian', 'gmm', 'delta', 'local', 'judge', 'only', 'gan'], switches: ['quick', 'force'] }, 'report');
   const out = resolve(requiredFlag(flags, 'out', 'report'));
   checkOverwrite(join(out, 'report.html'), 'html', '--out', flags.switches.has('force'));
   checkOverwrite(join(out, 'report.json'), 'json', '--out', flags.switches.has('force'), JSON_GENERATOR.report);
   const registry = engine.registry;
   const { model, denoiser } = await resolveModel(registry, requiredFlag(flags, 'model', 'report'));
   const onlyText = flags.values.get('only');
-  const only = onlyText?.split(',').map((s) => s.trim());
+  const listed = onlyText?.split(',').map((s) => s.trim());
+  // The GAN analogy runs when a GAN of the model's image size is registered (--gan ID|none), and with --only when listed.
+  const ganAnalogy = listed === undefined || listed.includes('gan-analogy');
+  const only = listed?.filter((s) => s !== 'gan-analogy');
   const unknown = only?.filter((s) => !(ANALYSIS_NAMES as readonly string[]).includes(s)) ?? [];
-  if (unknown.length > 0) throw new PainterError('BAD_ARGUMENT', `--only: unknown analysis ${unknown.join(', ')}; known: ${ANALYSIS_NAMES.join(', ')}.`);
+  if (unknown.length > 0) throw new PainterError('BAD_ARGUMENT', `--only: unknown analysis ${unknown.join(', ')}; known: ${ANALYSIS_NAMES.join(', ')}, gan-analogy.`);
   const gaussian = await findGaussian(registry, model, denoiser, flags.values.get('gaussian'));
   const gmm = await findAnalytic(registry, model, 'gmm', flags.values.get('gmm'));
   const delta = await findAnalytic(registry, model, 'delta', flags.values.get('delta'));
   const local = await findAnalytic(registry, model, 'local', flags.values.get('local'));
   const judge = await findJudge(registry, model, denoiser, flags.values.get('judge'));
+  const gan = ganAnalogy ? await findGanGenerator(registry, denoiser.image, flags.values.get('gan')) : null;
   const classText = flags.values.get('class');
   const sampler = samplerFlag(flags);
   const steps = flags.values.get('steps');
   const started = performance.now();
   try {
     const data = await runReport(
-      { modelId: model.manifest.id, modelName: model.manifest.name, denoiser, gaussian, gmm, delta, local, judge },
+      { modelId: model.manifest.id, modelName: model.manifest.name, denoiser, gaussian, gmm, delta, local, judge, gan },
       {
         ...(steps !== undefined ? { steps: integerFlag(flags, 'steps', 50, 2, 1000) } : {}),
         ...(sampler ? { sampler } : {}),
         classLabel: classText === undefined ? null : integerFlag(flags, 'class', 0, 0, 1_000_000),
         quick: flags.switches.has('quick'),
         ...(only ? { only: only as AnalysisName[] } : {}),
+        ganAnalogy,
       },
       progressContext(),
     );

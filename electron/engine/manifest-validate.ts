@@ -3,10 +3,10 @@
  * refusal names the field, what it holds and what was expected.
  */
 import { PainterError } from './errors';
-import type { ModelManifest, OnnxManifest, AnalyticManifest, ScheduleSpec, ImageSpec, ClassConditioning, OnnxIoSpec, LocalPatchSpec } from './manifest';
+import type { ModelManifest, OnnxManifest, AnalyticManifest, ScheduleSpec, ImageSpec, ClassConditioning, OnnxIoSpec, LocalPatchSpec, GanManifest, GanIoSpec } from './manifest';
 
 const PREDICTIONS = ['epsilon', 'x0', 'v'] as const;
-const KINDS = ['onnx', 'gaussian', 'gmm', 'delta', 'local'] as const;
+const KINDS = ['onnx', 'gaussian', 'gmm', 'delta', 'local', 'gan'] as const;
 const SCHEDULES = ['vp-linear', 'vp-cosine', 'vp-table', 'edm'] as const;
 const SPACINGS = ['linspace', 'karras'] as const;
 const DTYPES = ['float32', 'int64'] as const;
@@ -163,6 +163,29 @@ function readOnnxIo(r: Reader, value: unknown, conditioning: ClassConditioning |
   return spec;
 }
 
+function readGanIo(r: Reader, value: unknown, conditioning: ClassConditioning | undefined): GanIoSpec {
+  const io = r.object(value, 'gan');
+  const latent = r.object(io['latent'], 'gan.latent');
+  const spec: GanIoSpec = {
+    file: r.string(io, 'file', 'gan.'),
+    latent: {
+      name: r.string(latent, 'name', 'gan.latent.'),
+      dim: r.number(latent, 'dim', 'gan.latent.', (n) => Number.isInteger(n) && n >= 1 && n <= 65536, 'an integer from 1 to 65536'),
+    },
+    output: { name: r.string(r.object(io['output'], 'gan.output'), 'name', 'gan.output.') },
+  };
+  if (io['classLabel'] !== undefined) {
+    const label = r.object(io['classLabel'], 'gan.classLabel');
+    spec.classLabel = { name: r.string(label, 'name', 'gan.classLabel.'), dtype: r.oneOf(label, 'dtype', 'gan.classLabel.', DTYPES) };
+    if (conditioning === undefined) r.fail('conditioning', 'is missing: the generator takes a class label, so list its classes.');
+  }
+  if (io['fixedBatch'] !== undefined) {
+    spec.fixedBatch = r.number(io, 'fixedBatch', 'gan.', (n) => Number.isInteger(n) && n > 0, 'a positive integer');
+  }
+  if (spec.file.includes('..') || spec.file.startsWith('/')) r.fail('gan.file', 'must be a file inside the model folder.', spec.file);
+  return spec;
+}
+
 export function validateManifest(value: unknown, source: string): ModelManifest {
   const r = new Reader(source, source);
   const record = r.object(value, '(manifest)');
@@ -196,6 +219,9 @@ export function validateManifest(value: unknown, source: string): ModelManifest 
       r.fail('onnx.timestep.dtype', `is "${onnx.timestep.dtype}"; a "${onnx.timestep.encoding}" timestep is a real number, so it needs "float32".`, onnx.timestep.dtype);
     }
     return clean<OnnxManifest>({ ...base, kind, prediction, schedule, onnx });
+  }
+  if (kind === 'gan') {
+    return clean<GanManifest>({ ...base, kind, gan: readGanIo(r, record['gan'], base.conditioning) });
   }
   const stats = r.string(record, 'stats', '');
   const sigmaMin = r.number(record, 'sigmaMin', '', (n) => n > 0, 'a positive number');

@@ -141,7 +141,30 @@ export interface AnalyticManifest extends ManifestBase {
   sigmaMax: number;
 }
 
-export type ModelManifest = OnnxManifest | AnalyticManifest;
+/** The ONNX inputs and output of a GAN generator x = G(z, y). */
+export interface GanIoSpec {
+  /** The ONNX file, relative to the manifest's folder. */
+  file: string;
+  /** Latent input z, float32 [B, dim], drawn from N(0, I). */
+  latent: { name: string; dim: number };
+  /** Class label input, shape [B], for a class-conditional generator. */
+  classLabel?: { name: string; dtype: TensorDtype };
+  /** Image output, float32 [B, C, H, W] in `image.range`. */
+  output: { name: string };
+  fixedBatch?: number;
+}
+
+/**
+ * A GAN generator: one network evaluation from a latent z to an image (no
+ * noise schedule, no timeline). Used for the GAN analogy of the paper (§7):
+ * the diffusion generator map x_T → x0 compared with z → x.
+ */
+export interface GanManifest extends ManifestBase {
+  kind: 'gan';
+  gan: GanIoSpec;
+}
+
+export type ModelManifest = OnnxManifest | AnalyticManifest | GanManifest;
 
 /**
  * A local patch model (denoisers/local.ts): LS, or ELS with a shift window.

@@ -10,7 +10,7 @@ import type { ModelInfo, ProviderChoice } from '../api/contract';
 import { AnalyticDenoiser, gaussianFromStats } from './denoisers/analytic';
 import type { GaussianModel } from './denoisers/gaussian';
 import { readSafetensors } from './safetensors';
-import { OnnxDenoiser } from './denoisers/onnx';
+import { OnnxDenoiser, OnnxGenerator } from './denoisers/onnx';
 import type { Denoiser } from './denoisers/types';
 import { PainterError } from './errors';
 import { fileError, quoteText, readTextFile } from './files';
@@ -67,15 +67,18 @@ export interface RegistryOptions {
 function referencedPaths(manifest: ModelManifest, folder: string): string[] {
   const paths: string[] = [];
   if (manifest.kind === 'onnx') paths.push(join(folder, manifest.onnx.file));
+  if (manifest.kind === 'gan') paths.push(join(folder, manifest.gan.file));
   if (manifest.stats !== undefined) paths.push(join(folder, manifest.stats));
   if (manifest.judge !== undefined) paths.push(join(folder, manifest.judge));
-  if (manifest.kind !== 'onnx' && manifest.local !== undefined) paths.push(join(folder, manifest.local.calibration));
+  if (manifest.kind !== 'onnx' && manifest.kind !== 'gan' && manifest.local !== undefined) paths.push(join(folder, manifest.local.calibration));
   return paths;
 }
 
 export class ModelRegistry {
   private readonly models = new Map<string, RegisteredModel>();
   private readonly loaded = new Map<string, Promise<Denoiser>>();
+  /** GAN generators (manifest kind `gan`), loaded like denoisers. */
+  private readonly generators = new Map<string, Promise<OnnxGenerator>>();
   /** Gaussian statistics files already read, by path (the studio asks for a ghost on every run). */
   private readonly gaussians = new Map<string, GaussianModel | null>();
   /** Problems met while scanning the bundled folder (shown, never fatal). */
@@ -122,10 +125,12 @@ export class ModelRegistry {
   async addFolder(folder: string): Promise<RegisteredModel> {
     const model = this.register(folder, 'user');
     try {
-      await this.load(model.manifest.id);
+      if (model.manifest.kind === 'gan') await this.loadGenerator(model.manifest.id);
+      else await this.load(model.manifest.id);
     } catch (error) {
       this.models.delete(model.manifest.id);
       this.loaded.delete(model.manifest.id);
+      this.generators.delete(model.manifest.id);
       throw error;
     }
     return model;
@@ -155,8 +160,30 @@ export class ModelRegistry {
     return pending;
   }
 
+  /** The generator of a `gan` model (one step z → x); refuses any other kind by name. */
+  loadGenerator(id: string): Promise<OnnxGenerator> {
+    const { manifest, folder } = this.get(id);
+    if (manifest.kind !== 'gan') {
+      throw new PainterError('BAD_ARGUMENT', `Model "${id}" is a ${manifest.kind} model, not a GAN generator (manifest kind "gan").`, { id, kind: manifest.kind });
+    }
+    let pending = this.generators.get(id);
+    if (pending === undefined) {
+      pending = OnnxGenerator.load(manifest, join(folder, manifest.gan.file));
+      pending.catch(() => this.generators.delete(id));
+      this.generators.set(id, pending);
+    }
+    return pending;
+  }
+
   private async loadModel(model: RegisteredModel): Promise<Denoiser> {
     const { manifest, folder } = model;
+    if (manifest.kind === 'gan') {
+      throw new PainterError(
+        'BAD_ARGUMENT',
+        `Model "${manifest.id}" is a GAN generator: it makes an image in one step from a latent, with no denoising steps to sample or analyse. Open it in the studio's GAN view or use \`painter analyze gan-analogy --gan ${manifest.id}\`.`,
+        { id: manifest.id, kind: 'gan' },
+      );
+    }
     if (manifest.kind === 'onnx') {
       return OnnxDenoiser.load(manifest, join(folder, manifest.onnx.file), {
         provider: this.providerChoice,
@@ -212,7 +239,7 @@ export class ModelRegistry {
   async info(id: string): Promise<ModelInfo> {
     const { manifest, folder, source } = this.get(id);
     // Before a network loads, the choice it will try; after, the provider it runs on and why not another.
-    let provider: string = manifest.kind === 'onnx' ? this.providerChoice : 'analytic';
+    let provider: string = manifest.kind === 'onnx' ? this.providerChoice : manifest.kind === 'gan' ? 'cpu' : 'analytic';
     let providerNotice: string | null = null;
     if (this.loaded.has(id)) {
       try {
@@ -224,7 +251,8 @@ export class ModelRegistry {
       }
     }
     const classes = manifest.conditioning?.classes ?? null;
-    const conditionalOnly = manifest.kind === 'onnx' && manifest.onnx.classLabel !== undefined && manifest.conditioning?.nullLabel === undefined;
+    const labelInput = manifest.kind === 'onnx' ? manifest.onnx.classLabel : manifest.kind === 'gan' ? manifest.gan.classLabel : undefined;
+    const conditionalOnly = labelInput !== undefined && manifest.conditioning?.nullLabel === undefined;
     return {
       id,
       name: manifest.name,
@@ -234,7 +262,7 @@ export class ModelRegistry {
       classes: manifest.kind === 'gaussian' ? null : classes,
       unconditional: !conditionalOnly,
       defaultGuidance: manifest.conditioning?.defaultGuidance ?? 1,
-      defaultSteps: manifest.kind === 'delta' || manifest.kind === 'gmm' || manifest.kind === 'local' ? 30 : 50,
+      defaultSteps: manifest.kind === 'gan' ? 1 : manifest.kind === 'delta' || manifest.kind === 'gmm' || manifest.kind === 'local' ? 30 : 50,
       provider,
       providerNotice,
       source,
@@ -243,8 +271,9 @@ export class ModelRegistry {
   }
 
   async dispose(): Promise<void> {
-    const all = [...this.loaded.values()];
+    const all = [...this.loaded.values(), ...this.generators.values()];
     this.loaded.clear();
-    await Promise.all(all.map(async (pending) => (await pending.catch(() => null))?.dispose()));
+    this.generators.clear();
+    await Promise.all(all.map(async (pending: Promise<{ dispose(): Promise<void> }>) => (await pending.catch(() => null))?.dispose()));
   }
 }

@@ -60,11 +60,17 @@ export interface QualityOptions {
   seedBase?: number;
   signal?: AbortSignal;
   onProgress?: (message: string, done: number, total: number) => void;
+  /** Sees each guidance scale's conditional samples and their labels (e.g. for the orientation measure). */
+  onConditionalImages?: (guidance: number, images: Float32Array, labels: number[]) => void;
 }
 
 export interface QualityReport {
-  settings: Omit<QualityOptions, 'signal' | 'onProgress'>;
-  conditional: Array<{ guidance: number; accuracy: number; count: number }>;
+  settings: Omit<QualityOptions, 'signal' | 'onProgress' | 'onConditionalImages'>;
+  /**
+   * Per guidance scale: class accuracy, and the judge score and feature Fréchet distance of the same
+   * class-balanced samples (comparable with a class-conditional GAN's, which has no unconditional mode).
+   */
+  conditional: Array<{ guidance: number; accuracy: number; count: number; judgeScore?: number; frechetToTest?: number }>;
   unconditional: {
     count: number;
     judgeScore: number;
@@ -97,7 +103,15 @@ export async function evaluateQuality(denoiser: Denoiser, judge: Judge, options:
         onProgress: (done, total) => options.onProgress?.(`conditional, guidance ${guidance}`, done, total),
       });
       const output = await judge.classify(images);
-      conditional.push({ guidance, accuracy: classAccuracy(output, Array.from({ length: output.count }, (_, i) => i % classes)), count: output.count });
+      const labels = Array.from({ length: output.count }, (_, i) => i % classes);
+      options.onConditionalImages?.(guidance, images, labels);
+      conditional.push({
+        guidance,
+        accuracy: classAccuracy(output, labels),
+        count: output.count,
+        judgeScore: judgeScore(output),
+        ...(output.count > 1 ? { frechetToTest: frechetDistance(featureStatistics(output.features, output.featureDim), judge.testStats) } : {}),
+      });
     }
   }
   let unconditional: QualityReport['unconditional'] = null;
@@ -124,6 +138,6 @@ export async function evaluateQuality(denoiser: Denoiser, judge: Judge, options:
       frechetFloor: judge.floor,
     };
   }
-  const { signal: _signal, onProgress: _progress, ...settings } = options;
+  const { signal: _signal, onProgress: _progress, onConditionalImages: _images, ...settings } = options;
   return { settings, conditional, unconditional, seconds: (performance.now() - started) / 1000 };
 }

@@ -168,7 +168,9 @@ export function runFromSafetensors(file: SafetensorsFile, path: string): RunReco
       throw notARun(path, `tensor "${name}" is ${entry.dtype} [${entry.shape.join(', ')}]; expected F32 [${expectedShape.join(', ')}]`, name);
     }
   }
-  if (sigma.dtype !== 'F64' || stepCount < 2) throw notARun(path, 'tensor "sigma" must be F64 with at least 2 states', 'sigma');
+  // A GAN run (its settings carry the latent z) is one state; a diffusion run has at least two.
+  const minimumStates = Array.isArray(settings.latent) ? 1 : 2;
+  if (sigma.dtype !== 'F64' || stepCount < minimumStates) throw notARun(path, `tensor "sigma" must be F64 with at least ${minimumStates} state${minimumStates > 1 ? 's' : ''}`, 'sigma');
   if (evaluations.dtype !== 'I32' || evaluations.shape.join() !== String(stepCount)) throw notARun(path, `tensor "evaluations" must be I32 [${stepCount}]`, 'evaluations');
   const sigmas = Array.from(sigma.data as Float64Array);
   if (!sigmas.every((s) => Number.isFinite(s) && s >= 0)) throw notARun(path, 'tensor "sigma" holds a negative or non-finite noise level', 'sigma');

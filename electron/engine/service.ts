@@ -6,7 +6,8 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import type { ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, ProviderChoice, ProviderSettings, RunSummary, JobProgress, StorageSettings, StorageStatus } from '../api/contract';
+import type { ApiMethods, ApiParams, ApiResult, DirectionFamily, GenerateRequest, ModelInfo, ProviderChoice, ProviderSettings, RunSummary, JobProgress, StorageSettings, StorageStatus, VariationGrid } from '../api/contract';
+import { ganRun, ganVariationGridForRun } from './gan-studio';
 import { platformName, providerOptionsHere } from './denoisers/onnx';
 import { readProviderSetting, writeProviderSetting } from './settings';
 import type { Denoiser } from './denoisers/types';
@@ -211,6 +212,8 @@ export class Engine {
     variations: ({ jobId, runId, step, family, directions, amplitudes, mask, nullSpaceRank, apply }, context) =>
       this.runJob(jobId, context, async (signal) => {
         const run = this.getRunRecord(runId);
+        const ganGrid = await this.ganVariations(run, family, directions, amplitudes, signal, (done, total, message) => context.emit?.('progress', { jobId, done, total, message: `Variations: ${message}` }));
+        if (ganGrid !== null) return ganGrid;
         // Directions only mean the same thing on the model they were found on.
         const source = apply !== undefined ? this.runs.get(apply.sourceRunId) : undefined;
         if (source !== undefined && source.summary.modelId !== run.summary.modelId) {
@@ -252,6 +255,9 @@ export class Engine {
     },
     gaussianGhost: async ({ runId }) => {
       const run = this.getRunRecord(runId);
+      if (this.isGanModel(run.summary.modelId)) {
+        return { available: false, runId, reason: 'A GAN run has no denoising trajectory to compare with the Gaussian theory.' };
+      }
       const { model, reason } = await this.gaussians.get(run.summary.modelId);
       if (model === null) return { available: false, runId, reason };
       const dim = run.image.channels * run.image.height * run.image.width;
@@ -399,9 +405,40 @@ export class Engine {
     }
   }
 
+  /** Whether a model id names a registered GAN generator (false for unknown ids: their own errors come later). */
+  private isGanModel(modelId: string): boolean {
+    return this.registry.list().some((m) => m.manifest.id === modelId && m.manifest.kind === 'gan');
+  }
+
+  /** A GAN run's variation grid (null for a diffusion run, which must not ask for GAN latent directions). */
+  private async ganVariations(
+    run: RunRecord,
+    family: DirectionFamily,
+    directions: number,
+    amplitudes: number[],
+    signal: AbortSignal,
+    onProgress: (done: number, total: number, message: string) => void,
+  ): Promise<VariationGrid | null> {
+    if (!this.isGanModel(run.summary.modelId)) {
+      if (family === 'gan-latent') throw new PainterError('BAD_ARGUMENT', 'GAN latent directions need a run of a GAN model; pick the Jacobian, x̂0 PCs or the generator map for a diffusion run.');
+      return null;
+    }
+    if (family !== 'gan-latent') throw new PainterError('BAD_ARGUMENT', `A GAN run has no denoising steps; its directions are the GAN latent directions (family "gan-latent"), not "${family}".`);
+    return ganVariationGridForRun(await this.registry.loadGenerator(run.summary.modelId), run, directions, amplitudes, signal, onProgress);
+  }
+
   async generate(request: GenerateRequest, context: JobContext = {}): Promise<RunSummary> {
     const started = performance.now();
     const model = this.registry.get(request.modelId);
+    if (model.manifest.kind === 'gan') {
+      // A GAN generator: one evaluation, no timeline (gan-studio.ts).
+      const run = await ganRun(await this.registry.loadGenerator(request.modelId), request, model.manifestHash, context.signal);
+      this.keep(run);
+      return run.summary;
+    }
+    if (request.latent !== undefined || request.branchOf !== undefined) {
+      throw new PainterError('BAD_ARGUMENT', `"latent" and "branchOf" are for GAN models; model "${request.modelId}" is a ${model.manifest.kind} model.`);
+    }
     const denoiser = await this.registry.load(request.modelId);
     const info = await this.registry.info(request.modelId);
     this.checkRequest(request, denoiser, info);

@@ -12,6 +12,8 @@ import { perturbationAnalysis } from './analysis/perturbation';
 import { dataProbes, findAnalytic, findGaussian, localTrainingOverlap, matchingClassGaussians, referenceModels } from './analysis/resources';
 import { teleportAnalysis } from './analysis/teleport';
 import { PainterError } from './errors';
+import { ganAnalogyAnalysis } from './analysis/gan-analogy';
+import { findGanGenerator } from './gan';
 import type { ModelRegistry } from './models';
 
 export interface TheoryChartOptions {
@@ -87,6 +89,22 @@ export async function theoryChart(options: TheoryChartOptions): Promise<TheoryCh
         sigmas: result.ev.sigmas,
         references: result.ev.references.map((reference) => ({ name: reference.name, kind: reference.kind, ev: reference.ev.map((v) => v.mean), r2: reference.r2.map((v) => v.mean) })),
         probeSource: probe.source,
+      };
+    }
+    case 'gan-analogy': {
+      // The GAN analogy (issue 13 part 3): the registered GAN of this image size beside this run's generator map.
+      const found = await findGanGenerator(registry, denoiser.image);
+      if (found === null) throw new PainterError('BAD_ARGUMENT', `No GAN generator of ${denoiser.image.channels}×${denoiser.image.height}×${denoiser.image.width} images is installed to compare with.`);
+      const result = await ganAnalogyAnalysis(found.generator, denoiser, gaussian, { ...run, sampler: sampler === 'ddpm' ? 'euler' : sampler, seeds: [seed], blocks: 2 }, context);
+      return {
+        ...base,
+        seeds: [seed],
+        analysis: 'gan-analogy',
+        seconds: seconds(),
+        gan: found.id,
+        k: result.settings.k,
+        compare: result.settings.compare,
+        maps: result.maps.map((m) => ({ name: m.name, title: m.title, normalized: m.normalized, effectiveRank: m.effectiveRank, coarseTop: m.coarse.top, coarseBottom: m.coarse.bottom })),
       };
     }
     case 'teleport': {

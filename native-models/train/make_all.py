@@ -11,6 +11,7 @@ They were trained on a GPU (see README.md there); on 2 CPU cores the same recipe
 2. train_judge.py       Fashion-MNIST judge classifier (+ feature statistics, ONNX)
 3. train_unet.py        Fashion-MNIST class-conditional UNet (resumes from checkpoints/fashion)
 4. export_unet.py       -> native-models/fashion-mnist/ (+ eval_unet.py: judge scores of DDIM samples)
+   train_gan.py         Fashion-MNIST class-conditional DCGAN (resumes from checkpoints/gan) -> native-models/fashion-mnist-gan/
 5. make_emoji_data.py   npm pack emoji-datasource-google -> data-cache, emoji32 stats + delta set
 6. train_unet.py        emoji 32x32 unconditional UNet (resumes from checkpoints/emoji32)
 7. export_unet.py       -> native-models/emoji32/
@@ -48,6 +49,7 @@ def main():
     ap.add_argument("--fashion-steps", type=int, default=6800)
     ap.add_argument("--emoji-steps", type=int, default=14000)
     ap.add_argument("--judge-epochs", type=int, default=8)
+    ap.add_argument("--gan-steps", type=int, default=2400, help="steps of the Fashion-MNIST GAN (train_gan.py)")
     ap.add_argument("--skip-emoji", action="store_true")
     args = ap.parse_args()
     th = ["--threads", str(args.threads)]
@@ -61,6 +63,8 @@ def main():
     step("fashion export", [PY, t("export_unet.py"), "--data", "fashion", "--samples", "6"] + th)
     step("fashion eval", [PY, t("eval_unet.py"), "--per-class", "50"] + th)
     step("fashion eval (unconditional)", [PY, t("eval_unet.py"), "--per-class", "50", "--unconditional"] + th)
+    step("fashion gan", [PY, t("train_gan.py"), "--max-steps", str(args.gan_steps)] + th)
+    step("fashion gan export", [PY, t("train_gan.py"), "--export-only"] + th)
     if not args.skip_emoji:
         step("emoji data", [PY, t("make_emoji_data.py")])
         step("emoji unet", [PY, t("train_unet.py"), "--data", "emoji", "--max-steps", str(args.emoji_steps),

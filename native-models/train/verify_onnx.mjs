@@ -10,7 +10,8 @@ const ref = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const sess = await ort.InferenceSession.create(process.argv[3] ?? ref.model);
 const feeds = {};
 for (const [name, v] of Object.entries(ref.inputs)) {
-  feeds[name] = name === 'x'
+  const dtype = v.dtype ?? (name === 'x' ? 'float32' : 'int64');
+  feeds[name] = dtype === 'float32'
     ? new ort.Tensor('float32', Float32Array.from(v.data), v.shape)
     : new ort.Tensor('int64', BigInt64Array.from(v.data.map(BigInt)), v.shape);
 }

@@ -94,6 +94,23 @@ describe('painter CLI', () => {
     expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([662, 662]);
   });
 
+  it('scores the bundled GAN generator with the judge: class-balanced samples, orientation beside the data, a class grid', () => {
+    const prefix = join(out, 'gan');
+    const result = painter('evaluate', '--model', 'fashion-mnist-gan', '--samples', '200', '--grid', prefix);
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as { kind: string; count: number; accuracy: number; scoreRatio: number; frechetToTest: number; orientation: { classMeansFrom: string; data: Record<string, number> }; grids: string[] };
+    expect(summary.kind).toBe('gan');
+    expect(summary.count).toBe(200);
+    // A trained class-conditional generator: the judge recognises most classes (its card: > 0.9 on 10,000).
+    expect(summary.accuracy).toBeGreaterThan(0.6);
+    expect(summary.frechetToTest).toBeGreaterThan(0);
+    expect(summary.orientation.classMeansFrom).toBe('fashion-mnist-delta');
+    expect(summary.orientation.data['Ankle boot']).toBeGreaterThan(0.95);
+    // 10 × 10 grid of 28-px images scaled 2×, 2-px gaps → 10·56 + 11·2 = 582 px square.
+    const png = readFileSync(summary.grids[0]!);
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([582, 582]);
+  });
+
   it('refuses to overwrite a file that is not a run, leaving it as it was', () => {
     const target = join(out, 'precious.safetensors');
     writeFileSync(target, 'my thesis');

@@ -3,6 +3,7 @@
  * whether each holds by the stated target. Thresholds where §3 says "≈" or
  * "strong" are fixed here and printed with the verdict.
  */
+import { ganAnalogyClaim, type GanAnalogyResult } from './gan-analogy';
 import { evAt, type AgreementResult } from './agreement';
 import type { EmergenceResult } from './emergence';
 import type { LocalityResult } from './locality';
@@ -21,6 +22,8 @@ export interface ReportResults {
   teleport?: TeleportResult;
   retrieval?: RetrievalResult;
   manifold?: ManifoldResult;
+  /** The GAN analogy, when a GAN generator of the model's image size is registered (gan-analogy.ts). */
+  ganAnalogy?: GanAnalogyResult;
   locality?: LocalityResult;
 }
 
@@ -207,6 +210,7 @@ export function evaluateClaims(results: ReportResults): Claim[] {
     perturbationClaim(results.perturbation),
     teleportClaim(results.teleport),
     retrievalClaim(results.retrieval),
+    ...(results.ganAnalogy ? [ganAnalogyClaim(results.ganAnalogy)] : []),
     localityClaim(results.locality),
   ];
 }

@@ -8,6 +8,7 @@ import { formatMeanSd } from './claims';
 import { analysisPicture, type AnalysisResult } from './figures';
 import type { ReportData } from './report';
 import { escapeHtml, lineChart, type Series } from './report-svg';
+import { ganAnalogyPicture } from './gan-analogy';
 
 const STYLE = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1100px; color: #222; padding: 0 16px; }
@@ -234,6 +235,33 @@ ${transfer ? `<p>Transfer: the local direction found on seed ${l.transfer[0]!.so
 ${png(l, image, `Seed ${l.settings.seeds[0]}, step ${l.example.step}, region “${l.example.region}”: the final image (region tinted); −a, +a along the top local direction; −a, +a along the top global direction.`)}`;
 }
 
+function ganAnalogySection(data: ReportData, image: ImageSpec): string {
+  const g = data.results.ganAnalogy;
+  if (!g) return '';
+  const k = g.settings.k;
+  const index = Array.from({ length: k }, (_, j) => j + 1);
+  const rows = g.maps
+    .map(
+      (m) =>
+        `<tr><td>${escapeHtml(m.title)}</td><td>${m.effectiveRank.toFixed(1)}</td><td>${m.normalized[k - 1]!.toExponential(2)}</td><td>${m.tenthIndex ?? `> ${k}`}</td><td>${m.coarse.top.toFixed(2)}</td><td>${m.coarse.bottom.toFixed(2)}</td><td>${m.change.top.toFixed(3)} / ${m.change.bottom.toFixed(3)}</td><td>${m.forwardPasses}</td></tr>`,
+    )
+    .join('');
+  const diffusion = g.maps.find((m) => m.name === 'diffusion');
+  const worst = diffusion ? Math.max(...diffusion.convergence) : 0;
+  const dim = image.channels * image.height * image.width;
+  const raster = ganAnalogyPicture(g, image);
+  const picture = `<figure><img class="figure" alt="GAN analogy variation grids" src="data:image/png;base64,${Buffer.from(encodePng(raster)).toString('base64')}"><figcaption class="muted">Rows: ${g.maps.map((m) => escapeHtml(m.title)).join('; ')}. Columns: kicks −${g.settings.amplitude}, 0, +${g.settings.amplitude} (noise units) along directions ${g.maps[0]!.coarse.directions.map((j) => j + 1).join(', ')} of the top ${k}.</figcaption></figure>`;
+  return `<h2>8 · The GAN analogy</h2>
+<p>Top ${k} singular values of three generator maps from one latent each: the GAN ${escapeHtml(data.sources.gan ?? '')} (J = ∂G/∂z in full from ${2 * g.settings.ganLatentDim} images; latent seed ${g.settings.ganSeed}${g.settings.ganClass !== null ? `, class ${g.settings.ganClass}` : ''}),
+the diffusion network's map x_T → x0 through the whole ${g.settings.sampler} run (block Krylov, ${g.settings.blocks} blocks of ${g.settings.blockSize} JVPs; the largest change of a value over the last block ${(100 * worst).toFixed(1)} %), and the Gaussian's exact map (σ_T = ${g.settings.sigmaStart.toPrecision(4)}).
+The coarse share is the energy of the change in ${g.settings.coarseBlock}×${g.settings.coarseBlock}-block means (layout and outline) over its total; ${dim > 0 ? '' : ''}top = directions 1–${g.settings.compare}, bottom = ${k - g.settings.compare + 1}–${k}.</p>
+<div class="charts">${lineChart(
+    g.maps.map((m, i) => ({ name: m.title, x: index, y: m.normalized, points: true, ...(i === 2 ? { dashed: true } : {}) })),
+    { title: 'Normalised singular values s_j / s_1', xLabel: 'j', yLabel: 's_j / s_1', yLog: true },
+  )}</div>
+<table><tr><th>map</th><th>effective rank (of ${k})</th><th>s_${k}/s_1</th><th>first j with s_j/s_1 &lt; 0.1</th><th>coarse share, top</th><th>coarse share, bottom</th><th>RMS change top / bottom</th><th>forward passes</th></tr>${rows}</table>
+${picture}`;
+}
 /** The generator mark in every report.html (the CLI replaces only its own reports, electron/cli/overwrite.ts). */
 export const REPORT_GENERATOR = 'Painter report';
 
@@ -268,6 +296,7 @@ ${teleportSection(data, image)}
 ${retrievalSection(data, image)}
 ${manifoldSection(data, image)}
 ${localitySection(data, image)}
+${ganAnalogySection(data, image)}
 </body></html>
 `;
 }

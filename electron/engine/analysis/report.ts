@@ -15,6 +15,8 @@ import type { AnalysisContext } from './context';
 import { emergenceAnalysis } from './emergence';
 import { localityAnalysis } from './locality';
 import { manifoldAnalysis } from './manifold';
+import { ganAnalogyAnalysis } from './gan-analogy';
+import type { LatentGenerator } from '../gan';
 import { perturbationAnalysis } from './perturbation';
 import { dataProbes, localTrainingOverlap, matchingClassGaussians, referenceModels, type FoundGaussian } from './resources';
 import { retrievalAnalysis } from './retrieval';
@@ -34,6 +36,8 @@ export interface ReportInputs {
   /** The local patch model of the same images, compared in the agreement analysis. */
   local?: { denoiser: AnalyticDenoiser; id: string } | null;
   judge: { judge: Judge; folder: string } | null;
+  /** A GAN generator of the same image size, for the GAN analogy (run after the analyses when given). */
+  gan?: { generator: LatentGenerator; id: string } | null;
 }
 
 export interface ReportOptions {
@@ -44,6 +48,8 @@ export interface ReportOptions {
   quick?: boolean;
   /** Run only these analyses (default all). */
   only?: readonly AnalysisName[];
+  /** Run the GAN analogy when `inputs.gan` is given (default true). */
+  ganAnalogy?: boolean;
 }
 
 export interface ReportData {
@@ -51,14 +57,14 @@ export interface ReportData {
   modelName: string;
   provider: string;
   createdAt: string;
-  sources: { gaussian: string; gmm: string | null; delta: string | null; local?: string | null; judge: string | null };
+  sources: { gaussian: string; gmm: string | null; delta: string | null; local?: string | null; judge: string | null; gan?: string | null };
   settings: { steps: number; sampler: SamplerName; classLabel: number | null; quick: boolean };
   results: ReportResults;
   claims: Claim[];
   /** Wall time of each analysis, seconds. */
-  seconds: Partial<Record<AnalysisName, number>>;
+  seconds: Partial<Record<AnalysisName | 'gan-analogy', number>>;
   /** Analyses that could not run, with the reason. */
-  skipped: Partial<Record<AnalysisName, string>>;
+  skipped: Partial<Record<AnalysisName | 'gan-analogy', string>>;
 }
 
 function seedList(count: number, base = 0): number[] {
@@ -157,12 +163,31 @@ export async function runReport(inputs: ReportInputs, options: ReportOptions = {
     );
   });
 
+  if (inputs.gan && (options.ganAnalogy ?? true)) {
+    // The GAN analogy (issue 13 part 3): after the paper's analyses, with its own timing and skip reason.
+    throwIfCancelled(context.signal);
+    const started = performance.now();
+    try {
+      results.ganAnalogy = await ganAnalogyAnalysis(
+        inputs.gan.generator,
+        denoiser,
+        gaussian,
+        quick ? { ...base, sampler: sampler === 'ddpm' ? 'euler' : sampler, seeds: [0], k: 4, blocks: 2, compare: 2 } : { ...base, sampler: sampler === 'ddpm' ? 'euler' : sampler, seeds: [0], blocks: 3 },
+        { ...(context.signal ? { signal: context.signal } : {}), onProgress: (done, total, message) => context.onProgress?.(order.length, order.length, `gan-analogy: ${message} (${done}/${total})`) },
+      );
+    } catch (error) {
+      if (!(error instanceof PainterError) || error.code === 'CANCELLED') throw error;
+      skipped['gan-analogy'] = error.message;
+    }
+    seconds['gan-analogy'] = (performance.now() - started) / 1000;
+  }
+
   return {
     modelId: inputs.modelId,
     modelName: inputs.modelName,
     provider: denoiser.provider,
     createdAt: new Date().toISOString(),
-    sources: { gaussian: inputs.gaussian.source, gmm: inputs.gmm?.id ?? null, delta: inputs.delta?.id ?? null, local: inputs.local?.id ?? null, judge: inputs.judge?.folder ?? null },
+    sources: { gaussian: inputs.gaussian.source, gmm: inputs.gmm?.id ?? null, delta: inputs.delta?.id ?? null, local: inputs.local?.id ?? null, judge: inputs.judge?.folder ?? null, gan: inputs.gan?.id ?? null },
     settings: { steps, sampler, classLabel, quick },
     results,
     claims: evaluateClaims(results),

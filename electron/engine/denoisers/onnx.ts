@@ -15,7 +15,7 @@ import * as ort from 'onnxruntime-node';
 import type { ProviderChoice, ProviderName, ProviderOption } from '../../api/contract';
 import { PainterError } from '../errors';
 import { checkRegularFile } from '../files';
-import type { OnnxManifest, TensorDtype } from '../manifest';
+import type { GanManifest, OnnxManifest, TensorDtype } from '../manifest';
 import {
   notInBuildNotice,
   passesSelfCheck,
@@ -660,5 +660,154 @@ export class OnnxImageNetwork {
 
   async dispose(): Promise<void> {
     await this.session.release();
+  }
+}
+
+/**
+ * A GAN generator x = G(z, y) in ONNX (manifest kind `gan`): a float32 latent
+ * [B, dim], an optional class label [B], an image [B, C, H, W]. Checked
+ * against the graph's metadata at load, like a denoiser.
+ */
+export class OnnxGenerator {
+  readonly dim: number;
+  readonly latentDim: number;
+  readonly classes: readonly string[] | null;
+  /** Images generated so far (the forward-pass count of an analysis). */
+  forwardImages = 0;
+
+  private constructor(
+    readonly manifest: GanManifest,
+    private readonly session: ort.InferenceSession,
+    readonly provider: string,
+  ) {
+    this.dim = imageDim(manifest.image);
+    this.latentDim = manifest.gan.latent.dim;
+    this.classes = manifest.conditioning?.classes ?? null;
+  }
+
+  get image(): GanManifest['image'] {
+    return this.manifest.image;
+  }
+
+  /** Whether a null label is accepted (an unconditional generator). */
+  get unconditional(): boolean {
+    return this.manifest.gan.classLabel === undefined || this.manifest.conditioning?.nullLabel !== undefined;
+  }
+
+  static async load(manifest: GanManifest, modelPath: string): Promise<OnnxGenerator> {
+    checkRegularFile(modelPath, 'onnx'); // ONNX Runtime opens it by path: a FIFO or device would hang it
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(modelPath, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+    } catch (error) {
+      throw new PainterError('BAD_MODEL', `Model "${manifest.id}": ONNX Runtime cannot load ${modelPath}: ${firstLine(error)}`, { model: manifest.id, path: modelPath });
+    }
+    try {
+      checkGeneratorAgainstManifest(manifest, session.inputMetadata, session.outputMetadata);
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
+    return new OnnxGenerator(manifest, session, 'cpu');
+  }
+
+  /** Images for `count` latents z ([count·latentDim]) with one label each (null: unconditional). */
+  async generate(z: Float32Array | Float64Array, labels: ReadonlyArray<number | null>, chunk = 256): Promise<Float32Array> {
+    const io = this.manifest.gan;
+    const k = this.latentDim;
+    const count = z.length / k;
+    if (!Number.isInteger(count) || labels.length !== count) {
+      throw new PainterError('BAD_ARGUMENT', `A generator call needs latents of ${k} values and one label per latent; got ${z.length} values and ${labels.length} labels.`);
+    }
+    const out = new Float32Array(count * this.dim);
+    const step = io.fixedBatch ?? chunk;
+    const { channels, height, width } = this.manifest.image;
+    for (let start = 0; start < count; start += step) {
+      const size = Math.min(step, count - start);
+      const rows = io.fixedBatch ?? size;
+      const latent = new Float32Array(rows * k);
+      for (let r = 0; r < rows; r++) {
+        const b = start + Math.min(r, size - 1);
+        for (let i = 0; i < k; i++) latent[r * k + i] = z[b * k + i]!;
+      }
+      const feeds: Record<string, ort.Tensor> = { [io.latent.name]: new ort.Tensor('float32', latent, [rows, k]) };
+      if (io.classLabel !== undefined) {
+        const values = Array.from({ length: rows }, (_, r) => this.labelValue(labels[start + Math.min(r, size - 1)] ?? null));
+        feeds[io.classLabel.name] =
+          io.classLabel.dtype === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), [rows]) : new ort.Tensor('float32', Float32Array.from(values), [rows]);
+      }
+      let result: ort.InferenceSession.ReturnType;
+      try {
+        result = await this.session.run(feeds);
+      } catch (error) {
+        throw new PainterError('BAD_MODEL', `Model "${this.manifest.id}": the generator failed to run: ${firstLine(error)}`, { model: this.manifest.id });
+      }
+      const output = result[io.output.name];
+      if (output === undefined || !(output.data instanceof Float32Array) || output.data.length !== rows * channels * height * width) {
+        throw new PainterError('BAD_MODEL', `Model "${this.manifest.id}": output "${io.output.name}" did not have ${rows}×${this.dim} float32 values.`, { model: this.manifest.id });
+      }
+      out.set(output.data.subarray(0, size * this.dim), start * this.dim);
+      for (const tensor of Object.values(result)) tensor.dispose();
+      this.forwardImages += size;
+    }
+    return out;
+  }
+
+  private labelValue(label: number | null): number {
+    const classes = this.classes?.length ?? 0;
+    if (label === null) {
+      const nullLabel = this.manifest.conditioning?.nullLabel;
+      if (nullLabel === undefined) throw new PainterError('BAD_ARGUMENT', `Model "${this.manifest.id}" is class-conditional only; choose a class (0–${classes - 1}).`);
+      return nullLabel;
+    }
+    if (!Number.isInteger(label) || label < 0 || label >= classes) {
+      throw new PainterError('BAD_ARGUMENT', `Class ${label} is not valid for model "${this.manifest.id}": classes are 0–${classes - 1}.`, { classLabel: label });
+    }
+    return label;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Checks a GAN manifest against the graph: latent [batch, dim] float32, label [batch], image output float32. */
+export function checkGeneratorAgainstManifest(
+  manifest: GanManifest,
+  inputs: readonly ort.InferenceSession.ValueMetadata[],
+  outputs: readonly ort.InferenceSession.ValueMetadata[],
+): void {
+  const io = manifest.gan;
+  const fail = (message: string, details: Record<string, unknown> = {}): never => {
+    throw new PainterError('BAD_MODEL', `Model "${manifest.id}": ${message}`, { model: manifest.id, ...details });
+  };
+  const find = (list: readonly ort.InferenceSession.ValueMetadata[], name: string, role: string): TensorMetadata => {
+    const meta = tensorMetadata(list, name);
+    if (meta === undefined) {
+      const names = list.map((entry) => `"${entry.name}"`).join(', ');
+      return fail(`the manifest's ${role} tensor "${name}" is not in the graph; the graph has ${names}.`, { tensor: name });
+    }
+    return meta;
+  };
+  const latent = find(inputs, io.latent.name, 'latent');
+  if (latent.type !== 'float32') fail(`latent tensor "${latent.name}" is ${latent.type}; a generator's latent must be float32.`, { tensor: latent.name });
+  const latentDim = latent.shape[1];
+  if (latent.shape.length !== 2 || (typeof latentDim === 'number' && latentDim !== io.latent.dim)) {
+    fail(`latent tensor "${latent.name}" has shape [${latent.shape.join(', ')}]; the manifest says [batch, ${io.latent.dim}].`, { tensor: latent.name, shape: latent.shape });
+  }
+  const described = new Set([io.latent.name]);
+  if (io.classLabel !== undefined) {
+    const label = find(inputs, io.classLabel.name, 'class label');
+    if (label.type !== io.classLabel.dtype) fail(`class label tensor "${label.name}" is ${label.type} in the graph but the manifest says ${io.classLabel.dtype}.`, { tensor: label.name });
+    described.add(io.classLabel.name);
+  }
+  const undescribed = inputs.map((entry) => entry.name).filter((name) => !described.has(name));
+  if (undescribed.length > 0) fail(`graph input${undescribed.length > 1 ? 's' : ''} ${undescribed.map((n) => `"${n}"`).join(', ')} not described by the manifest.`, { tensors: undescribed });
+  const output = find(outputs, io.output.name, 'output');
+  if (output.type !== 'float32') fail(`output tensor "${output.name}" is ${output.type}; it must be float32.`, { tensor: output.name });
+  const { channels, height, width } = manifest.image;
+  const chw = [channels, height, width];
+  if (output.shape.length !== 4 || output.shape.slice(1).some((dim, i) => typeof dim === 'number' && dim !== chw[i])) {
+    fail(`output tensor "${output.name}" has shape [${output.shape.join(', ')}]; the manifest's image needs [batch, ${chw.join(', ')}].`, { tensor: output.name, shape: output.shape });
   }
 }

@@ -11,6 +11,7 @@ export const CHART_TABS: { id: ChartTab; label: string; hint: string }[] = [
   { id: 'perturbation', label: 'Perturbation', hint: 'How much a random kick changes the final image, by injection step and strength' },
   { id: 'agreement', label: 'EV & r²', hint: 'How much of the network\'s score (EV) and x̂0 (r²) the Gaussian, the mixtures and the local patch model explain, by noise level' },
   { id: 'teleport', label: 'Teleport', hint: 'Skipping the first steps with the Gaussian closed form: evaluations saved, quality kept' },
+  { id: 'gan-analogy', label: 'GAN analogy', hint: "This run's generator map x_T → x0 beside a GAN generator's and the Gaussian's exact map: singular spectra and what their top and bottom directions change" },
 ];
 
 class ChartsState {

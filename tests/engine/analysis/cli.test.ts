@@ -112,3 +112,39 @@ describe('painter analyze / report', () => {
     });
   }
 });
+
+describe('painter analyze gan-analogy / report with a GAN', () => {
+  it('analyze gan-analogy puts the GAN, the network\'s generator map and the Gaussian\'s exact map side by side', () => {
+    const json = join(out, 'gan-analogy.json');
+    const png = join(out, 'gan-analogy.png');
+    const result = painter('analyze', 'gan-analogy', '--gan', join(FIXTURES, 'fixture-gan-linear'), '--model', join(FIXTURES, 'fixture-eps-int64'), '--steps', '10', '--k', '4', '--blocks', '2', '--compare', '2', '--json', json, '--png', png);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/GAN generator z → x: s_4\/s_1 = .*effective rank/);
+    expect(result.stdout).toMatch(/Gaussian model, exact map/);
+    const written = JSON.parse(readFileSync(json, 'utf-8')) as { gan: string; model: string; result: { maps: Array<{ name: string; normalized: number[] }>; settings: { k: number; ganClass: number } } };
+    expect(written.gan).toBe('fixture-gan-linear');
+    expect(written.result.maps.map((m) => m.name)).toEqual(['gan', 'diffusion', 'gaussian']);
+    expect(written.result.maps[0]!.normalized).toHaveLength(4);
+    expect(written.result.settings.ganClass).toBe(0);
+    expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('refuses a GAN whose images are not the model\'s size, and a denoiser given as the GAN', () => {
+    let result = painter('analyze', 'gan-analogy', '--gan', join(FIXTURES, 'fixture-eps-int64'), '--model', join(FIXTURES, 'fixture-eps-int64'), '--json', join(out, 'x.json'));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/is a onnx model, not a GAN generator/);
+    result = painter('analyze', 'gan-analogy', '--gan', join(FIXTURES, 'fixture-gan-linear'), '--model', join(ROOT, 'native-models', 'emoji32'), '--json', join(out, 'x.json'));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/all three must match|D = /);
+  });
+
+  it('report --quick --gan adds the GAN analogy section and its claim', () => {
+    const dir = join(out, 'report-gan');
+    const result = painter('report', '--model', join(FIXTURES, 'fixture-eps-int64'), '--gan', join(FIXTURES, 'fixture-gan-linear'), '--only', 'trajectory,gan-analogy', '--quick', '--out', dir);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/behaves like a GAN generator/);
+    const html = readFileSync(join(dir, 'report.html'), 'utf-8');
+    expect(html).toContain('8 · The GAN analogy');
+    expect(html).toContain('Normalised singular values');
+  });
+});
