@@ -68,6 +68,9 @@ export function callArbitrary(targets: FuzzTargets): fc.Arbitrary<{ method: stri
     recentSessions: params({}),
     studioPaths: params({}),
     storage: params({}),
+    providerSettings: params({}),
+    // Mostly CPU (a provider switch reloads every model); the rest are refused or fall back with a notice.
+    setProvider: params({ provider: fc.oneof({ weight: 6, arbitrary: fc.constant('cpu') }, { weight: 1, arbitrary: fc.constantFrom('auto', 'webgpu', 'cuda', 'gpu', '') }) }),
     setStorage: params({ runMemoryMB: fc.integer({ min: 0, max: 4096 }), autosaveDiskMB: fc.integer({ min: 0, max: 8192 }) }),
     addModelFolder: params({ folder: fc.oneof(fc.constantFrom(...targets.folders), fc.string({ maxLength: 100 })) }),
     generate: params({
