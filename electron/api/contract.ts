@@ -185,16 +185,24 @@ export type GaussianGhost =
     }
   | { available: false; runId: string; reason: string };
 
+/**
+ * The axes of the 3-D view:
+ * - `plane`: each path in its own rotation plane (DESIGN.md §2): its final
+ *   image's direction, its start noise's direction orthogonal to that, and
+ *   its largest residual outside the plane. Every path then reads as the arc
+ *   the theory predicts, and the Gaussian ghost's arc sits beside it.
+ * - `run`: the top principal components of the run's own trajectory.
+ * - `all`: the top principal components of all the trajectories together.
+ */
+export type TrajectoryBasis = 'plane' | 'run' | 'all';
+export const TRAJECTORY_BASES: readonly TrajectoryBasis[] = ['plane', 'run', 'all'];
+
 export interface TrajectorySpaceRequest {
   jobId: string;
   runId: string;
   /** Trajectories to draw, the run's own seed first, then seed+1, …; 1 … 32. */
   count: number;
-  /**
-   * Whose principal components span the view: the run's own trajectory (the
-   * theory's 2-D rotation shows best) or all the trajectories together.
-   */
-  basis: 'run' | 'all';
+  basis: TrajectoryBasis;
 }
 
 /**
@@ -215,9 +223,15 @@ export interface TrajectorySpace {
    * final image, as 4 corners [4][3] (a·x0 + b·x_T, a, b ∈ {−0.1, 1.1}).
    */
   plane: Float32Array;
-  basis: 'run' | 'all';
-  /** Fraction of the basis states' variance each of the 3 axes explains. */
+  basis: TrajectoryBasis;
+  /**
+   * Fraction of the basis states' variance each of the 3 axes explains; for
+   * the `plane` basis, the mean fraction of each state's squared norm along
+   * each of its path's own axes.
+   */
   explained: number[];
+  /** What each axis is, for the view's labels (absent in files saved before it existed). */
+  axisLabels?: [string, string, string];
 }
 
 /** The theory lab's analyses the studio charts (DESIGN.md §1.5, §3). */
@@ -234,7 +248,13 @@ export interface TheoryRequest {
 }
 
 /** Chart-ready results of the theory lab's analyses (electron/engine/analysis/), means over seeds. */
-export type TheoryChart = { modelId: string; seeds: number[]; seconds: number } & (
+export type TheoryChart = {
+  /** The run whose settings the analysis used (absent in results made before it was recorded). */
+  runId?: string;
+  modelId: string;
+  seeds: number[];
+  seconds: number;
+} & (
   | {
       analysis: 'emergence';
       /** σ of each state (σ form), descending to 0. */
@@ -289,6 +309,19 @@ export interface SessionSummary {
   runs: RunSummary[];
   /** The run and step on screen when it was saved. */
   current: { runId: string; step: number } | null;
+  /** Results saved with the session (variation grids, 3-D views, theory charts); absent in older files. */
+  results?: SessionResults;
+}
+
+/**
+ * Results computed for a session's runs, saved beside it so that reopening
+ * does not mean recomputing: the engine keeps the latest of each kind per run
+ * (per analysis for charts), and a session save writes those of its runs.
+ */
+export interface SessionResults {
+  variations: VariationGrid[];
+  trajectories: TrajectorySpace[];
+  charts: TheoryChart[];
 }
 
 export interface RecentSession {
@@ -337,6 +370,11 @@ export interface ExportTrajectoriesRequest {
 export interface ExportResult {
   path: string;
   bytes: number;
+  /**
+   * Browser mode only: a same-origin URL (token-checked, short-lived) that
+   * downloads the exported file to the browser's machine.
+   */
+  download?: string;
 }
 
 /** Where the studio suggests files go on the engine's machine. */
@@ -385,7 +423,41 @@ export interface JobProgress {
   jobId: string;
   done: number;
   total: number;
+  /** What is being done, a short sentence ("step 12 of 50", "Jacobian directions: 3 of 6"). */
   message: string;
+  /** Seconds left, from the pace so far; absent until it can be estimated. */
+  etaSeconds?: number;
+  /** Waiting for other work to finish: its place in line (1 = next). */
+  queued?: number;
+  /** Generation and branch: the latest x̂0, for a live preview. */
+  preview?: JobPreview;
+}
+
+/**
+ * The latest estimate x̂0 of a run in progress, as an image (at most
+ * {@link PREVIEW_MAX_VALUES} values; larger images come downsampled, with
+ * `image` describing what is sent).
+ */
+export interface JobPreview {
+  /** Recorded state the estimate belongs to (0 … stepCount − 1), counted in the run's own steps. */
+  step: number;
+  stepCount: number;
+  image: ImageSpec;
+  values: Float32Array;
+}
+export const PREVIEW_MAX_VALUES = 3 * 128 * 128;
+
+/** A run's final image, small: for lists of runs. */
+export interface RunThumbnail {
+  runId: string;
+  image: ImageSpec;
+  values: Float32Array;
+}
+
+/** A file the user dropped on the studio (browser mode has no path for it). */
+export interface DroppedFile {
+  name: string;
+  bytes: Uint8Array;
 }
 
 /** Every call: name → [params, result]. */
@@ -404,6 +476,14 @@ export interface ApiMethods {
   theory: [TheoryRequest, TheoryChart];
   /** Forgets runs (and their autosaved files); the caller decides which, e.g. a branch and its descendants. */
   deleteRuns: [{ runIds: string[] }, { deleted: string[] }];
+  /** Brings back runs deleted in this session (undo), as long as the engine still holds them. */
+  restoreRuns: [{ runIds: string[] }, RunSummary[]];
+  /** Final images of runs, small, for the list of runs. */
+  runThumbnails: [{ runIds: string[] }, RunThumbnail[]];
+  /** Opens a run file the user dropped (its bytes). */
+  importRun: [{ file: DroppedFile }, RunSummary];
+  /** Opens a session file the user dropped, with the run files dropped beside it (or its folder). */
+  importSession: [{ session: DroppedFile; runs: DroppedFile[] }, SessionSummary];
   gaussianGhost: [{ runId: string }, GaussianGhost];
   trajectorySpace: [TrajectorySpaceRequest, TrajectorySpace];
   saveSession: [SaveSessionRequest, { path: string }];
@@ -437,10 +517,46 @@ export type WireMessage =
 export const IPC_INVOKE_CHANNEL = 'painter:invoke';
 export const IPC_EVENT_CHANNEL = 'painter:event';
 
+/**
+ * The studio's actions a menu, a shortcut or the desktop shell can invoke
+ * (renderer/lib/commands.ts runs them).
+ */
+export type StudioCommand =
+  | 'undo'
+  | 'redo'
+  | 'save'
+  | 'save-as'
+  | 'open'
+  | 'new-session'
+  | 'export'
+  | 'add-model-folder'
+  | 'toggle-theme'
+  | 'shortcuts'
+  | 'glossary';
+export const STUDIO_COMMANDS: readonly StudioCommand[] = [
+  'undo',
+  'redo',
+  'save',
+  'save-as',
+  'open',
+  'new-session',
+  'export',
+  'add-model-folder',
+  'toggle-theme',
+  'shortcuts',
+  'glossary',
+];
+
 /** What the preload exposes on `window.painter`. */
 export interface PainterBridge {
   invoke(method: ApiMethod, params: unknown): Promise<ApiResponse<unknown>>;
   onEvent(listener: (name: ApiEventName, payload: unknown) => void): () => void;
   /** Native folder picker (Electron only). */
   pickFolder?(): Promise<string | null>;
+  /** Menu commands from the shell (Electron): the renderer runs them. */
+  onCommand?(listener: (command: StudioCommand) => void): () => void;
+  /** The renderer tells the shell whether closing would lose work (for the close prompt). */
+  setUnsavedChanges?(unsaved: boolean): void;
+  /** The file system path of a dropped file (Electron's webUtils.getPathForFile); null when it has none. */
+  pathForFile?(file: unknown): string | null;
 }

@@ -6,9 +6,10 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
-import type { ApiEvents, ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, RunSummary, JobProgress } from '../api/contract';
+import type { ApiEvents, ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, RunSummary, JobPreview, JobProgress, SessionSummary } from '../api/contract';
 import type { ProviderName } from './denoisers/onnx';
 import type { Denoiser } from './denoisers/types';
+import type { ImageSpec } from './manifest';
 import { PainterError } from './errors';
 import { ModelRegistry } from './models';
 import { readRun, writeRun, type RunRecord } from './runs';
@@ -16,7 +17,11 @@ import { sample, toModelConvention } from './samplers';
 import { branchRun } from './branch';
 import { filmstripPng, timelineGif, trajectoriesSafetensors, writeExport } from './export';
 import { GaussianStatsCache, gaussianGhost } from './ghost';
-import { listRecentSessions, openSession, rememberSession, saveSession } from './session';
+import { importSession, listRecentSessions, openSession, rememberSession, saveSession, type OpenedSession } from './session';
+import { JobReporter, previewImage } from './jobs/progress';
+import { JobScheduler, type JobLane } from './jobs/scheduler';
+import { ResultStore } from './results';
+import { parseRun } from './runs';
 import { trajectorySpace } from './trajectory-space';
 import { theoryChart } from './theory-charts';
 import { variationGrid } from './variations';
@@ -36,10 +41,15 @@ export interface CallContext {
 
 export interface JobContext {
   signal?: AbortSignal;
-  onProgress?: (done: number, total: number) => void;
+  /** After each step; `x0Hat` is the latest estimate of the final image (batch of one). */
+  onProgress?: (done: number, total: number, x0Hat?: Float32Array) => void;
 }
 
+/** Deleted runs kept for undo, at most this many bytes of tensors (oldest go first). */
+const TRASH_BYTES = 512 * 1024 * 1024;
+
 const USER_MODELS_FILE = 'models.json';
+const ANALYSIS_NAMES: Record<string, string> = { emergence: 'Emergence', perturbation: 'Perturbation', agreement: 'EV(σ)', teleport: 'Teleport' };
 /** Run ids the engine makes are UUIDs; only such ids may name an autosave file. */
 const FILE_SAFE_RUN_ID = /^[A-Za-z0-9-]{1,128}$/;
 
@@ -49,6 +59,12 @@ export class Engine {
   private readonly jobs = new Map<string, AbortController>();
   readonly notices: string[] = [];
   private readonly gaussians: GaussianStatsCache;
+  /** Decides which jobs run now and which wait (generations never wait for an analysis). */
+  private readonly scheduler = new JobScheduler();
+  /** Latest variation grid, 3-D view and charts per run, saved with sessions. */
+  readonly results = new ResultStore();
+  /** Runs deleted in this session, newest last, so that undo can bring them back. */
+  private readonly trash = new Map<string, RunRecord>();
 
   constructor(private readonly options: EngineOptions) {
     this.registry = new ModelRegistry({
@@ -90,12 +106,19 @@ export class Engine {
       return this.registry.info(model.manifest.id);
     },
     generate: ({ jobId, ...request }, context) =>
-      this.runJob(jobId, context, (signal) =>
-        this.generate(request, {
+      this.runJob(jobId, 'interactive', context, async (signal, reporter) => {
+        const model = this.registry.get(request.modelId);
+        return this.generate(request, {
           signal,
-          onProgress: (done, total) => context.emit?.('progress', { jobId, done, total, message: `step ${done} of ${total}` }),
-        }),
-      ),
+          onProgress: (done, total, x0Hat) =>
+            reporter.report({
+              done,
+              total,
+              message: `Step ${done} of ${total}`,
+              ...(x0Hat ? { preview: () => this.preview(model.manifest.image, x0Hat, done - 1, total + 1) } : {}),
+            }),
+        });
+      }),
     cancel: async ({ jobId }) => {
       const job = this.jobs.get(jobId);
       job?.abort();
@@ -117,7 +140,7 @@ export class Engine {
       return run.summary;
     },
     branch: ({ jobId, runId, step, brush }, context) =>
-      this.runJob(jobId, context, async (signal) => {
+      this.runJob(jobId, 'interactive', context, async (signal, reporter) => {
         const parent = this.getRunRecord(runId);
         const denoiser = await this.registry.load(parent.summary.modelId);
         const needsStats = brush.kind === 'direction' && brush.direction?.kind === 'gaussian-pc';
@@ -128,16 +151,22 @@ export class Engine {
           brush,
           gaussian: needsStats ? (await this.gaussians.get(parent.summary.modelId)).model : null,
           signal,
-          onStep: (done, total) => context.emit?.('progress', { jobId, done, total, message: `Branch: step ${done} of ${total}` }),
+          onStep: (done, total, x0Hat) =>
+            reporter.report({
+              done,
+              total,
+              message: `Branch: step ${step + done} of ${parent.summary.stepCount - 1}`,
+              ...(x0Hat ? { preview: () => this.preview(parent.image, x0Hat, step + done - 1, parent.summary.stepCount) } : {}),
+            }),
         });
         this.runs.set(run.summary.runId, run);
         this.autosave(run);
         return run.summary;
       }),
     variations: ({ jobId, runId, step, family, directions, amplitudes }, context) =>
-      this.runJob(jobId, context, async (signal) => {
+      this.runJob(jobId, 'analysis', context, async (signal, reporter) => {
         const run = this.getRunRecord(runId);
-        return variationGrid({
+        const grid = await variationGrid({
           denoiser: await this.registry.load(run.summary.modelId),
           run,
           step,
@@ -145,26 +174,62 @@ export class Engine {
           directions,
           amplitudes,
           signal,
-          onProgress: (done, total, message) => context.emit?.('progress', { jobId, done, total, message: `Variations: ${message}` }),
+          onProgress: (done, total, message) => reporter.report({ done, total, message: `Variations: ${message}` }),
         });
+        this.results.keepVariations(grid);
+        return grid;
       }),
     theory: ({ jobId, runId, analysis, seeds }, context) =>
-      this.runJob(jobId, context, async (signal) =>
-        theoryChart({
+      this.runJob(jobId, 'analysis', context, async (signal, reporter) => {
+        const chart = await theoryChart({
           registry: this.registry,
           summary: this.getRunRecord(runId).summary,
           analysis,
           seeds,
-          context: { signal, onProgress: (done, total, message) => context.emit?.('progress', { jobId, done, total, message: `${analysis}: ${message}` }) },
-        }),
-      ),
+          context: { signal, onProgress: (done, total, message) => reporter.report({ done, total, message: `${ANALYSIS_NAMES[analysis]}: ${message}` }) },
+        });
+        this.results.keepChart(chart);
+        return chart;
+      }),
     deleteRuns: async ({ runIds }) => {
-      const deleted = runIds.filter((runId) => this.runs.delete(runId));
-      for (const runId of deleted) {
+      const deleted: string[] = [];
+      for (const runId of runIds) {
+        const run = this.runs.get(runId);
+        if (run === undefined) continue;
+        this.runs.delete(runId);
+        this.toTrash(run);
+        deleted.push(runId);
         if (FILE_SAFE_RUN_ID.test(runId)) rmSync(this.autosavePath(runId), { force: true });
       }
       return { deleted };
     },
+    restoreRuns: async ({ runIds }) => {
+      const missing = runIds.filter((runId) => !this.trash.has(runId) && !this.runs.has(runId));
+      if (missing.length > 0) {
+        throw new PainterError('RUN_NOT_FOUND', `Run ${missing[0]} was deleted too long ago to bring back (the engine keeps the most recently deleted runs only).`, { runIds: missing });
+      }
+      return runIds.map((runId) => {
+        const run = this.trash.get(runId) ?? this.getRunRecord(runId);
+        this.trash.delete(runId);
+        this.runs.set(runId, run);
+        this.autosave(run);
+        return run.summary;
+      });
+    },
+    runThumbnails: async ({ runIds }) =>
+      runIds.map((runId) => {
+        const run = this.getRunRecord(runId);
+        const dim = run.image.channels * run.image.height * run.image.width;
+        const { image, values } = previewImage(run.image, run.x0Hat.subarray((run.summary.stepCount - 1) * dim, run.summary.stepCount * dim));
+        return { runId, image, values };
+      }),
+    importRun: async ({ file }) => {
+      const run = parseRun(file.bytes, file.name);
+      this.runs.set(run.summary.runId, run);
+      this.autosave(run);
+      return run.summary;
+    },
+    importSession: async ({ session, runs }) => this.adoptSession(importSession(session, runs)),
     gaussianGhost: async ({ runId }) => {
       const run = this.getRunRecord(runId);
       const { model, reason } = await this.gaussians.get(run.summary.modelId);
@@ -176,10 +241,10 @@ export class Engine {
       return gaussianGhost(run, model);
     },
     trajectorySpace: ({ jobId, runId, count, basis }, context) =>
-      this.runJob(jobId, context, async (signal) => {
+      this.runJob(jobId, 'analysis', context, async (signal, reporter) => {
         const run = this.getRunRecord(runId);
         const denoiser = await this.registry.load(run.summary.modelId);
-        return trajectorySpace({
+        const space = await trajectorySpace({
           denoiser,
           runId,
           settings: run.summary.settings,
@@ -188,19 +253,20 @@ export class Engine {
           basis,
           gaussian: (await this.gaussians.get(run.summary.modelId)).model,
           signal,
-          onStep: (done, total) => context.emit?.('progress', { jobId, done, total, message: `${count} trajectories: step ${done} of ${total}` }),
+          onStep: (done, total) => reporter.report({ done, total, message: `Sampling ${count} seeds: step ${done} of ${total}` }),
         });
+        this.results.keepTrajectories(space);
+        return space;
       }),
     saveSession: async ({ path, name, runIds, current }) => {
-      const saved = saveSession(resolve(path), name, runIds.map((runId) => this.getRunRecord(runId)), current);
+      const saved = saveSession(resolve(path), name, runIds.map((runId) => this.getRunRecord(runId)), current, this.results.forRuns(runIds));
       rememberSession(this.options.userDataDir, saved);
       return { path: saved.path };
     },
     openSession: async ({ path }) => {
       const opened = openSession(resolve(path));
-      for (const run of opened.runs) this.runs.set(run.summary.runId, run);
       rememberSession(this.options.userDataDir, opened);
-      return { path: opened.path, name: opened.name, savedAt: opened.savedAt, runs: opened.runs.map((run) => run.summary), current: opened.current };
+      return this.adoptSession(opened);
     },
     recentSessions: async () => listRecentSessions(this.options.userDataDir),
     exportStrip: async ({ runId, path, layer, frames, scale }) =>
@@ -219,18 +285,63 @@ export class Engine {
     }),
   };
 
-  private async runJob<T>(jobId: string, context: CallContext, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /**
+   * Runs a job in its lane (the scheduler may make it wait; it says so in its
+   * progress), cancellable by its id from the moment it is submitted.
+   */
+  private async runJob<T>(jobId: string, lane: JobLane, context: CallContext, work: (signal: AbortSignal, reporter: JobReporter) => Promise<T>): Promise<T> {
     if (this.jobs.has(jobId)) throw new PainterError('BAD_ARGUMENT', `Job id "${jobId}" is already running.`, { jobId });
     const controller = new AbortController();
     context.signal?.addEventListener('abort', () => controller.abort(), { once: true });
     this.jobs.set(jobId, controller);
-    const progress = (done: number, total: number, message: string): void =>
-      context.emit?.('progress', { jobId, done, total, message } satisfies JobProgress);
+    const emit = context.emit ? (progress: JobProgress): void => context.emit!('progress', progress) : undefined;
     try {
-      return await work(controller.signal).finally(() => progress(1, 1, 'done'));
+      return await this.scheduler.run(
+        lane,
+        async () => {
+          const reporter = new JobReporter(jobId, emit);
+          return work(controller.signal, reporter).finally(() => reporter.report({ done: 1, total: 1, message: 'Done' }));
+        },
+        {
+          signal: controller.signal,
+          onQueued: (position) =>
+            new JobReporter(jobId, emit).queued(position, position === 1 ? 'Waiting for the job before it to finish' : `Waiting: ${position - 1} jobs before it`),
+        },
+      );
     } finally {
       this.jobs.delete(jobId);
     }
+  }
+
+  private preview(image: ImageSpec, x0Hat: Float32Array, step: number, stepCount: number): JobPreview {
+    const dim = image.channels * image.height * image.width;
+    return { step, stepCount, ...previewImage(image, x0Hat.subarray(0, dim)) };
+  }
+
+  private toTrash(run: RunRecord): void {
+    this.trash.set(run.summary.runId, run);
+    let bytes = 0;
+    for (const kept of this.trash.values()) bytes += kept.xt.byteLength + kept.x0Hat.byteLength;
+    for (const [runId, kept] of this.trash) {
+      if (bytes <= TRASH_BYTES || this.trash.size === 1) break;
+      bytes -= kept.xt.byteLength + kept.x0Hat.byteLength;
+      this.trash.delete(runId);
+      this.results.drop([runId]);
+    }
+  }
+
+  /** Takes an opened session's runs and results into the engine. */
+  private adoptSession(opened: OpenedSession): SessionSummary {
+    for (const run of opened.runs) this.runs.set(run.summary.runId, run);
+    this.results.add(opened.results);
+    return {
+      path: opened.path,
+      name: opened.name,
+      savedAt: opened.savedAt,
+      runs: opened.runs.map((run) => run.summary),
+      current: opened.current,
+      results: opened.results,
+    };
   }
 
   getRunRecord(runId: string): RunRecord {

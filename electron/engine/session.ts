@@ -12,9 +12,10 @@
  */
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import type { RecentSession, RunSummary, SessionRun } from '../api/contract';
+import type { DroppedFile, RecentSession, RunSummary, SessionResults, SessionRun } from '../api/contract';
 import { PainterError } from './errors';
-import { readRun, runIdOfFile, writeRun, type RunRecord } from './runs';
+import { emptyResults, isResultsFile, parseResults, resultCount, RESULTS_FILE, serializeResults } from './results';
+import { parseRun, readRun, runIdOfFile, writeRun, type RunRecord } from './runs';
 import { writeFileAtomic } from './safetensors';
 
 export const SESSION_FORMAT = 'painter.session/1';
@@ -29,6 +30,8 @@ interface SessionFile {
   savedAt: string;
   runs: SessionRun[];
   current: { runId: string; step: number } | null;
+  /** The results file (variation grids, 3-D views, charts), relative to the session's folder; absent when there are none. */
+  results?: string;
 }
 
 /** The folder of a session's runs: `dir/name-runs/` for `dir/name.painter`. */
@@ -54,6 +57,10 @@ function readSessionFile(path: string): SessionFile {
     const code = (error as NodeJS.ErrnoException).code;
     throw new PainterError('BAD_FILE', code === 'ENOENT' ? `No such session file: ${path}.` : `Cannot read ${path} (${code ?? 'error'}).`, { path });
   }
+  return parseSessionText(text, path);
+}
+
+function parseSessionText(text: string, path: string): SessionFile {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -69,12 +76,16 @@ function readSessionFile(path: string): SessionFile {
   }
   const current = file.current;
   const validCurrent = current !== null && typeof current === 'object' && typeof current.runId === 'string' && Number.isInteger(current.step);
+  if (file.results !== undefined && (typeof file.results !== 'string' || file.results.length === 0 || file.results.length > 4096)) {
+    throw notASession(path, 'its results entry is malformed');
+  }
   return {
     format: SESSION_FORMAT,
     name: typeof file.name === 'string' ? file.name : basename(path, SESSION_EXTENSION),
     savedAt: typeof file.savedAt === 'string' ? file.savedAt : '',
     runs: file.runs,
     current: validCurrent ? current : null,
+    ...(file.results !== undefined ? { results: file.results } : {}),
   };
 }
 
@@ -89,7 +100,13 @@ export interface SavedSession {
  * Writes `runs` and the session file at `path` (absolute). Refuses to replace
  * a file that exists and is not a Painter session.
  */
-export function saveSession(path: string, name: string, runs: readonly RunRecord[], current: SessionFile['current']): SavedSession {
+export function saveSession(
+  path: string,
+  name: string,
+  runs: readonly RunRecord[],
+  current: SessionFile['current'],
+  results: SessionResults = emptyResults(),
+): SavedSession {
   checkSessionPath(path);
   // Throws BAD_FILE for someone else's file: never overwrite it.
   const previous = existsSync(path) ? readSessionFile(path) : null;
@@ -112,8 +129,21 @@ export function saveSession(path: string, name: string, runs: readonly RunRecord
     writeRun(target, run);
     return { runId: run.summary.runId, file: relative(dirname(path), join(folder, file)).split(sep).join('/') };
   });
+  // Results go beside the runs, before the session file that points at them (same crash argument).
+  const resultsPath = join(folder, RESULTS_FILE);
+  const hasResults = resultCount(results) > 0;
+  if (existsSync(resultsPath) && !isResultsFile(resultsPath)) {
+    if (hasResults) throw new PainterError('BAD_FILE', `${resultsPath} exists and is not a Painter results file; refusing to overwrite it.`, { path: resultsPath });
+  } else if (hasResults) {
+    writeFileAtomic(resultsPath, serializeResults(results));
+  }
   const session: SessionFile = { format: SESSION_FORMAT, name, savedAt: new Date().toISOString(), runs: entries, current };
+  if (hasResults) session.results = relative(dirname(path), resultsPath).split(sep).join('/');
   writeFileAtomic(path, Buffer.from(JSON.stringify(session, null, 2) + '\n', 'utf-8'));
+  // No results this time: the previous save's results file (proved ours by its header) goes.
+  if (!hasResults && previous?.results !== undefined && resolve(dirname(path), previous.results) === resultsPath && isResultsFile(resultsPath)) {
+    rmSync(resultsPath, { force: true });
+  }
 
   // Only now, with the new session file in place, drop the run files that the previous version of
   // this session listed and this one does not — and only those that prove to be Painter's own run
@@ -132,6 +162,11 @@ export function saveSession(path: string, name: string, runs: readonly RunRecord
 export interface OpenedSession extends SavedSession {
   runs: RunRecord[];
   current: SessionFile['current'];
+  results: SessionResults;
+}
+
+function dimsOf(runs: readonly RunRecord[]): Map<string, number> {
+  return new Map(runs.map((run) => [run.summary.runId, run.image.channels * run.image.height * run.image.width]));
 }
 
 /** Reads a session file and every run it lists (each must be where the file says and carry its id). */
@@ -149,7 +184,50 @@ export function openSession(path: string): OpenedSession {
   });
   const ids = new Set(runs.map((run) => run.summary.runId));
   const current = file.current !== null && ids.has(file.current.runId) ? file.current : null;
-  return { path, name: file.name, savedAt: file.savedAt, runCount: runs.length, runs, current };
+  let results = emptyResults();
+  if (file.results !== undefined) {
+    const resultsPath = resolve(base, file.results);
+    const inside = relative(base, resultsPath);
+    if (inside === '' || inside.startsWith('..')) throw notASession(path, `results file ${file.results} lies outside the session's folder`);
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(resultsPath);
+    } catch (error) {
+      throw new PainterError('BAD_FILE', `${path} lists results in ${resultsPath}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, { path: resultsPath });
+    }
+    results = parseResults(bytes, resultsPath, dimsOf(runs));
+  }
+  return { path, name: file.name, savedAt: file.savedAt, runCount: runs.length, runs, current, results };
+}
+
+/**
+ * A session the user dropped on the studio: the session file's bytes and the
+ * run files (and results file) dropped with it, matched by file name. Nothing
+ * is read from disk. The path reported is the dropped file's name.
+ */
+export function importSession(session: DroppedFile, files: readonly DroppedFile[]): OpenedSession {
+  const name = session.name;
+  if (!name.endsWith(SESSION_EXTENSION)) throw new PainterError('BAD_ARGUMENT', `A session file's name ends in ${SESSION_EXTENSION}; got ${name}.`, { name });
+  const file = parseSessionText(new TextDecoder('utf-8').decode(session.bytes), name);
+  const byName = new Map(files.map((entry) => [basename(entry.name), entry]));
+  const runs = file.runs.map((entry) => {
+    const dropped = byName.get(basename(entry.file));
+    if (dropped === undefined) {
+      throw new PainterError(
+        'BAD_FILE',
+        `${name} needs its run file ${entry.file}: drop the session file together with its folder ${basename(name, SESSION_EXTENSION)}-runs (or the run files in it).`,
+        { path: entry.file },
+      );
+    }
+    const run = parseRun(dropped.bytes, dropped.name);
+    if (run.summary.runId !== entry.runId) throw notASession(name, `${entry.file} holds run ${run.summary.runId}, not ${entry.runId}`);
+    return run;
+  });
+  const ids = new Set(runs.map((run) => run.summary.runId));
+  const current = file.current !== null && ids.has(file.current.runId) ? file.current : null;
+  const resultsFile = file.results !== undefined ? byName.get(basename(file.results)) : undefined;
+  const results = resultsFile !== undefined ? parseResults(resultsFile.bytes, resultsFile.name, dimsOf(runs)) : emptyResults();
+  return { path: name, name: file.name, savedAt: file.savedAt, runCount: runs.length, runs, current, results };
 }
 
 export function summaries(runs: readonly RunRecord[]): RunSummary[] {

@@ -37,7 +37,7 @@ export async function theoryChart(options: TheoryChartOptions): Promise<TheoryCh
   const { sampler, steps, seed, classLabel, guidance } = summary.settings;
   const seeds = Array.from({ length: options.seeds }, (_, i) => (seed + i) % 2 ** 32);
   const run: RunSettings = { sampler, steps, seeds, classLabel, guidance };
-  const base = { modelId: summary.modelId, seeds };
+  const base = { runId: summary.runId, modelId: summary.modelId, seeds };
   const seconds = (): number => (performance.now() - started) / 1000;
 
   switch (options.analysis) {

@@ -37,6 +37,6 @@ describe('theory charts for the run on screen', () => {
     if (teleport.analysis !== 'teleport') throw new Error('wrong analysis');
     expect(teleport.rows[0]!.skip).toBe(0);
     expect(teleport.rows.at(-1)!.saved).toBeGreaterThan(0);
-    expect(events.some((message) => message.startsWith('teleport:'))).toBe(true);
+    expect(events.some((message) => message.startsWith('Teleport:'))).toBe(true);
   });
 });
