@@ -403,6 +403,13 @@ export interface RunSummary {
    * (x0 + σ ε, the EDM and analytic models' own convention).
    */
   convention: StateConvention;
+  /**
+   * A run started from an image instead of pure noise: the image, noised to
+   * `step`'s level with the seed's noise, then denoised by the model (SDEdit,
+   * Meng et al. 2022). States before `step` are that image under the same
+   * noise at each level; their x̂0 is the image itself.
+   */
+  origin?: { kind: 'image'; name: string; step: number };
 }
 
 export type StateConvention = 'vp' | 'sigma';
@@ -454,6 +461,16 @@ export interface RunThumbnail {
   values: Float32Array;
 }
 
+export interface ImageStartRequest extends GenerateRequest {
+  jobId: string;
+  /** The image in the model's data layout and range: C·H·W values, NCHW. */
+  image: Float32Array;
+  /** Recorded state the run starts from, 0 … steps − 1 (0: pure noise, nothing of the image is kept). */
+  startStep: number;
+  /** The image file's name, kept in the run. */
+  name: string;
+}
+
 /** A file the user dropped on the studio (browser mode has no path for it). */
 export interface DroppedFile {
   name: string;
@@ -480,6 +497,8 @@ export interface ApiMethods {
   restoreRuns: [{ runIds: string[] }, RunSummary[]];
   /** Final images of runs, small, for the list of runs. */
   runThumbnails: [{ runIds: string[] }, RunThumbnail[]];
+  /** A run that starts from an image (a dropped file) noised to `startStep`, then denoised by the model. */
+  generateFromImage: [ImageStartRequest, RunSummary];
   /** Opens a run file the user dropped (its bytes). */
   importRun: [{ file: DroppedFile }, RunSummary];
   /** Opens a session file the user dropped, with the run files dropped beside it (or its folder). */

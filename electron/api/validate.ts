@@ -213,6 +213,20 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
       guidance,
     };
   },
+  generateFromImage: (params) => {
+    const method = 'generateFromImage';
+    const { image, startStep, name, ...rest } = params;
+    const request = validators.generate(rest);
+    if (!(image instanceof Float32Array) || image.length === 0 || image.length > MAX_DIRECTION_VALUES || !image.every((v) => Number.isFinite(v))) {
+      bad(method, `"image" must be a Float32Array of 1 to ${MAX_DIRECTION_VALUES} finite values.`);
+    }
+    return {
+      ...request,
+      image,
+      startStep: integer(method, { startStep }, 'startStep', 0, 999),
+      name: text(method, { name }, 'name', 255),
+    };
+  },
   cancel: (params) => {
     onlyKeys('cancel', params, ['jobId']);
     return { jobId: text('cancel', params, 'jobId', 128) };

@@ -34,6 +34,7 @@ interface RunMetadata {
   createdAt: string;
   branch: BranchInfo | null;
   convention: StateConvention;
+  origin?: RunSummary['origin'];
 }
 
 export function serializeRun(run: RunRecord): Uint8Array {
@@ -50,6 +51,7 @@ export function serializeRun(run: RunRecord): Uint8Array {
     createdAt: summary.createdAt,
     branch: summary.branch,
     convention: summary.convention,
+    ...(summary.origin ? { origin: summary.origin } : {}),
   };
   return serializeSafetensors(
     {
@@ -137,6 +139,13 @@ export function runFromSafetensors(file: SafetensorsFile, path: string): RunReco
     branch: isRecord(branch) ? (branch as unknown as BranchInfo) : null,
     convention: meta['convention'] === 'vp' ? 'vp' : 'sigma',
   };
+  const origin = meta['origin'];
+  if (isRecord(origin)) {
+    if (origin['kind'] !== 'image' || typeof origin['name'] !== 'string' || !Number.isInteger(origin['step']) || (origin['step'] as number) < 0 || (origin['step'] as number) >= stepCount) {
+      throw notARun(path, 'its origin is malformed');
+    }
+    summary.origin = { kind: 'image', name: origin['name'].slice(0, 255), step: origin['step'] as number };
+  }
   return {
     summary,
     manifestHash: String(meta['manifestHash']),

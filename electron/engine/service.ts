@@ -22,6 +22,7 @@ import { JobReporter, previewImage } from './jobs/progress';
 import { JobScheduler, type JobLane } from './jobs/scheduler';
 import { ResultStore } from './results';
 import { parseRun } from './runs';
+import { runFromImage } from './image-start';
 import { trajectorySpace } from './trajectory-space';
 import { theoryChart } from './theory-charts';
 import { variationGrid } from './variations';
@@ -222,6 +223,29 @@ export class Engine {
         const dim = run.image.channels * run.image.height * run.image.width;
         const { image, values } = previewImage(run.image, run.x0Hat.subarray((run.summary.stepCount - 1) * dim, run.summary.stepCount * dim));
         return { runId, image, values };
+      }),
+    generateFromImage: ({ jobId, ...request }, context) =>
+      this.runJob(jobId, 'interactive', context, async (signal, reporter) => {
+        const model = this.registry.get(request.modelId);
+        const denoiser = await this.registry.load(request.modelId);
+        this.checkRequest(request, denoiser, await this.registry.info(request.modelId));
+        const stepCount = request.steps + 1;
+        const run = await runFromImage({
+          request,
+          denoiser,
+          manifestHash: model.manifestHash,
+          signal,
+          onStep: (done, total, x0Hat) =>
+            reporter.report({
+              done,
+              total,
+              message: `From ${request.name}: step ${request.startStep + done} of ${request.steps}`,
+              preview: () => this.preview(denoiser.image, x0Hat, request.startStep + done - 1, stepCount),
+            }),
+        });
+        this.runs.set(run.summary.runId, run);
+        this.autosave(run);
+        return run.summary;
       }),
     importRun: async ({ file }) => {
       const run = parseRun(file.bytes, file.name);

@@ -1,11 +1,12 @@
-/** The variation grid of the run on screen: which directions, how far, and the last grid found. */
+/** The variation grids: which directions, how far, and the latest grid of each run (saved with the session). */
 import type { DirectionFamily, VariationGrid } from '../../../electron/api/contract';
 import { job } from './job.svelte';
+import { session } from './session.svelte';
 
 export const FAMILIES: { id: DirectionFamily; label: string; hint: string }[] = [
-  { id: 'jacobian', label: 'Denoiser Jacobian', hint: 'Top eigenvectors of ∂x̂0/∂xₜ at this step: where a nudge now moves the estimate most' },
-  { id: 'x0-pcs', label: 'x̂0-trajectory PCs', hint: "Principal components of this run's x̂0 over all steps: how its estimate actually moved" },
-  { id: 'generator', label: 'Generator map', hint: 'Top singular directions of the whole map from the start noise x_T to the final image (kicks at step 0)' },
+  { id: 'jacobian', label: 'Denoiser Jacobian', hint: 'Where a small nudge to xₜ now moves the model\'s estimate x̂0 most (top eigenvectors of ∂x̂0/∂xₜ at this step)' },
+  { id: 'x0-pcs', label: 'x̂0-trajectory PCs', hint: "How this run's estimate x̂0 actually moved over all steps (its principal components)" },
+  { id: 'generator', label: 'Generator map', hint: 'Which changes of the start noise x_T change the final image most (top singular directions of the map x_T → final image; kicks at step 0)' },
 ];
 
 /** Largest amplitude offered; the grid spans −max … max in five columns. */
@@ -15,13 +16,29 @@ class VariationState {
   family = $state<DirectionFamily>('jacobian');
   directions = $state(6);
   spread = $state<number>(8);
-  grid = $state.raw<VariationGrid | null>(null);
+  /** Latest grid per run id. */
+  grids = $state.raw<Record<string, VariationGrid>>({});
 
   readonly amplitudes = $derived([-this.spread, -this.spread / 2, 0, this.spread / 2, this.spread]);
 
+  constructor() {
+    session.onResults((results) => {
+      this.grids = Object.fromEntries(results.variations.map((grid) => [grid.runId, grid]));
+    });
+  }
+
+  gridOf(runId: string): VariationGrid | null {
+    return this.grids[runId] ?? null;
+  }
+
   async compute(runId: string, step: number): Promise<void> {
-    const grid = await job.variations(runId, step, this.family, this.directions, this.amplitudes);
-    if (grid !== null) this.grid = grid;
+    const family = FAMILIES.find((f) => f.id === this.family)!;
+    const at = this.family === 'generator' ? 0 : step;
+    const grid = await job.variations(runId, at, this.family, this.directions, this.amplitudes, `Variations: ${family.label}, step ${at}`);
+    if (grid !== null) {
+      this.grids = { ...this.grids, [runId]: grid };
+      session.dirty = true;
+    }
   }
 }
 
