@@ -142,8 +142,8 @@ export function connectCommands(): () => void {
   const onBeforeUnload = (event: BeforeUnloadEvent): void => {
     if (!hasUnsavedChanges()) return;
     event.preventDefault();
-    // Older browsers show the prompt only when returnValue is set.
-    event.returnValue = '';
+    // Chromium (and older browsers) prompt only when returnValue is set to something non-empty.
+    event.returnValue = 'You have unsaved runs.';
   };
   window.addEventListener('keydown', onKeydown);
   window.addEventListener('beforeunload', onBeforeUnload);
