@@ -66,12 +66,14 @@ interface BrowserResults {
 
 async function browser(): Promise<BrowserResults> {
   if (CHROMIUM === undefined) throw new Error('No Chromium found; install Debian\'s chromium or set CHROMIUM_PATH.');
+  const userDataDir = mkdtempSync(join(tmpdir(), 'painter-bench-ui-'));
   const server = await startServer({
+    confine: { workspace: join(userDataDir, 'workspace'), readOnly: [] },
     port: 0,
     rendererDir: join(ROOT, 'out', 'renderer'),
     workerPath: join(ROOT, 'out', 'cli', 'engine-worker.cjs'),
     nativeModelsDir: NATIVE,
-    userDataDir: mkdtempSync(join(tmpdir(), 'painter-bench-ui-')),
+    userDataDir,
   });
   const browserProcess = await chromium.launch({
     executablePath: CHROMIUM,

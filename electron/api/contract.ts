@@ -20,6 +20,10 @@ export type ErrorCode =
   | 'CANCELLED'
   | 'PROVIDER_FAILED'
   | 'IO_ERROR'
+  /** Browser mode: a path outside the workspace and the model folders named on the command line. */
+  | 'OUTSIDE_WORKSPACE'
+  /** The engine process stopped (crashed, killed, out of memory, hung) during the call; it is restarted. */
+  | 'ENGINE_STOPPED'
   | 'INTERNAL';
 
 export interface ErrorPayload {
@@ -377,6 +381,27 @@ export interface ExportResult {
   download?: string;
 }
 
+/**
+ * The storage budgets (issue 9): open runs beyond `runMemoryMB` of tensors
+ * move to disk (least recently used first) and come back when asked for;
+ * autosaved runs beyond `autosaveDiskMB` are removed, oldest unopened first.
+ */
+export interface StorageSettings {
+  runMemoryMB: number;
+  autosaveDiskMB: number;
+}
+
+export interface StorageStatus extends StorageSettings {
+  /** Tensors of open runs held in memory now, MB. */
+  residentMB: number;
+  /** Autosaved run files on disk now, MB. */
+  autosaveMB: number;
+  openRuns: number;
+  residentRuns: number;
+  /** Runs moved out of memory so far. */
+  evictions: number;
+}
+
 /** Where the studio suggests files go on the engine's machine. */
 export interface StudioPaths {
   dataDir: string;
@@ -410,6 +435,12 @@ export interface RunSummary {
    * noise at each level; their x̂0 is the image itself.
    */
   origin?: { kind: 'image'; name: string; step: number };
+  /**
+   * Sentences for the user about the run's settings, e.g. a sampler and step
+   * count whose result is far from converged (engine/sampler-accuracy.ts).
+   * Absent when there is nothing to say; not stored in run files.
+   */
+  warnings?: string[];
 }
 
 export type StateConvention = 'vp' | 'sigma';
@@ -512,6 +543,10 @@ export interface ApiMethods {
   exportAnimation: [ExportAnimationRequest, ExportResult];
   exportTrajectories: [ExportTrajectoriesRequest, ExportResult];
   studioPaths: [Record<string, never>, StudioPaths];
+  /** The storage budgets and their use. */
+  storage: [Record<string, never>, StorageStatus];
+  /** Changes the storage budgets (the desktop keeps them in its settings file; browser mode for the launch). */
+  setStorage: [StorageSettings, StorageStatus];
 }
 
 export type ApiMethod = keyof ApiMethods;

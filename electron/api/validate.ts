@@ -2,7 +2,6 @@
  * Validates every API call's arguments where they enter the trusted side
  * (Electron main process, browser-mode server) before they reach the engine.
  */
-import { isAbsolute } from 'node:path';
 import {
   BRUSH_KINDS,
   DIRECTION_FAMILIES,
@@ -76,12 +75,12 @@ function runId(method: string, value: unknown, key = 'runId'): string {
 }
 
 /**
- * A file path on the engine's machine: absolute (a relative path would depend
- * on the server's working folder), with one of the expected extensions.
+ * A file path on the engine's machine, with one of the expected extensions.
+ * A relative path is resolved by the engine's path policy (against the
+ * workspace in browser mode, never the server's working folder).
  */
 function filePath(method: string, params: Record<string, unknown>, key: string, extensions: readonly string[]): string {
   const path = text(method, params, key);
-  if (!isAbsolute(path)) bad(method, `"${key}" must be an absolute path; got ${path}.`, path);
   if (!extensions.some((extension) => path.toLowerCase().endsWith(extension))) {
     bad(method, `"${key}" must end in ${extensions.join(' or ')}; got ${path}.`, path);
   }
@@ -184,6 +183,11 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
   listRuns: empty('listRuns'),
   recentSessions: empty('recentSessions'),
   studioPaths: empty('studioPaths'),
+  storage: empty('storage'),
+  setStorage: (params) => {
+    onlyKeys('setStorage', params, ['runMemoryMB', 'autosaveDiskMB']);
+    return { runMemoryMB: number('setStorage', params, 'runMemoryMB', 16, 1_048_576), autosaveDiskMB: number('setStorage', params, 'autosaveDiskMB', 16, 1_048_576) };
+  },
   addModelFolder: (params) => {
     onlyKeys('addModelFolder', params, ['folder']);
     return { folder: text('addModelFolder', params, 'folder') };

@@ -36,6 +36,7 @@ import { PainterError } from '../engine/errors';
 import { encodePng } from '../engine/png';
 import { writeFileAtomic } from '../engine/safetensors';
 import type { Engine } from '../engine/service';
+import { checkOverwrite, JSON_GENERATOR } from './overwrite';
 
 const COMMON = ['model', 'seeds', 'seed-base', 'steps', 'sampler', 'class', 'guidance', 'gaussian', 'judge', 'json', 'png'];
 const SPECIFIC: Record<AnalysisName, string[]> = {
@@ -180,9 +181,12 @@ export async function commandAnalyze(args: string[], engine: Engine): Promise<vo
     throw new PainterError('BAD_ARGUMENT', `painter analyze needs an analysis: ${ANALYSIS_NAMES.join(', ')}${name === undefined ? '' : `; got "${name}"`}.`);
   }
   const analysis = name as AnalysisName;
-  const flags = parseFlags(rest, { values: [...COMMON, ...SPECIFIC[analysis]], switches: analysis === 'teleport' ? ['class-cycle'] : [] }, `analyze ${analysis}`);
+  const flags = parseFlags(rest, { values: [...COMMON, ...SPECIFIC[analysis]], switches: analysis === 'teleport' ? ['class-cycle', 'force'] : ['force'] }, `analyze ${analysis}`);
   const jsonPath = resolve(requiredFlag(flags, 'json', `analyze ${analysis}`));
   const pngPath = flags.values.get('png');
+  // Refuse to replace someone else's file before minutes of work, not after.
+  checkOverwrite(jsonPath, 'json', '--json', flags.switches.has('force'), JSON_GENERATOR.analyze);
+  if (pngPath !== undefined) checkOverwrite(resolve(pngPath), 'png', '--png', flags.switches.has('force'));
   const started = performance.now();
   const registry = engine.registry;
   const { model, denoiser } = await resolveModel(registry, requiredFlag(flags, 'model', `analyze ${analysis}`));
@@ -285,15 +289,17 @@ export async function commandAnalyze(args: string[], engine: Engine): Promise<vo
   }
   const seconds = (performance.now() - started) / 1000;
   const picture = pngPath === undefined ? null : analysisPicture(result, denoiser.image);
-  writeFileAtomic(jsonPath, Buffer.from(toJson({ model: model.manifest.id, kind: model.manifest.kind, provider: denoiser.provider, sources, seconds, result })));
+  writeFileAtomic(jsonPath, Buffer.from(toJson({ generator: JSON_GENERATOR.analyze, model: model.manifest.id, kind: model.manifest.kind, provider: denoiser.provider, sources, seconds, result })));
   if (picture !== null) writeFileAtomic(resolve(pngPath!), encodePng(picture));
   for (const line of headline(result)) process.stdout.write(`${line}\n`);
   process.stdout.write(`Wrote ${jsonPath}${picture !== null ? ` and ${resolve(pngPath!)}` : ''} (${seconds.toFixed(1)} s)\n`);
 }
 
 export async function commandReport(args: string[], engine: Engine): Promise<void> {
-  const flags = parseFlags(args, { values: ['model', 'out', 'steps', 'sampler', 'class', 'gaussian', 'gmm', 'delta', 'judge', 'only'], switches: ['quick'] }, 'report');
+  const flags = parseFlags(args, { values: ['model', 'out', 'steps', 'sampler', 'class', 'gaussian', 'gmm', 'delta', 'judge', 'only'], switches: ['quick', 'force'] }, 'report');
   const out = resolve(requiredFlag(flags, 'out', 'report'));
+  checkOverwrite(join(out, 'report.html'), 'html', '--out', flags.switches.has('force'));
+  checkOverwrite(join(out, 'report.json'), 'json', '--out', flags.switches.has('force'), JSON_GENERATOR.report);
   const registry = engine.registry;
   const { model, denoiser } = await resolveModel(registry, requiredFlag(flags, 'model', 'report'));
   const onlyText = flags.values.get('only');
@@ -323,7 +329,7 @@ export async function commandReport(args: string[], engine: Engine): Promise<voi
     mkdirSync(out, { recursive: true });
     const html = join(out, 'report.html');
     writeFileAtomic(html, Buffer.from(renderReport(data, denoiser.image)));
-    writeFileAtomic(join(out, 'report.json'), Buffer.from(toJson(data)));
+    writeFileAtomic(join(out, 'report.json'), Buffer.from(toJson({ generator: JSON_GENERATOR.report, ...data })));
     for (const claim of data.claims) process.stdout.write(`${claim.holds === null ? '–' : claim.holds ? '✓' : '✗'} ${claim.claim}: ${claim.measured}\n`);
     for (const [name, reason] of Object.entries(data.skipped)) process.stdout.write(`– ${name} not run: ${reason}\n`);
     process.stdout.write(`Wrote ${html} and report.json (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);

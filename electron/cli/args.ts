@@ -6,16 +6,20 @@ export interface FlagSpec {
   values: readonly string[];
   /** Flags that are switches. */
   switches: readonly string[];
+  /** Flags that take a value and may be given more than once. */
+  lists?: readonly string[];
 }
 
 export interface ParsedFlags {
   values: Map<string, string>;
   switches: Set<string>;
   positional: string[];
+  /** Every value of each repeatable flag, in order. */
+  lists: Map<string, string[]>;
 }
 
 export function parseFlags(args: readonly string[], spec: FlagSpec, command: string): ParsedFlags {
-  const parsed: ParsedFlags = { values: new Map(), switches: new Set(), positional: [] };
+  const parsed: ParsedFlags = { values: new Map(), switches: new Set(), positional: [], lists: new Map() };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (!arg.startsWith('--')) {
@@ -26,14 +30,15 @@ export function parseFlags(args: readonly string[], spec: FlagSpec, command: str
     if (spec.switches.includes(name)) {
       if (inline !== undefined) throw new PainterError('BAD_ARGUMENT', `--${name} takes no value.`);
       parsed.switches.add(name);
-    } else if (spec.values.includes(name)) {
+    } else if (spec.values.includes(name) || spec.lists?.includes(name) === true) {
       const value = inline ?? args[++i];
       if (value === undefined || (inline === undefined && value.startsWith('--'))) {
         throw new PainterError('BAD_ARGUMENT', `--${name} needs a value.`);
       }
-      parsed.values.set(name, value);
+      if (spec.lists?.includes(name) === true) parsed.lists.set(name, [...(parsed.lists.get(name) ?? []), value]);
+      else parsed.values.set(name, value);
     } else {
-      const known = [...spec.values, ...spec.switches].map((f) => `--${f}`).join(', ');
+      const known = [...spec.values, ...(spec.lists ?? []), ...spec.switches].map((f) => `--${f}`).join(', ');
       throw new PainterError('BAD_ARGUMENT', `Unknown flag --${name} for "painter ${command}"; known flags: ${known}.`);
     }
   }

@@ -4,7 +4,7 @@
  *   painter models [--json]
  *   painter sample --model ID [--class N] [--guidance G] [--steps N] [--sampler euler|heun|ddpm]
  *                  [--seed S] --out RUN.safetensors [--png STRIP.png] [--json]
- *   painter serve [--port P]
+ *   painter serve [--port P] [--workspace DIR] [--models DIR]...
  *
  * Errors print one line on stderr and exit non-zero; output files are
  * written atomically, so a failure leaves none behind.
@@ -14,12 +14,14 @@ import { join, resolve } from 'node:path';
 import { SAMPLER_NAMES, type SamplerName } from '../api/contract';
 import { integerFlag, numberFlag, parseFlags, requiredFlag } from './args';
 import { Engine } from '../engine/service';
-import { PainterError, toErrorPayload } from '../engine/errors';
+import { PainterError, quoteText, toErrorPayload } from '../engine/errors';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { encodePng, imageToRaster, rasterGrid } from '../engine/png';
 import { serializeRun, type RunRecord } from '../engine/runs';
 import { writeFileAtomic } from '../engine/safetensors';
 import { saveRunFile } from '../engine/service';
 import type { ProviderName } from '../engine/denoisers/onnx';
+import { checkOverwrite } from './overwrite';
 
 const PACKAGE_ROOT = resolve(__dirname, '..', '..');
 
@@ -27,17 +29,20 @@ const USAGE = `painter — watch diffusion models paint
 
   painter models [--json]
   painter sample --model ID [--class N] [--guidance G] [--steps N] [--sampler euler|heun|ddpm]
-                 [--seed S] --out RUN.safetensors [--png STRIP.png] [--json]
-  painter serve [--port P]
+                 [--seed S] --out RUN.safetensors [--png STRIP.png] [--json] [--force]
+  painter serve [--port P] [--workspace DIR] [--models DIR]... [--run-memory MB] [--autosave-disk MB]
   painter evaluate --model ID [--samples N] [--conditional N] [--steps N] [--guidance 1,2,4]
-                   [--json OUT.json] [--grid PREFIX]
+                   [--json OUT.json] [--grid PREFIX] [--force]
   painter analyze trajectory|agreement|emergence|perturbation|teleport|retrieval|manifold
                   --model ID|FOLDER [--seeds N] [--steps N] [--sampler S] [--class N]
-                  [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png]
-  painter report --model ID|FOLDER --out DIR [--steps N] [--only a,b] [--quick]
+                  [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png] [--force]
+  painter report --model ID|FOLDER --out DIR [--steps N] [--only a,b] [--quick] [--force]
+  painter inspect RUN.safetensors|SESSION.painter|MODEL_FOLDER|JUDGE_FOLDER [--json]
 
 Environment: PAINTER_HOME (settings and autosaved runs; default ~/.config/painter),
-PAINTER_PROVIDERS (execution providers to try, e.g. "cuda,cpu").`;
+PAINTER_PROVIDERS (execution providers to try, e.g. "cuda,cpu"), PAINTER_RUN_MEMORY_MB
+(open runs kept in memory, default 1024), PAINTER_AUTOSAVE_DISK_MB (autosaves kept, default 4096).
+Output files are never replaced unless Painter wrote them (same kind) or --force is given.`;
 
 export function userDataDir(): string {
   return process.env['PAINTER_HOME'] ?? join(process.env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'), 'painter');
@@ -96,11 +101,13 @@ function stripPng(run: RunRecord): Uint8Array {
 }
 
 async function commandSample(args: string[]): Promise<void> {
-  const flags = parseFlags(args, { values: ['model', 'class', 'guidance', 'steps', 'sampler', 'seed', 'out', 'png'], switches: ['json'] }, 'sample');
+  const flags = parseFlags(args, { values: ['model', 'class', 'guidance', 'steps', 'sampler', 'seed', 'out', 'png'], switches: ['json', 'force'] }, 'sample');
+  const force = flags.switches.has('force');
   const modelId = requiredFlag(flags, 'model', 'sample');
   const out = resolve(requiredFlag(flags, 'out', 'sample'));
   if (!out.endsWith('.safetensors')) throw new PainterError('BAD_ARGUMENT', `--out must end in .safetensors; got "${out}".`);
   const png = flags.values.get('png');
+  if (png !== undefined) checkOverwrite(resolve(png), 'png', '--png', force);
   const sampler = flags.values.get('sampler') ?? 'euler';
   if (!(SAMPLER_NAMES as readonly string[]).includes(sampler)) {
     throw new PainterError('BAD_ARGUMENT', `--sampler must be one of ${SAMPLER_NAMES.join(', ')}; got "${sampler}".`);
@@ -120,7 +127,7 @@ async function commandSample(args: string[]): Promise<void> {
     const run = engine.getRunRecord(summary.runId);
     const pngBytes = png === undefined ? null : stripPng(run);
     serializeRun(run); // validate serialisation before touching any output path
-    saveRunFile(out, run);
+    saveRunFile(out, run, { force });
     if (pngBytes !== null) writeFileAtomic(resolve(png!), pngBytes);
     if (flags.switches.has('json')) {
       const line = {
@@ -132,21 +139,34 @@ async function commandSample(args: string[]): Promise<void> {
         seconds: Number(summary.seconds.toFixed(4)),
         out,
         ...(png === undefined ? {} : { png: resolve(png) }),
+        ...(summary.warnings === undefined ? {} : { warnings: summary.warnings }),
       };
       process.stdout.write(`${JSON.stringify(line)}\n`);
     } else {
       process.stdout.write(`Wrote ${out} (${summary.stepCount} states, ${summary.seconds.toFixed(2)} s)\n`);
     }
+    for (const warning of summary.warnings ?? []) process.stderr.write(`warning: ${warning}\n`);
   } finally {
     await engine.dispose();
   }
 }
 
 async function commandServe(args: string[]): Promise<void> {
-  const flags = parseFlags(args, { values: ['port'], switches: [] }, 'serve');
+  const flags = parseFlags(args, { values: ['port', 'workspace', 'run-memory', 'autosave-disk'], switches: [], lists: ['models'] }, 'serve');
+  const runMemory = flags.values.get('run-memory');
+  const autosaveDisk = flags.values.get('autosave-disk');
   const { startServer } = await import('../serve/server');
   const providers = preferredProviders();
+  // Browser mode reads and writes only in its workspace and the model folders named here (issue 9, item 9).
+  const workspace = resolve(flags.values.get('workspace') ?? join(userDataDir(), 'workspace'));
+  const modelFolders = modelFoldersOf(flags.lists.get('models') ?? []);
   const server = await startServer({
+    confine: { workspace, readOnly: flags.lists.get('models')?.map((folder) => resolve(folder)) ?? [] },
+    modelFolders,
+    storage: {
+      ...(runMemory !== undefined ? { runMemoryMB: integerFlag(flags, 'run-memory', 0, 16, 1_048_576) } : {}),
+      ...(autosaveDisk !== undefined ? { autosaveDiskMB: integerFlag(flags, 'autosave-disk', 0, 16, 1_048_576) } : {}),
+    },
     port: integerFlag(flags, 'port', 0, 0, 65535),
     rendererDir: join(PACKAGE_ROOT, 'out', 'renderer'),
     workerPath: join(__dirname, 'engine-worker.cjs'),
@@ -155,11 +175,34 @@ async function commandServe(args: string[]): Promise<void> {
     ...(providers ? { providers } : {}),
   });
   process.stdout.write(`Painter is serving the studio at\n  ${server.url}\n(127.0.0.1 only; the token in the URL is required; Ctrl+C stops)\n`);
+  process.stdout.write(`Workspace: ${workspace} — the studio reads and writes files only there${modelFolders.length > 0 ? ` and reads the model folders ${modelFolders.join(', ')}` : ''}.\n`);
   const stop = (): void => {
     void server.close().then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/**
+ * `--models DIR`: a model folder (it has manifest.json) or a folder of model
+ * folders; each becomes a model of this launch.
+ */
+function modelFoldersOf(folders: readonly string[]): string[] {
+  const models: string[] = [];
+  for (const given of folders) {
+    const folder = resolve(given);
+    if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new PainterError('BAD_ARGUMENT', `--models: ${quoteText(folder)} is not a folder.`, { path: folder });
+    }
+    if (existsSync(join(folder, 'manifest.json'))) {
+      models.push(folder);
+      continue;
+    }
+    const inside = readdirSync(folder, { withFileTypes: true }).filter((entry) => entry.isDirectory() && existsSync(join(folder, entry.name, 'manifest.json')));
+    if (inside.length === 0) throw new PainterError('BAD_ARGUMENT', `--models: ${quoteText(folder)} holds no manifest.json, nor folders that do.`, { path: folder });
+    models.push(...inside.map((entry) => join(folder, entry.name)));
+  }
+  return models;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -174,6 +217,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'serve':
         await commandServe(rest);
+        return 0;
+      case 'inspect':
+        await (await import('./inspect')).commandInspect(rest);
         return 0;
       case 'evaluate': {
         const engine = makeEngine();
@@ -201,7 +247,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${USAGE}\n`);
         return command === undefined ? 2 : 0;
       default:
-        throw new PainterError('BAD_ARGUMENT', `Unknown command "${command}"; commands: models, sample, serve (painter --help).`);
+        throw new PainterError('BAD_ARGUMENT', `Unknown command "${command}"; commands: models, sample, serve, analyze, report, evaluate, inspect (painter --help).`);
     }
   } catch (error) {
     const payload = toErrorPayload(error);

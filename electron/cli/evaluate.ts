@@ -15,6 +15,7 @@ import { evaluateQuality, sampleFinalImages } from '../engine/quality';
 import { writeFileAtomic } from '../engine/safetensors';
 import type { Engine } from '../engine/service';
 import type { Denoiser } from '../engine/denoisers/types';
+import { checkOverwrite, JSON_GENERATOR } from './overwrite';
 
 async function writeGrids(denoiser: Denoiser, prefix: string, steps: number, sampler: SamplerName, guidance: number): Promise<string[]> {
   const written: string[] = [];
@@ -41,7 +42,8 @@ async function writeGrids(denoiser: Denoiser, prefix: string, steps: number, sam
 }
 
 export async function commandEvaluate(args: string[], engine: Engine): Promise<void> {
-  const flags = parseFlags(args, { values: ['model', 'samples', 'conditional', 'steps', 'sampler', 'guidance', 'json', 'grid'], switches: [] }, 'evaluate');
+  const flags = parseFlags(args, { values: ['model', 'samples', 'conditional', 'steps', 'sampler', 'guidance', 'json', 'grid'], switches: ['force'] }, 'evaluate');
+  const force = flags.switches.has('force');
   const modelId = requiredFlag(flags, 'model', 'evaluate');
   const sampler = (flags.values.get('sampler') ?? 'euler') as SamplerName;
   if (!SAMPLER_NAMES.includes(sampler)) throw new PainterError('BAD_ARGUMENT', `--sampler must be one of ${SAMPLER_NAMES.join(', ')}.`);
@@ -54,8 +56,10 @@ export async function commandEvaluate(args: string[], engine: Engine): Promise<v
   const grid = flags.values.get('grid');
   const json = flags.values.get('json');
   const gridGuidance = guidances.includes(2) ? 2 : (guidances[0] ?? 1);
+  if (json !== undefined) checkOverwrite(resolve(json), 'json', '--json', force, JSON_GENERATOR.evaluate);
+  if (grid !== undefined) for (const suffix of ['classes', 'unconditional']) checkOverwrite(resolve(`${grid}-${suffix}.png`), 'png', '--grid', force);
   const emit = (result: object): void => {
-    const text = JSON.stringify({ model: modelId, ...result }, null, 2);
+    const text = JSON.stringify({ generator: JSON_GENERATOR.evaluate, model: modelId, ...result }, null, 2);
     if (json !== undefined) writeFileAtomic(resolve(json), Buffer.from(`${text}\n`));
     process.stdout.write(`${text}\n`);
   };

@@ -7,9 +7,11 @@ import type { ModelManifest, OnnxManifest, AnalyticManifest, ScheduleSpec, Image
 
 const PREDICTIONS = ['epsilon', 'x0', 'v'] as const;
 const KINDS = ['onnx', 'gaussian', 'gmm', 'delta'] as const;
-const SCHEDULES = ['vp-linear', 'vp-cosine', 'edm'] as const;
+const SCHEDULES = ['vp-linear', 'vp-cosine', 'vp-table', 'edm'] as const;
+const SPACINGS = ['linspace', 'karras'] as const;
 const DTYPES = ['float32', 'int64'] as const;
-const ENCODINGS = ['index', 'sigma', 'edm-cnoise'] as const;
+const ENCODINGS = ['index', 'fraction', 'continuous', 'sigma', 'edm-cnoise'] as const;
+const VP_ENCODINGS: readonly string[] = ['index', 'fraction', 'continuous'];
 
 class Reader {
   constructor(
@@ -109,13 +111,29 @@ function readSchedule(r: Reader, value: unknown): ScheduleSpec {
     if (record['rho'] !== undefined) spec.rho = r.number(record, 'rho', 'schedule.', positive, 'a positive number');
     return spec;
   }
+  const spacing = record['spacing'] === undefined ? undefined : r.oneOf(record, 'spacing', 'schedule.', SPACINGS);
+  const withSpacing = <T extends ScheduleSpec>(spec: T): T => (spacing === undefined ? spec : { ...spec, spacing });
+  if (type === 'vp-table') return withSpacing({ type, alphasCumprod: readAlphasCumprod(r, record['alphasCumprod']) });
   const timesteps = r.number(record, 'timesteps', 'schedule.', (n) => Number.isInteger(n) && n >= 2 && n <= 100000, 'an integer from 2 to 100000');
   if (type === 'vp-cosine') {
-    return record['s'] === undefined ? { type, timesteps } : { type, timesteps, s: r.number(record, 's', 'schedule.', (n) => n >= 0, 'a number ≥ 0') };
+    return withSpacing(record['s'] === undefined ? { type, timesteps } : { type, timesteps, s: r.number(record, 's', 'schedule.', (n) => n >= 0, 'a number ≥ 0') });
   }
   const betaStart = r.number(record, 'betaStart', 'schedule.', (n) => n > 0 && n < 1, 'a number in (0, 1)');
   const betaEnd = r.number(record, 'betaEnd', 'schedule.', (n) => n > 0 && n < 1, 'a number in (0, 1)');
-  return { type, timesteps, betaStart, betaEnd };
+  return withSpacing({ type, timesteps, betaStart, betaEnd });
+}
+
+/** ᾱ_0 … ᾱ_{T−1}: 2 to 100000 numbers, each in (0, 1), strictly decreasing. */
+function readAlphasCumprod(r: Reader, value: unknown): number[] {
+  const field = 'schedule.alphasCumprod';
+  if (!Array.isArray(value) || value.length < 2 || value.length > 100000) {
+    r.fail(field, 'must be a list of 2 to 100000 numbers (ᾱ_t for t = 0 … T−1).', Array.isArray(value) ? `${value.length} entries` : value);
+  }
+  value.forEach((entry: unknown, t) => {
+    if (typeof entry !== 'number' || !(entry > 0 && entry < 1)) r.fail(`${field}[${t}]`, `is ${JSON.stringify(entry)}; every ᾱ must be a number strictly between 0 and 1.`, entry);
+    if (t > 0 && !(entry < (value[t - 1] as number))) r.fail(`${field}[${t}]`, `is ${entry}, not below ᾱ[${t - 1}] = ${value[t - 1]}; ᾱ must decrease with t.`, entry);
+  });
+  return value as number[];
 }
 
 function readOnnxIo(r: Reader, value: unknown, conditioning: ClassConditioning | undefined): OnnxIoSpec {
@@ -168,11 +186,14 @@ export function validateManifest(value: unknown, source: string): ModelManifest 
     const prediction = r.oneOf(record, 'prediction', '', PREDICTIONS);
     const schedule = readSchedule(r, record['schedule']);
     const onnx = readOnnxIo(r, record['onnx'], base.conditioning);
-    if (schedule.type === 'edm' && (onnx.timestep.encoding === 'index' || prediction === 'v')) {
-      r.fail(onnx.timestep.encoding === 'index' ? 'onnx.timestep.encoding' : 'prediction', 'does not fit an EDM schedule (use encoding sigma or edm-cnoise, prediction epsilon or x0).');
+    if (schedule.type === 'edm' && (VP_ENCODINGS.includes(onnx.timestep.encoding) || prediction === 'v')) {
+      r.fail(prediction === 'v' ? 'prediction' : 'onnx.timestep.encoding', 'does not fit an EDM schedule (use encoding sigma or edm-cnoise, prediction epsilon or x0).');
     }
-    if (schedule.type !== 'edm' && onnx.timestep.encoding !== 'index') {
-      r.fail('onnx.timestep.encoding', `is "${onnx.timestep.encoding}"; a VP schedule needs "index".`, onnx.timestep.encoding);
+    if (schedule.type !== 'edm' && !VP_ENCODINGS.includes(onnx.timestep.encoding)) {
+      r.fail('onnx.timestep.encoding', `is "${onnx.timestep.encoding}"; a VP schedule needs "index", "fraction" or "continuous".`, onnx.timestep.encoding);
+    }
+    if ((onnx.timestep.encoding === 'fraction' || onnx.timestep.encoding === 'continuous') && onnx.timestep.dtype !== 'float32') {
+      r.fail('onnx.timestep.dtype', `is "${onnx.timestep.dtype}"; a "${onnx.timestep.encoding}" timestep is a real number, so it needs "float32".`, onnx.timestep.dtype);
     }
     return clean<OnnxManifest>({ ...base, kind, prediction, schedule, onnx });
   }

@@ -6,12 +6,25 @@
  * user adds). Paths inside it are relative to that folder.
  */
 
+/**
+ * How a VP schedule spaces its sampling grid (see `GridSpacing` in
+ * schedules.ts): `linspace` (uniform in t, DDIM) or `karras` (ρ = 7 in σ).
+ * Default: `linspace` for vp-linear, `karras` for vp-cosine and vp-table.
+ */
+export type GridSpacingSpec = 'linspace' | 'karras';
+
 /** Noise schedule the network was trained with. */
 export type ScheduleSpec =
   /** VP (DDPM) with linear β from betaStart to betaEnd over `timesteps` discrete steps. */
-  | { type: 'vp-linear'; timesteps: number; betaStart: number; betaEnd: number }
-  /** VP with the cosine ᾱ schedule of Nichol & Dhariwal (s = 0.008 unless given). */
-  | { type: 'vp-cosine'; timesteps: number; s?: number }
+  | { type: 'vp-linear'; timesteps: number; betaStart: number; betaEnd: number; spacing?: GridSpacingSpec }
+  /** VP with the cosine ᾱ schedule of Nichol & Dhariwal (s = 0.008 unless given; β clipped at 0.999). */
+  | { type: 'vp-cosine'; timesteps: number; s?: number; spacing?: GridSpacingSpec }
+  /**
+   * VP with an explicit ᾱ_t (alphas_cumprod) for t = 0 … T−1, strictly
+   * decreasing, each in (0, 1): describes any VP network exactly (e.g. a
+   * cosine schedule clipped at ᾱ ≥ 1e-9 rather than β ≤ 0.999).
+   */
+  | { type: 'vp-table'; alphasCumprod: number[]; spacing?: GridSpacingSpec }
   /** EDM (variance exploding): x = x0 + σ·ε, σ in [sigmaMin, sigmaMax]. */
   | { type: 'edm'; sigmaMin: number; sigmaMax: number; rho?: number };
 
@@ -23,10 +36,14 @@ export type TensorDtype = 'float32' | 'int64';
 /**
  * How the timestep input is encoded:
  * - `index`: the discrete VP step t in [0, T-1] (int64 or float32),
+ * - `fraction`: t/T for the discrete VP step t (float32),
+ * - `continuous`: a real time u ∈ [0, 1] (float32) of a continuous-time VP
+ *   network; ᾱ_t of the schedule's table is ᾱ(u = (t+1)/T), log σ linear in
+ *   u between entries, and the sampler's σ grid is free of the timesteps,
  * - `sigma`: σ itself (EDM),
  * - `edm-cnoise`: ln(σ)/4, as in Karras et al. 2022 preconditioning.
  */
-export type TimestepEncoding = 'index' | 'sigma' | 'edm-cnoise';
+export type TimestepEncoding = 'index' | 'fraction' | 'continuous' | 'sigma' | 'edm-cnoise';
 
 export interface OnnxIoSpec {
   /** The ONNX file, relative to the manifest's folder. */

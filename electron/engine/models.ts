@@ -3,7 +3,7 @@
  * user adds, each described by its manifest.json. Denoisers load lazily and
  * stay loaded until the registry is disposed.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import type { ModelInfo } from '../api/contract';
@@ -13,6 +13,7 @@ import { readSafetensors } from './safetensors';
 import { OnnxDenoiser, type ProviderName } from './denoisers/onnx';
 import type { Denoiser } from './denoisers/types';
 import { PainterError } from './errors';
+import { fileError, quoteText, readTextFile } from './files';
 import type { ModelManifest } from './manifest';
 import { validateManifest } from './manifest-validate';
 
@@ -28,18 +29,26 @@ export const MANIFEST_FILE = 'manifest.json';
 
 export function readManifest(folder: string): { manifest: ModelManifest; hash: string } {
   const path = join(folder, MANIFEST_FILE);
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
-    throw new PainterError('BAD_MANIFEST', `${folder} is not a folder.`, { path: folder });
+  let stats: ReturnType<typeof statSync>;
+  try {
+    stats = statSync(folder, { throwIfNoEntry: false });
+  } catch (error) {
+    throw fileError(folder, error);
+  }
+  if (stats === undefined || !stats.isDirectory()) {
+    throw new PainterError('BAD_MANIFEST', `${quoteText(folder)} is not a folder.`, { path: folder });
   }
   if (!existsSync(path)) {
-    throw new PainterError('BAD_MANIFEST', `${folder} has no ${MANIFEST_FILE}; a model folder needs one (see docs/models.md).`, { path });
+    throw new PainterError('BAD_MANIFEST', `${quoteText(folder)} has no ${MANIFEST_FILE}; a model folder needs one (see docs/models.md).`, { path });
   }
-  const text = readFileSync(path, 'utf-8');
+  const text = readTextFile(path, 'manifest');
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new PainterError('BAD_MANIFEST', `${path} is not valid JSON: ${(error as Error).message}`, { path });
+    // JSON.parse's message quotes the file; report the position only.
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new PainterError('BAD_MANIFEST', `${quoteText(path)} is not valid JSON${position !== undefined ? ` (at byte ${position})` : ''}.`, { path });
   }
   return { manifest: validateManifest(json, path), hash: createHash('sha256').update(text).digest('hex') };
 }
@@ -49,6 +58,17 @@ export interface RegistryOptions {
   userFolders?: readonly string[];
   providers?: readonly ProviderName[];
   onNotice?: (message: string) => void;
+  /** Throws when a model's files may not be read (browser mode's path policy); absent: any path. */
+  checkRead?: (path: string) => void;
+}
+
+/** Every file or folder a manifest makes the engine read, besides manifest.json itself. */
+function referencedPaths(manifest: ModelManifest, folder: string): string[] {
+  const paths: string[] = [];
+  if (manifest.kind === 'onnx') paths.push(join(folder, manifest.onnx.file));
+  if (manifest.stats !== undefined) paths.push(join(folder, manifest.stats));
+  if (manifest.judge !== undefined) paths.push(join(folder, manifest.judge));
+  return paths;
 }
 
 export class ModelRegistry {
@@ -63,7 +83,7 @@ export class ModelRegistry {
     if (existsSync(options.bundledFolder)) {
       for (const entry of readdirSync(options.bundledFolder).sort()) {
         const folder = join(options.bundledFolder, entry);
-        if (!statSync(folder).isDirectory() || !existsSync(join(folder, MANIFEST_FILE))) continue;
+        if (statSync(folder, { throwIfNoEntry: false })?.isDirectory() !== true || !existsSync(join(folder, MANIFEST_FILE))) continue;
         try {
           this.register(folder, 'bundled');
         } catch (error) {
@@ -82,7 +102,9 @@ export class ModelRegistry {
 
   private register(folder: string, source: 'bundled' | 'user'): RegisteredModel {
     const absolute = resolve(folder);
+    this.options.checkRead?.(absolute);
     const { manifest, hash } = readManifest(absolute);
+    for (const path of referencedPaths(manifest, absolute)) this.options.checkRead?.(path);
     const existing = this.models.get(manifest.id);
     if (existing !== undefined && existing.folder !== absolute) {
       throw new PainterError('BAD_MANIFEST', `Model id "${manifest.id}" in ${absolute} is already used by ${existing.folder}.`, { id: manifest.id });

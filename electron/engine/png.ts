@@ -32,6 +32,9 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
+/** The `Software` text every PNG Painter writes carries (so the CLI knows its own files, electron/cli/overwrite.ts). */
+export const PNG_SOFTWARE = 'Painter';
+
 /** An 8-bit raster, row-major, `channels` interleaved (1 = grey, 3 = RGB). */
 export interface Raster {
   width: number;
@@ -52,7 +55,8 @@ export function encodePng(raster: Raster): Uint8Array {
   const filtered = new Uint8Array((stride + 1) * height);
   for (let y = 0; y < height; y++) filtered.set(pixels.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
   const signature = Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10]);
-  const parts = [signature, chunk('IHDR', header), chunk('IDAT', deflateSync(filtered)), chunk('IEND', new Uint8Array(0))];
+  const software = chunk('tEXt', Buffer.from(`Software\0${PNG_SOFTWARE}`, 'latin1'));
+  const parts = [signature, chunk('IHDR', header), software, chunk('IDAT', deflateSync(filtered)), chunk('IEND', new Uint8Array(0))];
   return Buffer.concat(parts);
 }
 

@@ -8,6 +8,7 @@
  */
 import type { GenerateRequest, RunSummary, BranchInfo, StateConvention } from '../api/contract';
 import { PainterError } from './errors';
+import { quoteText } from './files';
 import type { ImageSpec } from './manifest';
 import { parseSafetensors, readSafetensors, readSafetensorsMetadata, serializeSafetensors, writeFileAtomic, type SafetensorsFile } from './safetensors';
 import { SAMPLER_NAMES } from '../api/contract';
@@ -35,6 +36,7 @@ interface RunMetadata {
   branch: BranchInfo | null;
   convention: StateConvention;
   origin?: RunSummary['origin'];
+  warnings?: string[];
 }
 
 export function serializeRun(run: RunRecord): Uint8Array {
@@ -52,6 +54,7 @@ export function serializeRun(run: RunRecord): Uint8Array {
     branch: summary.branch,
     convention: summary.convention,
     ...(summary.origin ? { origin: summary.origin } : {}),
+    ...(summary.warnings === undefined ? {} : { warnings: summary.warnings }),
   };
   return serializeSafetensors(
     {
@@ -64,29 +67,68 @@ export function serializeRun(run: RunRecord): Uint8Array {
   );
 }
 
-function notARun(path: string, reason: string): PainterError {
-  return new PainterError('BAD_FILE', `${path} is not a Painter run: ${reason}.`, { path });
+function notARun(path: string, reason: string, field?: string): PainterError {
+  return new PainterError('BAD_FILE', `${quoteText(path)} is not a Painter run: ${reason}.`, field === undefined ? { path } : { path, field });
+}
+
+/** A metadata field that is missing or wrong, named as `painter.run.<field>`. */
+function badField(path: string, field: string, expected: string): PainterError {
+  return notARun(path, `its metadata field "painter.run.${field}" ${expected}`, `painter.run.${field}`);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function checkSettings(value: unknown, path: string): GenerateRequest {
-  if (!isRecord(value)) throw notARun(path, 'its settings are missing');
-  const { modelId, seed, steps, sampler, classLabel, guidance } = value;
-  if (
-    typeof modelId !== 'string' ||
-    typeof seed !== 'number' ||
-    typeof steps !== 'number' ||
-    typeof sampler !== 'string' ||
-    !(SAMPLER_NAMES as readonly string[]).includes(sampler) ||
-    !(classLabel === null || typeof classLabel === 'number') ||
-    typeof guidance !== 'number'
-  ) {
-    throw notARun(path, 'its settings are incomplete');
+const isCount = (n: unknown, max: number): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= max;
+const isIndex = (n: unknown, max: number): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= max;
+/** Run ids name autosave files; the engine makes UUIDs. */
+const RUN_ID = /^[A-Za-z0-9-]{1,128}$/;
+
+function checkImage(value: unknown, path: string): ImageSpec {
+  if (!isRecord(value)) throw badField(path, 'image', 'is missing');
+  const { channels, height, width, range, crop } = value;
+  if (!isCount(channels, 64)) throw badField(path, 'image.channels', 'must be an integer from 1 to 64');
+  if (!isCount(height, 4096)) throw badField(path, 'image.height', 'must be an integer from 1 to 4096');
+  if (!isCount(width, 4096)) throw badField(path, 'image.width', 'must be an integer from 1 to 4096');
+  if (!Array.isArray(range) || range.length !== 2 || !range.every((v) => typeof v === 'number' && Number.isFinite(v)) || !(range[0] < range[1])) {
+    throw badField(path, 'image.range', 'must be [low, high] with low < high');
   }
+  const image: ImageSpec = { ...(value as unknown as ImageSpec), channels, height, width, range: [range[0], range[1]] };
+  if (crop !== undefined) {
+    if (!isRecord(crop)) throw badField(path, 'image.crop', 'must be {top, left, height, width}');
+    const { top, left, height: h, width: w } = crop;
+    if (!isIndex(top, height - 1) || !isIndex(left, width - 1) || !isCount(h, height - top) || !isCount(w, width - left)) {
+      throw badField(path, 'image.crop', `must be {top, left, height, width} inside the ${height}×${width} image`);
+    }
+    image.crop = { top, left, height: h, width: w };
+  }
+  return image;
+}
+
+function checkSettings(value: unknown, path: string): GenerateRequest {
+  if (!isRecord(value)) throw badField(path, 'settings', 'is missing');
+  const { modelId, seed, steps, sampler, classLabel, guidance } = value;
+  if (typeof modelId !== 'string' || modelId.length === 0 || modelId.length > 256) throw badField(path, 'settings.modelId', 'must be a model id');
+  if (!isIndex(seed, 2 ** 32 - 1)) throw badField(path, 'settings.seed', 'must be an integer from 0 to 2^32 − 1');
+  if (!isCount(steps, 100_000)) throw badField(path, 'settings.steps', 'must be a positive integer');
+  if (typeof sampler !== 'string' || !(SAMPLER_NAMES as readonly string[]).includes(sampler)) throw badField(path, 'settings.sampler', `must be one of ${SAMPLER_NAMES.join(', ')}`);
+  if (!(classLabel === null || isIndex(classLabel, 1_000_000))) throw badField(path, 'settings.classLabel', 'must be null or a class number');
+  if (typeof guidance !== 'number' || !Number.isFinite(guidance)) throw badField(path, 'settings.guidance', 'must be a number');
   return value as unknown as GenerateRequest;
+}
+
+function checkBranch(value: unknown, path: string): BranchInfo | null {
+  if (value === null || value === undefined) return null;
+  if (!isRecord(value)) throw badField(path, 'branch', 'must be null or an object');
+  const { parentRunId, step, perturbation } = value;
+  if (typeof parentRunId !== 'string' || !RUN_ID.test(parentRunId)) throw badField(path, 'branch.parentRunId', 'must be a run id');
+  if (!isIndex(step, 100_000)) throw badField(path, 'branch.step', 'must be a step number');
+  if (typeof perturbation !== 'string') throw badField(path, 'branch.perturbation', 'must be text');
+  for (const key of ['contentChange', 'pixelChange']) {
+    if (value[key] !== undefined && (typeof value[key] !== 'number' || !Number.isFinite(value[key]))) throw badField(path, `branch.${key}`, 'must be a number');
+  }
+  return value as unknown as BranchInfo;
 }
 
 export function runFromSafetensors(file: SafetensorsFile, path: string): RunRecord {
@@ -99,44 +141,48 @@ export function runFromSafetensors(file: SafetensorsFile, path: string): RunReco
     throw notARun(path, 'its metadata is not JSON');
   }
   if (!isRecord(meta) || meta['format'] !== RUN_FORMAT) throw notARun(path, `it is not in format ${RUN_FORMAT}`);
-  const image = meta['image'];
-  if (!isRecord(image) || typeof image['channels'] !== 'number' || typeof image['height'] !== 'number' || typeof image['width'] !== 'number') {
-    throw notARun(path, 'its image description is missing');
-  }
+  const runId = meta['runId'];
+  if (typeof runId !== 'string' || !RUN_ID.test(runId)) throw badField(path, 'runId', 'must be a run id (letters, digits and dashes)');
+  const modelId = meta['modelId'];
+  if (typeof modelId !== 'string' || modelId.length === 0 || modelId.length > 256) throw badField(path, 'modelId', 'must be a model id');
+  const image = checkImage(meta['image'], path);
   const settings = checkSettings(meta['settings'], path);
+  const branch = checkBranch(meta['branch'], path);
   const tensor = (name: string): SafetensorsFile['tensors'] extends Map<string, infer T> ? T : never => {
     const entry = file.tensors.get(name);
-    if (entry === undefined) throw notARun(path, `tensor "${name}" is missing`);
+    if (entry === undefined) throw notARun(path, `tensor "${name}" is missing`, name);
     return entry;
   };
   const sigma = tensor('sigma');
   const evaluations = tensor('evaluations');
   const xt = tensor('x_t');
   const x0 = tensor('x0_hat');
-  const stepCount = sigma.shape[0] ?? 0;
-  const expectedShape = [stepCount, image['channels'], image['height'], image['width']];
+  const stepCount = sigma.shape.length === 1 ? sigma.shape[0]! : 0;
+  const expectedShape = [stepCount, image.channels, image.height, image.width];
   for (const [name, entry] of [
     ['x_t', xt],
     ['x0_hat', x0],
   ] as const) {
     if (entry.dtype !== 'F32' || entry.shape.join() !== expectedShape.join()) {
-      throw notARun(path, `tensor "${name}" is ${entry.dtype} [${entry.shape.join(', ')}]; expected F32 [${expectedShape.join(', ')}]`);
+      throw notARun(path, `tensor "${name}" is ${entry.dtype} [${entry.shape.join(', ')}]; expected F32 [${expectedShape.join(', ')}]`, name);
     }
   }
-  if (sigma.dtype !== 'F64' || evaluations.dtype !== 'I32' || evaluations.shape[0] !== stepCount || stepCount < 2) {
-    throw notARun(path, 'its sigma/evaluations tensors do not match');
-  }
-  const branch = meta['branch'];
+  if (sigma.dtype !== 'F64' || stepCount < 2) throw notARun(path, 'tensor "sigma" must be F64 with at least 2 states', 'sigma');
+  if (evaluations.dtype !== 'I32' || evaluations.shape.join() !== String(stepCount)) throw notARun(path, `tensor "evaluations" must be I32 [${stepCount}]`, 'evaluations');
+  const sigmas = Array.from(sigma.data as Float64Array);
+  if (!sigmas.every((s) => Number.isFinite(s) && s >= 0)) throw notARun(path, 'tensor "sigma" holds a negative or non-finite noise level', 'sigma');
+  const seconds = meta['seconds'];
+  const createdAt = meta['createdAt'];
   const summary: RunSummary = {
-    runId: String(meta['runId']),
-    modelId: String(meta['modelId']),
+    runId,
+    modelId,
     settings,
     stepCount,
-    sigmas: Array.from(sigma.data as Float64Array),
+    sigmas,
     evaluations: Array.from(evaluations.data as Int32Array),
-    seconds: Number(meta['seconds']),
-    createdAt: String(meta['createdAt']),
-    branch: isRecord(branch) ? (branch as unknown as BranchInfo) : null,
+    seconds: typeof seconds === 'number' && Number.isFinite(seconds) ? seconds : 0,
+    createdAt: typeof createdAt === 'string' ? createdAt.slice(0, 64) : '',
+    branch,
     convention: meta['convention'] === 'vp' ? 'vp' : 'sigma',
   };
   const origin = meta['origin'];
@@ -144,12 +190,14 @@ export function runFromSafetensors(file: SafetensorsFile, path: string): RunReco
     if (origin['kind'] !== 'image' || typeof origin['name'] !== 'string' || !Number.isInteger(origin['step']) || (origin['step'] as number) < 0 || (origin['step'] as number) >= stepCount) {
       throw notARun(path, 'its origin is malformed');
     }
-    summary.origin = { kind: 'image', name: origin['name'].slice(0, 255), step: origin['step'] as number };
+    summary.origin = { kind: 'image', name: quoteText(origin['name'], 255), step: origin['step'] as number };
   }
+  const warnings = meta['warnings'];
+  if (Array.isArray(warnings) && warnings.every((w) => typeof w === 'string')) summary.warnings = warnings.slice(0, 8).map((w) => quoteText(w, 2000));
   return {
     summary,
-    manifestHash: String(meta['manifestHash']),
-    image: image as unknown as ImageSpec,
+    manifestHash: typeof meta['manifestHash'] === 'string' ? meta['manifestHash'] : '',
+    image,
     xt: xt.data as Float32Array,
     x0Hat: x0.data as Float32Array,
   };
@@ -160,7 +208,7 @@ export function parseRun(bytes: Uint8Array, path: string): RunRecord {
 }
 
 export function readRun(path: string): RunRecord {
-  return runFromSafetensors(readSafetensors(path), path);
+  return runFromSafetensors(readSafetensors(path, 'run'), path);
 }
 
 export function writeRun(path: string, run: RunRecord): void {

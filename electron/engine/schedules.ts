@@ -7,6 +7,25 @@
 import { PainterError } from './errors';
 import type { ScheduleSpec } from './manifest';
 
+/**
+ * How a VP schedule spaces its sampling grid:
+ * - `linspace`: timesteps uniform in t from T−1 down to 0 (DDIM's "linspace"),
+ * - `karras`: σ uniform in σ^(1/ρ), ρ = 7 (Karras et al. 2022), from
+ *   min(σ_max, {@link KARRAS_SIGMA_TOP}) down to σ_min; when σ_max lies above
+ *   that top (a cosine schedule's clipped end, σ ≈ 2·10⁴), the grid starts at
+ *   σ_max and its first step jumps straight to the top (see {@link karrasSigmas}).
+ */
+export type GridSpacing = 'linspace' | 'karras';
+export const GRID_SPACINGS: readonly GridSpacing[] = ['linspace', 'karras'];
+
+/**
+ * Top of the ρ-spaced part of a `karras` grid: Karras et al.'s σ_max for
+ * pixel data in [−1, 1]. Above it every image is still pure noise at the
+ * data's scale, so one DDIM/Euler step from σ_max to here is nearly exact
+ * (its relative error along a data direction of variance λ is ≈ λ/(2·80²)).
+ */
+export const KARRAS_SIGMA_TOP = 80;
+
 export interface NoiseSchedule {
   readonly kind: 'vp' | 'edm';
   readonly sigmaMin: number;
@@ -18,6 +37,12 @@ export interface NoiseSchedule {
   samplingSigmas(steps: number): Float64Array;
   /** Factor taking σ-form x to the model's own convention (VP: α = 1/sqrt(1+σ²); EDM: 1). */
   modelScale(sigma: number): number;
+  /**
+   * The σ the network is actually evaluated at when asked for `sigma`: a
+   * discrete VP network snaps to its nearest timestep, a continuous-time one
+   * to the float32 time it is fed; EDM and analytic models take σ itself.
+   */
+  networkSigma(sigma: number): number;
 }
 
 /** α of the VP form for a σ-form noise level: 1/sqrt(1 + σ²). */
@@ -31,6 +56,62 @@ export function checkSteps(steps: number): void {
   }
 }
 
+/**
+ * `count` values uniform in σ^(1/ρ) from `high` down to `low`:
+ * σ_i = (high^(1/ρ) + i/(count−1)·(low^(1/ρ) − high^(1/ρ)))^ρ.
+ * @see Karras et al. 2022, "Elucidating the Design Space of Diffusion-Based Generative Models", eq. 5
+ */
+export function rhoSpacedSigmas(high: number, low: number, count: number, rho = 7): Float64Array {
+  const result = new Float64Array(count);
+  const a = high ** (1 / rho);
+  const b = low ** (1 / rho);
+  for (let i = 0; i < count; i++) result[i] = (count === 1 ? a : a + (i / (count - 1)) * (b - a)) ** rho;
+  return result;
+}
+
+/**
+ * The `karras` grid's `steps` noise levels (without the final 0): ρ-spaced
+ * from σ_max down to σ_min when σ_max ≤ {@link KARRAS_SIGMA_TOP}; otherwise
+ * σ_max, then `steps − 1` values ρ-spaced from the top down to σ_min (3
+ * steps or more), so the first step is one jump across the range where
+ * nothing forms. Spending ρ-spaced
+ * steps up there instead (σ_max^(1/7) = 4.1 for σ_max = 2·10⁴ against 1.9 for 80)
+ * would leave a third fewer for the range where the image forms.
+ */
+export function karrasSigmas(sigmaMax: number, sigmaMin: number, steps: number, rho = 7): Float64Array {
+  checkSteps(steps);
+  // With 2 steps a jump would end the run at the top: the grid is then σ_max, σ_min.
+  if (sigmaMax <= KARRAS_SIGMA_TOP || steps <= 2) return rhoSpacedSigmas(sigmaMax, sigmaMin, steps, rho);
+  const result = new Float64Array(steps);
+  result[0] = sigmaMax;
+  result.set(rhoSpacedSigmas(Math.max(KARRAS_SIGMA_TOP, sigmaMin), sigmaMin, steps - 1, rho), 1);
+  return result;
+}
+
+function withFinalZero(levels: ArrayLike<number>): Float64Array {
+  const result = new Float64Array(levels.length + 1);
+  result.set(Array.from(levels));
+  return result;
+}
+
+function checkAlphasCumprod(alphasCumprod: Float64Array): void {
+  if (alphasCumprod.length < 2) throw new PainterError('BAD_MANIFEST', `An ᾱ table needs at least 2 entries; got ${alphasCumprod.length}.`);
+  for (let t = 0; t < alphasCumprod.length; t++) {
+    const value = alphasCumprod[t]!;
+    if (!(value > 0 && value < 1)) {
+      throw new PainterError('BAD_MANIFEST', `ᾱ[${t}] = ${value}; every ᾱ must lie strictly between 0 and 1.`, { index: t, value });
+    }
+    if (t > 0 && !(value < alphasCumprod[t - 1]!)) {
+      throw new PainterError('BAD_MANIFEST', `ᾱ must decrease with t; ᾱ[${t - 1}] = ${alphasCumprod[t - 1]}, ᾱ[${t}] = ${value}.`, { index: t, value });
+    }
+  }
+}
+
+/** σ-form noise level of each ᾱ: σ = sqrt((1 − ᾱ)/ᾱ). */
+function sigmasOfAlphasCumprod(alphasCumprod: Float64Array): Float64Array {
+  return alphasCumprod.map((a) => Math.sqrt((1 - a) / a));
+}
+
 /** A discrete VP schedule (DDPM), indexed by t = 0 … T-1. */
 export class DiscreteVpSchedule implements NoiseSchedule {
   readonly kind = 'vp' as const;
@@ -40,9 +121,13 @@ export class DiscreteVpSchedule implements NoiseSchedule {
   readonly sigmaMin: number;
   readonly sigmaMax: number;
 
-  constructor(alphasCumprod: Float64Array) {
+  constructor(
+    alphasCumprod: Float64Array,
+    readonly spacing: GridSpacing = 'linspace',
+  ) {
+    checkAlphasCumprod(alphasCumprod);
     this.alphasCumprod = alphasCumprod;
-    this.sigmas = alphasCumprod.map((a) => Math.sqrt((1 - a) / a));
+    this.sigmas = sigmasOfAlphasCumprod(alphasCumprod);
     this.sigmaMin = this.sigmas[0]!;
     this.sigmaMax = this.sigmas[this.sigmas.length - 1]!;
   }
@@ -52,23 +137,40 @@ export class DiscreteVpSchedule implements NoiseSchedule {
   }
 
   /**
-   * Timesteps uniform in t, from T-1 down to 0 (DDIM "linspace" spacing).
+   * The discrete timesteps of the sampling grid, from T−1 down to 0, one per
+   * network evaluation. `linspace`: uniform in t (DDIM); `karras`: the
+   * {@link karrasSigmas} levels, each snapped to the timestep nearest in log σ,
+   * kept strictly decreasing.
    * @see Song, Meng & Ermon 2021, "Denoising Diffusion Implicit Models", §4
    */
   samplingTimesteps(steps: number): Int32Array {
     checkSteps(steps);
     const last = this.timesteps - 1;
+    if (steps > this.timesteps) {
+      throw new PainterError('BAD_ARGUMENT', `This model has ${this.timesteps} timesteps, so it can take at most ${this.timesteps} steps; got ${steps}.`, {
+        steps,
+        timesteps: this.timesteps,
+      });
+    }
     const result = new Int32Array(steps);
-    for (let i = 0; i < steps; i++) result[i] = steps === 1 ? last : Math.round(last - (last * i) / (steps - 1));
+    if (this.spacing === 'linspace') {
+      for (let i = 0; i < steps; i++) result[i] = steps === 1 ? last : Math.round(last - (last * i) / (steps - 1));
+      return result;
+    }
+    const levels = karrasSigmas(this.sigmaMax, this.sigmaMin, steps);
+    let previous = last + 1;
+    for (let i = 0; i < steps; i++) {
+      // Distinct, decreasing, and leaving one timestep for each later step.
+      const t = Math.max(Math.min(this.nearestTimestep(levels[i]!), previous - 1), steps - 1 - i);
+      result[i] = t;
+      previous = t;
+    }
+    result[0] = last;
     return result;
   }
 
   samplingSigmas(steps: number): Float64Array {
-    const timesteps = this.samplingTimesteps(steps);
-    const result = new Float64Array(steps + 1);
-    timesteps.forEach((t, i) => (result[i] = this.sigmas[t]!));
-    result[steps] = 0;
-    return result;
+    return withFinalZero(Array.from(this.samplingTimesteps(steps), (t) => this.sigmas[t]!));
   }
 
   /** The discrete t whose σ is nearest to `sigma` in log space. */
@@ -95,6 +197,74 @@ export class DiscreteVpSchedule implements NoiseSchedule {
     return Math.abs(Math.log(this.sigmas[low]!) - target) <= Math.abs(Math.log(this.sigmas[high]!) - target) ? low : high;
   }
 
+  networkSigma(sigma: number): number {
+    return this.sigmas[this.timestepOf(sigma)]!;
+  }
+
+  modelScale(sigma: number): number {
+    return vpAlpha(sigma);
+  }
+}
+
+/**
+ * A continuous-time VP schedule for networks that take a real time u ∈ [0, 1]:
+ * table entry t (ᾱ_t of a discrete schedule) sits at u = (t + 1)/T, the time
+ * whose ᾱ it is in the DDPM convention (for the cosine schedule ᾱ_t = f((t+1)/T)/f(0)
+ * exactly), and log σ (= −½ log SNR) is interpolated linearly in u between
+ * entries. Its sampling grid is free of the table's timesteps.
+ */
+export class ContinuousVpSchedule implements NoiseSchedule {
+  readonly kind = 'vp' as const;
+  readonly sigmaMin: number;
+  readonly sigmaMax: number;
+  private readonly logSigmas: Float64Array;
+
+  constructor(readonly alphasCumprod: Float64Array) {
+    checkAlphasCumprod(alphasCumprod);
+    this.logSigmas = sigmasOfAlphasCumprod(alphasCumprod).map(Math.log);
+    this.sigmaMin = Math.exp(this.logSigmas[0]!);
+    this.sigmaMax = Math.exp(this.logSigmas[this.logSigmas.length - 1]!);
+  }
+
+  get timesteps(): number {
+    return this.alphasCumprod.length;
+  }
+
+  /** σ at time u, clamped to the table's range [1/T, 1]. */
+  sigmaAt(u: number): number {
+    const count = this.logSigmas.length;
+    const position = Math.min(Math.max(u * count - 1, 0), count - 1);
+    const t = Math.min(Math.floor(position), count - 2);
+    const w = position - t;
+    return Math.exp((1 - w) * this.logSigmas[t]! + w * this.logSigmas[t + 1]!);
+  }
+
+  /** The time u whose σ is `sigma` (inverse of {@link sigmaAt}, clamped to the table's range). */
+  timeOf(sigma: number): number {
+    const count = this.logSigmas.length;
+    const target = Math.log(sigma);
+    if (!(target > this.logSigmas[0]!)) return 1 / count;
+    if (target >= this.logSigmas[count - 1]!) return 1;
+    let low = 0;
+    let high = count - 1;
+    while (high - low > 1) {
+      const mid = (low + high) >> 1;
+      if (this.logSigmas[mid]! <= target) low = mid;
+      else high = mid;
+    }
+    const w = (target - this.logSigmas[low]!) / (this.logSigmas[high]! - this.logSigmas[low]!);
+    return (low + 1 + w) / count;
+  }
+
+  samplingSigmas(steps: number): Float64Array {
+    return withFinalZero(karrasSigmas(this.sigmaMax, this.sigmaMin, steps));
+  }
+
+  /** The σ of the float32 time the network is fed. */
+  networkSigma(sigma: number): number {
+    return this.sigmaAt(Math.fround(this.timeOf(sigma)));
+  }
+
   modelScale(sigma: number): number {
     return vpAlpha(sigma);
   }
@@ -113,18 +283,14 @@ export class KarrasSchedule implements NoiseSchedule {
     }
   }
 
-  /**
-   * σ_i = (σmax^(1/ρ) + i/(N-1)·(σmin^(1/ρ) − σmax^(1/ρ)))^ρ, then 0.
-   * @see Karras et al. 2022, "Elucidating the Design Space of Diffusion-Based Generative Models", eq. 5
-   */
+  /** ρ-spaced from σ_max to σ_min ({@link rhoSpacedSigmas}), then 0. */
   samplingSigmas(steps: number): Float64Array {
     checkSteps(steps);
-    const result = new Float64Array(steps + 1);
-    const a = this.sigmaMax ** (1 / this.rho);
-    const b = this.sigmaMin ** (1 / this.rho);
-    for (let i = 0; i < steps; i++) result[i] = (steps === 1 ? a : a + (i / (steps - 1)) * (b - a)) ** this.rho;
-    result[steps] = 0;
-    return result;
+    return withFinalZero(rhoSpacedSigmas(this.sigmaMax, this.sigmaMin, steps, this.rho));
+  }
+
+  networkSigma(sigma: number): number {
+    return sigma;
   }
 
   modelScale(): number {
@@ -160,13 +326,34 @@ export function cosineAlphasCumprod(timesteps: number, s = 0.008): Float64Array 
   return result;
 }
 
-export function scheduleFromSpec(spec: ScheduleSpec): NoiseSchedule {
+/** The ᾱ table a VP schedule spec describes. */
+export function alphasCumprodOf(spec: Exclude<ScheduleSpec, { type: 'edm' }>): Float64Array {
   switch (spec.type) {
     case 'vp-linear':
-      return new DiscreteVpSchedule(linearAlphasCumprod(spec.timesteps, spec.betaStart, spec.betaEnd));
+      return linearAlphasCumprod(spec.timesteps, spec.betaStart, spec.betaEnd);
     case 'vp-cosine':
-      return new DiscreteVpSchedule(cosineAlphasCumprod(spec.timesteps, spec.s));
-    case 'edm':
-      return new KarrasSchedule(spec.sigmaMin, spec.sigmaMax, spec.rho);
+      return cosineAlphasCumprod(spec.timesteps, spec.s);
+    case 'vp-table':
+      return Float64Array.from(spec.alphasCumprod);
   }
+}
+
+/**
+ * Grid spacing when a manifest names none: `linspace` for the linear
+ * schedule (what DDPM networks are sampled with, and what their model cards
+ * measured), `karras` otherwise: on the cosine schedule the linspace grid's
+ * first step shrinks σ 600–1700× and Heun diverges there.
+ */
+export function defaultSpacing(spec: ScheduleSpec): GridSpacing {
+  return spec.type === 'vp-linear' ? 'linspace' : 'karras';
+}
+
+/**
+ * The schedule of a manifest. `continuousTime`: the network takes a real time
+ * u ∈ [0, 1] rather than a discrete timestep (VP only).
+ */
+export function scheduleFromSpec(spec: ScheduleSpec, continuousTime = false): NoiseSchedule {
+  if (spec.type === 'edm') return new KarrasSchedule(spec.sigmaMin, spec.sigmaMax, spec.rho);
+  const table = alphasCumprodOf(spec);
+  return continuousTime ? new ContinuousVpSchedule(table) : new DiscreteVpSchedule(table, spec.spacing ?? defaultSpacing(spec));
 }

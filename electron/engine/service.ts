@@ -3,26 +3,32 @@
  * Hosted by the engine worker (Electron and browser mode) and called
  * directly by the CLI and the tests.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
-import type { ApiEvents, ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, RunSummary, JobPreview, JobProgress, SessionSummary } from '../api/contract';
+import { dirname, join } from 'node:path';
+import type { ApiEvents, ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, RunSummary, JobPreview, JobProgress, SessionSummary, StorageSettings, StorageStatus } from '../api/contract';
 import type { ProviderName } from './denoisers/onnx';
 import type { Denoiser } from './denoisers/types';
 import type { ImageSpec } from './manifest';
 import { PainterError } from './errors';
+import { cleanStaleTemporaries, fileError, quoteText, readJsonFile } from './files';
+import { writeFileAtomic } from './safetensors';
 import { ModelRegistry } from './models';
 import { readRun, writeRun, type RunRecord } from './runs';
 import { sample, toModelConvention } from './samplers';
+import { accuracyWarning, gaussianSpectrum, referenceSpectrum } from './sampler-accuracy';
 import { branchRun } from './branch';
 import { filmstripPng, timelineGif, trajectoriesSafetensors, writeExport } from './export';
 import { GaussianStatsCache, gaussianGhost } from './ghost';
-import { importSession, listRecentSessions, openSession, rememberSession, saveSession, type OpenedSession } from './session';
+import { importSession, listRecentSessions, openSession, rememberSession, saveSession, sessionRunsFolder, type OpenedSession } from './session';
 import { JobReporter, previewImage } from './jobs/progress';
 import { JobScheduler, type JobLane } from './jobs/scheduler';
 import { ResultStore } from './results';
 import { parseRun } from './runs';
 import { runFromImage } from './image-start';
+import { PathPolicy, type ConfinementOptions } from './path-policy';
+import { RunStore } from './run-store';
+import { resolveStorageSettings, saveStorageSettings, toBudgets } from './storage-settings';
 import { trajectorySpace } from './trajectory-space';
 import { theoryChart } from './theory-charts';
 import { variationGrid } from './variations';
@@ -33,6 +39,20 @@ export interface EngineOptions {
   /** Where user settings and autosaved runs live. */
   userDataDir: string;
   providers?: ProviderName[];
+  /**
+   * Browser mode: confine every path the API names to a workspace (read and
+   * written) and read-only model folders (DESIGN.md §4). Absent: not confined.
+   */
+  confine?: ConfinementOptions;
+  /** Unconfined: the folder relative paths resolve against (default: the working folder). */
+  baseDir?: string;
+  /**
+   * Model folders given for this launch only (`painter serve --models DIR`):
+   * registered like added folders but never written to models.json.
+   */
+  modelFolders?: string[];
+  /** Storage budgets that override the environment and the settings file (CLI flags). */
+  storage?: Partial<StorageSettings>;
 }
 
 export interface CallContext {
@@ -47,16 +67,20 @@ export interface JobContext {
 }
 
 /** Deleted runs kept for undo, at most this many bytes of tensors (oldest go first). */
-const TRASH_BYTES = 512 * 1024 * 1024;
+const TRASH_BYTES = 256 * 1024 * 1024;
+const ANALYSIS_NAMES: Record<string, string> = { emergence: 'Emergence', perturbation: 'Perturbation', agreement: 'EV(σ)', teleport: 'Teleport' };
 
 const USER_MODELS_FILE = 'models.json';
-const ANALYSIS_NAMES: Record<string, string> = { emergence: 'Emergence', perturbation: 'Perturbation', agreement: 'EV(σ)', teleport: 'Teleport' };
+/** Model folders a user adds; more is a damaged file, not a collection. */
+const MAX_USER_MODELS = 256;
 /** Run ids the engine makes are UUIDs; only such ids may name an autosave file. */
 const FILE_SAFE_RUN_ID = /^[A-Za-z0-9-]{1,128}$/;
 
 export class Engine {
   readonly registry: ModelRegistry;
-  private readonly runs = new Map<string, RunRecord>();
+  /** The open runs, within the memory budget (the rest on disk, read back on demand). */
+  readonly runs: RunStore;
+  private storage: StorageSettings;
   private readonly jobs = new Map<string, AbortController>();
   readonly notices: string[] = [];
   private readonly gaussians: GaussianStatsCache;
@@ -67,31 +91,51 @@ export class Engine {
   /** Runs deleted in this session, newest last, so that undo can bring them back. */
   private readonly trash = new Map<string, RunRecord>();
 
+  /** Where the API may read and write. */
+  readonly paths: PathPolicy;
+
   constructor(private readonly options: EngineOptions) {
+    this.paths = options.confine
+      ? PathPolicy.confined({ workspace: options.confine.workspace, readOnly: [...options.confine.readOnly, options.nativeModelsDir] })
+      : PathPolicy.unconfined(options.baseDir);
+    this.storage = resolveStorageSettings(options.userDataDir, options.storage, (message) => this.notices.push(message));
+    this.runs = new RunStore(join(options.userDataDir, 'runs'), toBudgets(this.storage), (message) => this.notices.push(message));
     this.registry = new ModelRegistry({
       bundledFolder: options.nativeModelsDir,
-      userFolders: this.readUserFolders(),
+      userFolders: [...this.readUserFolders(), ...(options.modelFolders ?? [])],
       ...(options.providers ? { providers: options.providers } : {}),
       onNotice: (message) => this.notices.push(message),
+      ...(options.confine ? { checkRead: (path: string) => void this.paths.forRead(path) } : {}),
     });
     this.gaussians = new GaussianStatsCache(this.registry);
+    // Temporary files of writes that a crash or kill cut short (autosaves, settings).
+    cleanStaleTemporaries(options.userDataDir);
+    cleanStaleTemporaries(join(options.userDataDir, 'runs'));
   }
 
   private readUserFolders(): string[] {
     const path = join(this.options.userDataDir, USER_MODELS_FILE);
     if (!existsSync(path)) return [];
     try {
-      const value: unknown = JSON.parse(readFileSync(path, 'utf-8'));
-      return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-    } catch {
+      const value = readJsonFile(path, 'settings');
+      if (!Array.isArray(value)) throw new PainterError('BAD_FILE', `${quoteText(path)} is not a list of model folders.`, { path });
+      return value.filter((v): v is string => typeof v === 'string' && v.length > 0 && v.length <= 4096).slice(0, MAX_USER_MODELS);
+    } catch (error) {
+      this.notices.push(`Your added model folders were not loaded: ${(error as Error).message}`);
       return [];
     }
   }
 
-  private writeUserFolders(): void {
-    const folders = this.registry.list().filter((m) => m.source === 'user').map((m) => m.folder);
+  /**
+   * Remembers an added folder in models.json, keeping every folder already
+   * listed there (even one that failed to load this time). Browser mode keeps
+   * added folders for the launch only: it never edits the desktop's list.
+   */
+  private rememberUserFolder(folder: string): void {
+    if (this.paths.confined) return;
+    const folders = [...new Set([...this.readUserFolders(), folder])];
     mkdirSync(this.options.userDataDir, { recursive: true });
-    writeFileSync(join(this.options.userDataDir, USER_MODELS_FILE), JSON.stringify(folders, null, 2));
+    writeFileAtomic(join(this.options.userDataDir, USER_MODELS_FILE), Buffer.from(JSON.stringify(folders, null, 2)));
   }
 
   async call<M extends keyof ApiMethods>(method: M, params: ApiParams<M>, context: CallContext = {}): Promise<ApiResult<M>> {
@@ -102,8 +146,8 @@ export class Engine {
   private readonly handlers: { [M in keyof ApiMethods]: (params: ApiParams<M>, context: CallContext) => Promise<ApiResult<M>> } = {
     listModels: () => Promise.all(this.registry.list().map((m) => this.registry.info(m.manifest.id))),
     addModelFolder: async ({ folder }) => {
-      const model = await this.registry.addFolder(folder);
-      this.writeUserFolders();
+      const model = await this.registry.addFolder(this.paths.forRead(folder));
+      this.rememberUserFolder(model.folder);
       return this.registry.info(model.manifest.id);
     },
     generate: ({ jobId, ...request }, context) =>
@@ -120,24 +164,47 @@ export class Engine {
             }),
         });
       }),
+    generateFromImage: ({ jobId, ...request }, context) =>
+      this.runJob(jobId, 'interactive', context, async (signal, reporter) => {
+        const model = this.registry.get(request.modelId);
+        const denoiser = await this.registry.load(request.modelId);
+        this.checkRequest(request, denoiser, await this.registry.info(request.modelId));
+        const stepCount = request.steps + 1;
+        const run = await runFromImage({
+          request,
+          denoiser,
+          manifestHash: model.manifestHash,
+          signal,
+          onStep: (done, total, x0Hat) =>
+            reporter.report({
+              done,
+              total,
+              message: `From ${request.name}: step ${request.startStep + done} of ${request.steps}`,
+              preview: () => this.preview(denoiser.image, x0Hat, request.startStep + done - 1, stepCount),
+            }),
+        });
+        this.keep(run);
+        return run.summary;
+      }),
     cancel: async ({ jobId }) => {
       const job = this.jobs.get(jobId);
       job?.abort();
       return { cancelled: job !== undefined };
     },
-    listRuns: async () => [...this.runs.values()].map((run) => run.summary),
+    listRuns: async () => this.runs.summaries(),
     getRun: async ({ runId }) => {
       const run = this.getRunRecord(runId);
       return { summary: run.summary, image: run.image, xt: run.xt, x0Hat: run.x0Hat };
     },
     saveRun: async ({ runId, path }) => {
-      const absolute = resolve(path);
+      const absolute = this.paths.forWrite(path);
       saveRunFile(absolute, this.getRunRecord(runId));
       return { path: absolute };
     },
     openRun: async ({ path }) => {
-      const run = readRun(resolve(path));
-      this.runs.set(run.summary.runId, run);
+      const file = this.paths.forRead(path);
+      const run = readRun(file);
+      this.runs.add(run, file, false);
       return run.summary;
     },
     branch: ({ jobId, runId, step, brush }, context) =>
@@ -157,11 +224,10 @@ export class Engine {
               done,
               total,
               message: `Branch: step ${step + done} of ${parent.summary.stepCount - 1}`,
-              ...(x0Hat ? { preview: () => this.preview(parent.image, x0Hat, step + done - 1, parent.summary.stepCount) } : {}),
+              preview: () => this.preview(parent.image, x0Hat, step + done - 1, parent.summary.stepCount),
             }),
         });
-        this.runs.set(run.summary.runId, run);
-        this.autosave(run);
+        this.keep(run);
         return run.summary;
       }),
     variations: ({ jobId, runId, step, family, directions, amplitudes }, context) =>
@@ -195,12 +261,12 @@ export class Engine {
     deleteRuns: async ({ runIds }) => {
       const deleted: string[] = [];
       for (const runId of runIds) {
-        const run = this.runs.get(runId);
-        if (run === undefined) continue;
+        if (!this.runs.has(runId)) continue;
+        // Kept in memory for undo (restoreRuns), within a budget; its autosave goes now.
+        this.toTrash(this.runs.get(runId));
         this.runs.delete(runId);
-        this.toTrash(run);
         deleted.push(runId);
-        if (FILE_SAFE_RUN_ID.test(runId)) rmSync(this.autosavePath(runId), { force: true });
+        if (FILE_SAFE_RUN_ID.test(runId)) rmSync(this.runs.autosavePath(runId), { force: true });
       }
       return { deleted };
     },
@@ -210,10 +276,10 @@ export class Engine {
         throw new PainterError('RUN_NOT_FOUND', `Run ${missing[0]} was deleted too long ago to bring back (the engine keeps the most recently deleted runs only).`, { runIds: missing });
       }
       return runIds.map((runId) => {
-        const run = this.trash.get(runId) ?? this.getRunRecord(runId);
+        const run = this.trash.get(runId);
+        if (run === undefined) return this.getRunRecord(runId).summary;
         this.trash.delete(runId);
-        this.runs.set(runId, run);
-        this.autosave(run);
+        this.keep(run);
         return run.summary;
       });
     },
@@ -224,36 +290,16 @@ export class Engine {
         const { image, values } = previewImage(run.image, run.x0Hat.subarray((run.summary.stepCount - 1) * dim, run.summary.stepCount * dim));
         return { runId, image, values };
       }),
-    generateFromImage: ({ jobId, ...request }, context) =>
-      this.runJob(jobId, 'interactive', context, async (signal, reporter) => {
-        const model = this.registry.get(request.modelId);
-        const denoiser = await this.registry.load(request.modelId);
-        this.checkRequest(request, denoiser, await this.registry.info(request.modelId));
-        const stepCount = request.steps + 1;
-        const run = await runFromImage({
-          request,
-          denoiser,
-          manifestHash: model.manifestHash,
-          signal,
-          onStep: (done, total, x0Hat) =>
-            reporter.report({
-              done,
-              total,
-              message: `From ${request.name}: step ${request.startStep + done} of ${request.steps}`,
-              preview: () => this.preview(denoiser.image, x0Hat, request.startStep + done - 1, stepCount),
-            }),
-        });
-        this.runs.set(run.summary.runId, run);
-        this.autosave(run);
-        return run.summary;
-      }),
     importRun: async ({ file }) => {
       const run = parseRun(file.bytes, file.name);
-      this.runs.set(run.summary.runId, run);
-      this.autosave(run);
+      this.keep(run);
       return run.summary;
     },
-    importSession: async ({ session, runs }) => this.adoptSession(importSession(session, runs)),
+    importSession: async ({ session, runs }) => {
+      const opened = importSession(session, runs);
+      opened.runs.forEach((run) => this.keep(run));
+      return this.sessionSummary(opened);
+    },
     gaussianGhost: async ({ runId }) => {
       const run = this.getRunRecord(runId);
       const { model, reason } = await this.gaussians.get(run.summary.modelId);
@@ -283,30 +329,44 @@ export class Engine {
         return space;
       }),
     saveSession: async ({ path, name, runIds, current }) => {
-      const saved = saveSession(resolve(path), name, runIds.map((runId) => this.getRunRecord(runId)), current, this.results.forRuns(runIds));
+      const target = this.paths.forWrite(path);
+      this.paths.forWrite(sessionRunsFolder(target)); // its runs folder too (a link there must not lead out)
+      const saved = saveSession(target, name, runIds.map((runId) => this.getRunRecord(runId)), current, this.results.forRuns(runIds));
       rememberSession(this.options.userDataDir, saved);
       return { path: saved.path };
     },
     openSession: async ({ path }) => {
-      const opened = openSession(resolve(path));
+      const opened = openSession(this.paths.forRead(path));
+      opened.runs.forEach((run, i) => this.runs.add(run, opened.files[i]!, false));
       rememberSession(this.options.userDataDir, opened);
-      return this.adoptSession(opened);
+      return this.sessionSummary(opened);
     },
-    recentSessions: async () => listRecentSessions(this.options.userDataDir),
+    // Browser mode lists only the sessions it could open (the desktop's list may name any folder).
+    recentSessions: async () => listRecentSessions(this.options.userDataDir).filter((session) => !this.paths.confined || this.paths.allowsRead(session.path)),
     exportStrip: async ({ runId, path, layer, frames, scale }) =>
-      writeExport(resolve(path), filmstripPng(this.getRunRecord(runId), layer, frames, scale)),
+      writeExport(this.paths.forWrite(path), filmstripPng(this.getRunRecord(runId), layer, frames, scale)),
     exportAnimation: async ({ runId, path, layer, frameMs, scale }) =>
-      writeExport(resolve(path), timelineGif(this.getRunRecord(runId), layer, frameMs, scale)),
+      writeExport(this.paths.forWrite(path), timelineGif(this.getRunRecord(runId), layer, frameMs, scale)),
     exportTrajectories: async ({ runIds, path, includeGhost }) => {
       const runs = runIds.map((runId) => this.getRunRecord(runId));
       const ghosts = includeGhost ? await Promise.all(runIds.map((runId) => this.handlers.gaussianGhost({ runId }, {}))) : runs.map(() => null);
-      return writeExport(resolve(path), trajectoriesSafetensors(runs, ghosts));
+      return writeExport(this.paths.forWrite(path), trajectoriesSafetensors(runs, ghosts));
     },
-    studioPaths: async () => ({
-      dataDir: this.options.userDataDir,
-      sessionsDir: join(this.options.userDataDir, 'sessions'),
-      exportsDir: join(this.options.userDataDir, 'exports'),
-    }),
+    storage: async () => this.storageStatus(),
+    setStorage: async (settings) => {
+      this.storage = settings;
+      // Browser mode changes the budgets for this launch only; the desktop's settings file stays as it was.
+      if (!this.paths.confined) saveStorageSettings(this.options.userDataDir, settings);
+      this.runs.budgets = toBudgets(settings);
+      this.runs.enforceMemory();
+      this.runs.pruneAutosaves();
+      return this.storageStatus();
+    },
+    studioPaths: async () => {
+      // Browser mode suggests places inside its workspace, the only place it may write.
+      const root = this.paths.workspace ?? this.options.userDataDir;
+      return { dataDir: root, sessionsDir: join(root, 'sessions'), exportsDir: join(root, 'exports') };
+    },
   };
 
   /**
@@ -354,9 +414,8 @@ export class Engine {
     }
   }
 
-  /** Takes an opened session's runs and results into the engine. */
-  private adoptSession(opened: OpenedSession): SessionSummary {
-    for (const run of opened.runs) this.runs.set(run.summary.runId, run);
+  /** An opened session's summary for the UI; its results join the engine's. */
+  private sessionSummary(opened: OpenedSession): SessionSummary {
     this.results.add(opened.results);
     return {
       path: opened.path,
@@ -369,9 +428,7 @@ export class Engine {
   }
 
   getRunRecord(runId: string): RunRecord {
-    const run = this.runs.get(runId);
-    if (run === undefined) throw new PainterError('RUN_NOT_FOUND', `No run "${runId}" is open.`, { runId });
-    return run;
+    return this.runs.get(runId);
   }
 
   /** Checks a request against the model before any work starts. */
@@ -424,6 +481,8 @@ export class Engine {
       branch: null,
       convention: denoiser.schedule.kind === 'vp' ? 'vp' : 'sigma',
     };
+    const warning = await this.samplerWarning(request, denoiser);
+    if (warning !== null) summary.warnings = [warning];
     const run: RunRecord = {
       summary,
       manifestHash: model.manifestHash,
@@ -431,46 +490,79 @@ export class Engine {
       xt: toModelConvention(trajectory.states, sigmas, denoiser.dim, denoiser),
       x0Hat: trajectory.x0Hat,
     };
-    this.runs.set(summary.runId, run);
-    this.autosave(run);
+    this.keep(run);
     return summary;
   }
 
-  private autosavePath(runId: string): string {
-    // A run opened from a file carries whatever id the file says: never let it name a path.
-    if (!FILE_SAFE_RUN_ID.test(runId)) throw new PainterError('BAD_ARGUMENT', `Run id "${runId.slice(0, 64)}" cannot name a file.`);
-    return join(this.options.userDataDir, 'runs', `${runId}.safetensors`);
+  /** A warning when the chosen sampler and steps are far from converged on the model's data spectrum. */
+  private async samplerWarning(request: GenerateRequest, denoiser: Denoiser): Promise<string | null> {
+    const { model } = await this.gaussians.get(request.modelId);
+    const spectrum = model !== null && model.dim === denoiser.dim ? gaussianSpectrum(model) : referenceSpectrum(denoiser.image.range);
+    const source = model !== null ? "the data's Gaussian statistics" : 'a reference spectrum (the model has no data statistics)';
+    return accuracyWarning(denoiser.schedule, request.sampler, request.steps, spectrum, source);
   }
 
-  /** Every run is kept on disk as it is made, so a crash loses nothing. */
-  private autosave(run: RunRecord): void {
-    const path = this.autosavePath(run.summary.runId);
+  /** What the storage budgets are and how much of them is used. */
+  storageStatus(): StorageStatus {
+    const MiB = 1024 * 1024;
+    return {
+      ...this.storage,
+      residentMB: this.runs.residentBytes / MiB,
+      autosaveMB: this.runs.autosaveBytes() / MiB,
+      openRuns: this.runs.openCount,
+      residentRuns: this.runs.residentCount,
+      evictions: this.runs.evictions,
+    };
+  }
+
+  /**
+   * A new run: autosaved at once (so a crash loses nothing), then open,
+   * within the memory and disk budgets.
+   */
+  private keep(run: RunRecord): void {
+    const file = this.autosave(run);
+    this.runs.add(run, file, file !== null);
+    this.runs.pruneAutosaves();
+  }
+
+  /** Writes a run's autosave file; null (and a notice) when it cannot be written. */
+  private autosave(run: RunRecord): string | null {
+    // Run ids the engine makes are UUIDs; never let another id name a path.
+    if (!FILE_SAFE_RUN_ID.test(run.summary.runId)) return null;
+    const path = this.runs.autosavePath(run.summary.runId);
     try {
       mkdirSync(dirname(path), { recursive: true });
       writeRun(path, run);
+      return path;
     } catch (error) {
       this.notices.push(`Could not autosave run ${run.summary.runId}: ${(error as Error).message}`);
+      return null;
     }
   }
 
   async dispose(): Promise<void> {
     for (const job of this.jobs.values()) job.abort();
+    this.runs.dispose();
     await this.registry.dispose();
   }
 }
 
 /**
  * Saves a run, refusing to overwrite a file that exists but is not a Painter
- * run (so a mistyped path never destroys someone's data).
+ * run (so a mistyped path never destroys someone's data) unless `force`.
  */
-export function saveRunFile(path: string, run: RunRecord): void {
-  if (existsSync(path)) {
+export function saveRunFile(path: string, run: RunRecord, options: { force?: boolean } = {}): void {
+  if (existsSync(path) && options.force !== true) {
     try {
       readRun(path);
     } catch {
-      throw new PainterError('BAD_FILE', `${path} exists and is not a Painter run; refusing to overwrite it.`, { path });
+      throw new PainterError('BAD_FILE', `${quoteText(path)} exists and is not a Painter run; refusing to overwrite it.`, { path });
     }
   }
-  mkdirSync(dirname(path), { recursive: true });
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (error) {
+    throw fileError(dirname(path), error, 'create');
+  }
   writeRun(path, run);
 }

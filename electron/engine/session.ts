@@ -10,10 +10,11 @@
  * nothing else in the folder is ever touched.
  * The studio also keeps a list of recently saved or opened sessions.
  */
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { DroppedFile, RecentSession, RunSummary, SessionResults, SessionRun } from '../api/contract';
 import { PainterError } from './errors';
+import { cleanStaleTemporaries, quoteText, readJsonFile, readRegularFile, readTextFile } from './files';
 import { emptyResults, isResultsFile, parseResults, resultCount, RESULTS_FILE, serializeResults } from './results';
 import { parseRun, readRun, runIdOfFile, writeRun, type RunRecord } from './runs';
 import { writeFileAtomic } from './safetensors';
@@ -46,18 +47,14 @@ function checkSessionPath(path: string): void {
 }
 
 function notASession(path: string, reason: string): PainterError {
-  return new PainterError('BAD_FILE', `${path} is not a Painter session: ${reason}.`, { path });
+  return new PainterError('BAD_FILE', `${quoteText(path)} is not a Painter session: ${reason}.`, { path });
 }
 
+/** More runs than this in one session is not a session the studio made (and would not fit in memory). */
+export const MAX_SESSION_RUNS = 10_000;
+
 function readSessionFile(path: string): SessionFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf-8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new PainterError('BAD_FILE', code === 'ENOENT' ? `No such session file: ${path}.` : `Cannot read ${path} (${code ?? 'error'}).`, { path });
-  }
-  return parseSessionText(text, path);
+  return parseSessionText(readTextFile(path, 'session'), path);
 }
 
 function parseSessionText(text: string, path: string): SessionFile {
@@ -71,8 +68,18 @@ function parseSessionText(text: string, path: string): SessionFile {
     throw notASession(path, `it is not in format ${SESSION_FORMAT}`);
   }
   const file = json as Partial<SessionFile>;
-  if (!Array.isArray(file.runs) || file.runs.some((run) => typeof run?.runId !== 'string' || typeof run?.file !== 'string')) {
+  if (!Array.isArray(file.runs) || file.runs.some((run) => typeof run?.runId !== 'string' || typeof run?.file !== 'string' || run.file.length > 4096)) {
     throw notASession(path, 'its list of runs is malformed');
+  }
+  if (file.runs.length > MAX_SESSION_RUNS) throw notASession(path, `it lists ${file.runs.length} runs; a session holds at most ${MAX_SESSION_RUNS}`);
+  // A run listed twice would be read twice (a small file could ask for any amount of memory).
+  const ids = new Set<string>();
+  const files = new Set<string>();
+  for (const run of file.runs) {
+    if (ids.has(run.runId)) throw notASession(path, `it lists run ${quoteText(run.runId, 64)} more than once`);
+    if (files.has(run.file)) throw notASession(path, `it lists the file ${quoteText(run.file, 120)} more than once`);
+    ids.add(run.runId);
+    files.add(run.file);
   }
   const current = file.current;
   const validCurrent = current !== null && typeof current === 'object' && typeof current.runId === 'string' && Number.isInteger(current.step);
@@ -81,10 +88,10 @@ function parseSessionText(text: string, path: string): SessionFile {
   }
   return {
     format: SESSION_FORMAT,
-    name: typeof file.name === 'string' ? file.name : basename(path, SESSION_EXTENSION),
-    savedAt: typeof file.savedAt === 'string' ? file.savedAt : '',
-    runs: file.runs,
-    current: validCurrent ? current : null,
+    name: typeof file.name === 'string' ? file.name.slice(0, 200) : basename(path, SESSION_EXTENSION),
+    savedAt: typeof file.savedAt === 'string' ? file.savedAt.slice(0, 64) : '',
+    runs: file.runs.map((run) => ({ runId: run.runId, file: run.file })),
+    current: validCurrent ? { runId: current.runId, step: current.step } : null,
     ...(file.results !== undefined ? { results: file.results } : {}),
   };
 }
@@ -119,6 +126,8 @@ export function saveSession(
   } catch (error) {
     throw new PainterError('IO_ERROR', `Cannot create ${folder} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, { path: folder });
   }
+  // Temporary files of a save that was killed half-way (its run files or the session file) go first.
+  cleanStaleTemporaries(folder, (name) => RUN_FILE.test(name) || name === RESULTS_FILE);
   const entries: SessionRun[] = runs.map((run) => {
     const file = `${run.summary.runId}.safetensors`;
     if (!RUN_FILE.test(file)) throw new PainterError('BAD_ARGUMENT', `Run id "${run.summary.runId}" cannot name a file.`);
@@ -161,6 +170,8 @@ export function saveSession(
 
 export interface OpenedSession extends SavedSession {
   runs: RunRecord[];
+  /** The file each run was read from (same order as `runs`). */
+  files: string[];
   current: SessionFile['current'];
   results: SessionResults;
 }
@@ -169,17 +180,39 @@ function dimsOf(runs: readonly RunRecord[]): Map<string, number> {
   return new Map(runs.map((run) => [run.summary.runId, run.image.channels * run.image.height * run.image.width]));
 }
 
-/** Reads a session file and every run it lists (each must be where the file says and carry its id). */
+/** The real path of `path` (links followed), or null when it does not exist. */
+function realPathOrNull(path: string): string | null {
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
+  }
+}
+
+function isInside(folder: string, path: string): boolean {
+  const inside = relative(folder, path);
+  return inside !== '' && !inside.startsWith('..') && !isAbsolute(inside);
+}
+
+/**
+ * Reads a session file and every run it lists. Each run must be where the
+ * file says, inside the session's folder (also after following links), and
+ * carry its id.
+ */
 export function openSession(path: string): OpenedSession {
   checkSessionPath(path);
   const file = readSessionFile(path);
   const base = dirname(path);
+  const realBase = realPathOrNull(base) ?? base;
+  const files: string[] = [];
   const runs = file.runs.map((entry) => {
     const runPath = resolve(base, entry.file);
-    const inside = relative(base, runPath);
-    if (inside === '' || inside.startsWith('..') || resolve(base, inside) !== runPath) throw notASession(path, `run file ${entry.file} lies outside the session's folder`);
+    files.push(runPath);
+    if (!isInside(base, runPath)) throw notASession(path, `run file ${quoteText(entry.file, 120)} lies outside the session's folder`);
+    const real = realPathOrNull(runPath);
+    if (real !== null && !isInside(realBase, real)) throw notASession(path, `run file ${quoteText(entry.file, 120)} is a link that leads outside the session's folder`);
     const run = readRun(runPath);
-    if (run.summary.runId !== entry.runId) throw notASession(path, `${entry.file} holds run ${run.summary.runId}, not ${entry.runId}`);
+    if (run.summary.runId !== entry.runId) throw notASession(path, `${quoteText(entry.file, 120)} holds run ${run.summary.runId}, not ${quoteText(entry.runId, 64)}`);
     return run;
   });
   const ids = new Set(runs.map((run) => run.summary.runId));
@@ -187,17 +220,12 @@ export function openSession(path: string): OpenedSession {
   let results = emptyResults();
   if (file.results !== undefined) {
     const resultsPath = resolve(base, file.results);
-    const inside = relative(base, resultsPath);
-    if (inside === '' || inside.startsWith('..')) throw notASession(path, `results file ${file.results} lies outside the session's folder`);
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(resultsPath);
-    } catch (error) {
-      throw new PainterError('BAD_FILE', `${path} lists results in ${resultsPath}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, { path: resultsPath });
-    }
-    results = parseResults(bytes, resultsPath, dimsOf(runs));
+    if (!isInside(base, resultsPath)) throw notASession(path, `results file ${quoteText(file.results, 120)} lies outside the session's folder`);
+    const real = realPathOrNull(resultsPath);
+    if (real !== null && !isInside(realBase, real)) throw notASession(path, `results file ${quoteText(file.results, 120)} is a link that leads outside the session's folder`);
+    results = parseResults(readRegularFile(resultsPath, 'safetensors'), resultsPath, dimsOf(runs));
   }
-  return { path, name: file.name, savedAt: file.savedAt, runCount: runs.length, runs, current, results };
+  return { path, name: file.name, savedAt: file.savedAt, runCount: runs.length, runs, files, current, results };
 }
 
 /**
@@ -215,19 +243,19 @@ export function importSession(session: DroppedFile, files: readonly DroppedFile[
     if (dropped === undefined) {
       throw new PainterError(
         'BAD_FILE',
-        `${name} needs its run file ${entry.file}: drop the session file together with its folder ${basename(name, SESSION_EXTENSION)}-runs (or the run files in it).`,
+        `${quoteText(name, 120)} needs its run file ${quoteText(entry.file, 120)}: drop the session file together with its folder ${basename(name, SESSION_EXTENSION)}-runs (or the run files in it).`,
         { path: entry.file },
       );
     }
     const run = parseRun(dropped.bytes, dropped.name);
-    if (run.summary.runId !== entry.runId) throw notASession(name, `${entry.file} holds run ${run.summary.runId}, not ${entry.runId}`);
+    if (run.summary.runId !== entry.runId) throw notASession(name, `${quoteText(entry.file, 120)} holds run ${run.summary.runId}, not ${quoteText(entry.runId, 64)}`);
     return run;
   });
   const ids = new Set(runs.map((run) => run.summary.runId));
   const current = file.current !== null && ids.has(file.current.runId) ? file.current : null;
   const resultsFile = file.results !== undefined ? byName.get(basename(file.results)) : undefined;
   const results = resultsFile !== undefined ? parseResults(resultsFile.bytes, resultsFile.name, dimsOf(runs)) : emptyResults();
-  return { path: name, name: file.name, savedAt: file.savedAt, runCount: runs.length, runs, current, results };
+  return { path: name, name: file.name, savedAt: file.savedAt, runCount: runs.length, runs, files: [], current, results };
 }
 
 export function summaries(runs: readonly RunRecord[]): RunSummary[] {
@@ -239,18 +267,21 @@ export function listRecentSessions(userDataDir: string): RecentSession[] {
   const path = join(userDataDir, RECENT_FILE);
   if (!existsSync(path)) return [];
   try {
-    const value: unknown = JSON.parse(readFileSync(path, 'utf-8'));
+    const value = readJsonFile(path, 'settings');
     if (!Array.isArray(value)) return [];
     return value
+      .slice(0, MAX_RECENT)
       .filter(
         (entry): entry is RecentSession =>
           entry !== null &&
           typeof entry === 'object' &&
           typeof entry.path === 'string' &&
+          entry.path.length <= 4096 &&
           typeof entry.name === 'string' &&
           typeof entry.savedAt === 'string' &&
           typeof entry.runCount === 'number',
       )
+      .map((entry) => ({ path: entry.path, name: entry.name.slice(0, 200), savedAt: entry.savedAt.slice(0, 64), runCount: entry.runCount }))
       .filter((entry) => existsSync(entry.path));
   } catch {
     return []; // a damaged list is only a convenience lost

@@ -130,7 +130,7 @@ export function projectOnAxes(points: ArrayLike<number>, count: number, pca: Pri
  * (DESIGN.md §2: x(σ) = μ + Σ_k a_k(σ) c_k u_k + p(σ) x⊥), so each state costs
  * O(K·k) after one projection of x_T, instead of building every D-value state.
  */
-export function projectClosedForm(gaussian: GaussianModel, start: Float32Array, sigmas: Float64Array, pca: PrincipalAxes): Float32Array {
+export function projectClosedForm(gaussian: GaussianModel, start: ArrayLike<number>, sigmas: Float64Array, pca: PrincipalAxes): Float32Array {
   const { dim, rank, eigvecs, eigvals, mean, residualVariance: r } = gaussian;
   const k = pca.variances.length;
   const centred = new Float64Array(dim);
@@ -213,7 +213,7 @@ export async function trajectorySpace(options: TrajectorySpaceOptions): Promise<
   const states = sigmas.length;
   const pooled = unitVariancePerTrajectory(trajectory.states, sigmas, count, dim);
   const gaussian = options.gaussian !== null && options.gaussian.dim === dim ? options.gaussian : null;
-  const noiseOf = (b: number): Float32Array => initialNoise(denoiser, seeds[b]!, sigmas[0]!);
+  const noiseOf = (b: number): ReturnType<typeof initialNoise> => initialNoise(denoiser, seeds[b]!, sigmas[0]!);
 
   if (options.basis === 'plane') {
     const points = new Float32Array(count * states * 3);
@@ -288,7 +288,7 @@ export async function trajectorySpace(options: TrajectorySpaceOptions): Promise<
  * through the origin, where the theory puts it. `path` is [states][D]; the
  * result's `mean` is zero.
  */
-export function rotationPlaneAxes(path: Float32Array, states: number, dim: number, iterations = 100): PrincipalAxes {
+export function rotationPlaneAxes(path: Float32Array | Float64Array, states: number, dim: number, iterations = 100): PrincipalAxes {
   const axes = new Float64Array(3 * dim);
   const first = path.subarray(0, dim);
   const last = path.subarray((states - 1) * dim, states * dim);
@@ -367,7 +367,7 @@ export function rotationPlaneAxes(path: Float32Array, states: number, dim: numbe
 }
 
 /** Mean over a path's states of the share of ‖x_j‖² along each axis (uncentred). */
-function normShares(path: Float32Array, states: number, dim: number, axes: PrincipalAxes): number[] {
+function normShares(path: Float32Array | Float64Array, states: number, dim: number, axes: PrincipalAxes): number[] {
   const shares = [0, 0, 0];
   for (let j = 0; j < states; j++) {
     let norm = 0;

@@ -15,11 +15,14 @@ import type { ApiMethod, WireMessage } from '../api/contract';
 import { EngineHost } from '../host/engine-host';
 import { toErrorPayload } from '../engine/errors';
 import type { EngineOptions } from '../engine/service';
+import type { ConfinementOptions } from '../engine/path-policy';
 import { validateParams } from '../api/validate';
 import { decodeWire, encodeWire } from '../api/wire';
 import { Downloads } from './downloads';
 
 export interface ServeOptions extends EngineOptions {
+  /** Browser mode is always confined (DESIGN.md §4): its workspace and read-only model folders. */
+  confine: ConfinementOptions;
   /** 0 picks a free port. */
   port: number;
   /** Folder of the built renderer (out/renderer). */
@@ -58,7 +61,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (!existsSync(join(rendererDir, 'index.html'))) {
     throw new Error(`The studio is not built (${join(rendererDir, 'index.html')} is missing); run "npm run build" first.`);
   }
-  const engine = new EngineHost(options.workerPath, { nativeModelsDir: options.nativeModelsDir, userDataDir: options.userDataDir, ...(options.providers ? { providers: options.providers } : {}) });
+  const engine = new EngineHost(options.workerPath, {
+    nativeModelsDir: options.nativeModelsDir,
+    userDataDir: options.userDataDir,
+    ...(options.providers ? { providers: options.providers } : {}),
+    confine: options.confine,
+    ...(options.modelFolders ? { modelFolders: options.modelFolders } : {}),
+    ...(options.storage ? { storage: options.storage } : {}),
+  });
   let port = options.port;
   const allowedHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
   const allowedOrigins = (): string[] => allowedHosts().map((host) => `http://${host}`);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -90,5 +90,50 @@ describe('painter CLI', () => {
     expect(result.stderr).toMatch(/exists and is not a Painter run; refusing to overwrite/);
     expect(readFileSync(target, 'utf-8')).toBe('my thesis');
     expect(readdirSync(out).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  describe('never overwrites a file Painter did not write (issue 9, item 8)', () => {
+    it('--png: refuses a text file (exit 2, untouched), replaces its own PNG, and replaces anything with --force', () => {
+      const png = join(out, 'notes.png');
+      writeFileSync(png, 'not a picture');
+      const run = join(out, 'png-test.safetensors');
+      const refused = painter('sample', '--model', 'fashion-mnist-gaussian', '--steps', '3', '--out', run, '--png', png);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/--png: .*notes\.png already exists and is not a PNG Painter wrote; refusing to overwrite it .*--force/);
+      expect(readFileSync(png, 'utf-8')).toBe('not a picture');
+      expect(existsSync(run)).toBe(false);
+      const forced = painter('sample', '--model', 'fashion-mnist-gaussian', '--steps', '3', '--out', run, '--png', png, '--force');
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+      // Now it is Painter's own PNG: a second run may replace it without --force.
+      const again = painter('sample', '--model', 'fashion-mnist-gaussian', '--steps', '3', '--seed', '2', '--out', run, '--png', png);
+      expect(again.code, again.stderr).toBe(0);
+    });
+
+    it('--json of analyze: refuses a foreign JSON file before any work, accepts its own', () => {
+      const json = join(out, 'package.json');
+      writeFileSync(json, '{"name": "my-project"}');
+      const refused = painter('analyze', 'trajectory', '--model', 'fashion-mnist-gaussian', '--seeds', '2', '--steps', '4', '--json', json);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/--json: .* is not a JSON file "painter analyze" wrote/);
+      expect(readFileSync(json, 'utf-8')).toBe('{"name": "my-project"}');
+      const own = join(out, 'trajectory.json');
+      for (let i = 0; i < 2; i++) {
+        const result = painter('analyze', 'trajectory', '--model', 'fashion-mnist-gaussian', '--seeds', '2', '--steps', '4', '--json', own);
+        expect(result.code, result.stderr).toBe(0);
+      }
+      expect(JSON.parse(readFileSync(own, 'utf-8'))).toMatchObject({ generator: 'painter analyze', model: 'fashion-mnist-gaussian' });
+    });
+
+    it('report --out: refuses a folder whose report.html is not a Painter report', () => {
+      const folder = join(out, 'site');
+      mkdirSync(folder);
+      writeFileSync(join(folder, 'report.html'), '<html>my report</html>');
+      const refused = painter('report', '--model', 'fashion-mnist-gaussian', '--out', folder, '--quick', '--only', 'trajectory');
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/--out: .*report\.html already exists and is not a report Painter wrote/);
+      expect(readFileSync(join(folder, 'report.html'), 'utf-8')).toBe('<html>my report</html>');
+      expect(readdirSync(folder)).toEqual(['report.html']);
+    });
   });
 });

@@ -15,9 +15,12 @@ import { Downloads } from '../../electron/serve/downloads';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 let server: RunningServer;
+let workspace = '';
 
 beforeAll(async () => {
+  workspace = mkdtempSync(join(tmpdir(), 'painter-download-ws-'));
   server = await startServer({
+    confine: { workspace, readOnly: [] },
     port: 0,
     rendererDir: join(ROOT, 'out', 'renderer'),
     workerPath: join(ROOT, 'out', 'cli', 'engine-worker.cjs'),
@@ -52,7 +55,7 @@ async function call<T>(method: string, params: unknown): Promise<T> {
 describe('export downloads in browser mode', () => {
   it('an export comes with a link that downloads the same bytes, with the token only', async () => {
     const run = await call<RunSummary>('generate', { jobId: 'g', modelId: 'fixture-gaussian', seed: 1, steps: 5, sampler: 'euler', classLabel: null, guidance: 1 });
-    const path = join(mkdtempSync(join(tmpdir(), 'painter-download-out-')), 'strip.png');
+    const path = join(workspace, 'strip.png');
     const result = await call<ExportResult>('exportStrip', { runId: run.runId, path, layer: 'both', frames: 3, scale: 2 });
     expect(result.download).toMatch(/^\/download\/[0-9a-f]{32}\/strip\.png\?token=/);
     const base = `http://127.0.0.1:${server.port}`;

@@ -45,8 +45,8 @@ function pngBytes(width: number, height: number, pixel: (x: number, y: number) =
 
 describe('keep and share', () => {
   it('the session name is the file name, a save says where, and variations survive save → reopen', async () => {
-    const folder = mkdtempSync(join(tmpdir(), 'painter-e2e-keep-'));
     const first = await Studio.open();
+    const folder = join(first.workspace, 'sessions');
     let cell: number[] = [];
     try {
       const page = first.page;
@@ -79,7 +79,8 @@ describe('keep and share', () => {
       await first.close();
     }
 
-    const second = await Studio.open(undefined, mkdtempSync(join(tmpdir(), 'painter-e2e-keep-2-')));
+    // Another studio (its own settings) on the same workspace.
+    const second = await Studio.open(undefined, mkdtempSync(join(tmpdir(), 'painter-e2e-keep-2-')), first.workspace);
     try {
       const page = second.page;
       await second.modelItems().first().waitFor({ timeout: 30_000 });
@@ -99,8 +100,8 @@ describe('keep and share', () => {
   });
 
   it('dropped files open: a run file, a session with its runs folder, and an image as the start of a run', async () => {
-    const folder = mkdtempSync(join(tmpdir(), 'painter-e2e-drop-'));
     const maker = await Studio.open();
+    const folder = join(maker.workspace, 'sessions');
     let runFile = '';
     try {
       await maker.modelItems().first().waitFor({ timeout: 30_000 });
@@ -161,7 +162,7 @@ describe('keep and share', () => {
       await studio.setField('#steps', '10');
       await studio.generate();
       await page.getByTestId('export').click();
-      await page.locator('#export-path').fill(join(mkdtempSync(join(tmpdir(), 'painter-e2e-export-')), 'strip.png'));
+      await page.locator('#export-path').fill(join(studio.workspace, 'strip.png'));
       await page.getByTestId('export-confirm').click();
       const link = page.getByTestId('export-download');
       await link.waitFor();

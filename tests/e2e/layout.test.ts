@@ -32,14 +32,25 @@ interface Box {
 async function boxes(studio: Studio): Promise<Box[]> {
   return studio.page.evaluate(() => {
     const out: Array<{ x: number; y: number; width: number; height: number; name: string }> = [];
-    const visible = (element: Element): boolean => {
-      const rect = element.getBoundingClientRect();
+    /** The part of an element that can be seen: its box clipped by every scrolling or clipping ancestor. */
+    const shown = (element: Element): DOMRect | null => {
       const style = getComputedStyle(element);
-      return rect.width > 0 && rect.height > 0 && style.visibility !== 'hidden' && style.display !== 'none';
+      if (style.visibility === 'hidden' || style.display === 'none') return null;
+      let { left, top, right, bottom } = element.getBoundingClientRect();
+      for (let parent = element.parentElement; parent !== null; parent = parent.parentElement) {
+        const overflow = getComputedStyle(parent);
+        if (overflow.overflowX === 'visible' && overflow.overflowY === 'visible') continue;
+        const clip = parent.getBoundingClientRect();
+        left = Math.max(left, clip.left);
+        top = Math.max(top, clip.top);
+        right = Math.min(right, clip.right);
+        bottom = Math.min(bottom, clip.bottom);
+      }
+      return right - left > 0 && bottom - top > 0 ? new DOMRect(left, top, right - left, bottom - top) : null;
     };
     for (const element of document.querySelectorAll('main canvas, main figure, aside[aria-label="Brush and runs"] .row, aside[aria-label="Brush and runs"] .kinds')) {
-      if (!visible(element)) continue;
-      const rect = element.getBoundingClientRect();
+      const rect = shown(element);
+      if (rect === null) continue;
       const name = element.getAttribute('data-testid') ?? element.querySelector('[data-testid]')?.getAttribute('data-testid') ?? element.className;
       out.push({ x: rect.x, y: rect.y, width: rect.width, height: rect.height, name: `${element.tagName.toLowerCase()}:${name}` });
     }
@@ -78,7 +89,7 @@ async function inViewport(studio: Studio, testId: string): Promise<boolean> {
 describe('layout at 1024×640, 1280×720 and 1440×900', () => {
   let studio: Studio;
   beforeAll(async () => {
-    studio = await Studio.open(undefined, undefined, SIZES[0]);
+    studio = await Studio.open(undefined, undefined, undefined, SIZES[0]);
     await studio.modelItems().first().waitFor({ timeout: 30_000 });
     await studio.selectModel(MODEL);
     await studio.setField('#steps', '30');

@@ -26,14 +26,18 @@ export class Studio {
     readonly server: RunningServer,
     readonly browser: Browser,
     readonly page: Page,
+    /** The server's workspace: browser mode reads and writes files only here. */
+    readonly workspace: string,
   ) {}
 
   static async open(
     nativeModelsDir = join(ROOT, 'native-models'),
     userDataDir = mkdtempSync(join(tmpdir(), 'painter-e2e-')),
+    workspace = join(userDataDir, 'workspace'),
     viewport: { width: number; height: number } = { width: 1280, height: 720 },
   ): Promise<Studio> {
     const server = await startServer({
+      confine: { workspace, readOnly: [] },
       port: 0,
       rendererDir: join(ROOT, 'out', 'renderer'),
       workerPath: join(ROOT, 'out', 'cli', 'engine-worker.cjs'),
@@ -47,7 +51,7 @@ export class Studio {
     });
     const page = await browser.newPage({ viewport });
     await page.goto(server.url);
-    return new Studio(server, browser, page);
+    return new Studio(server, browser, page, workspace);
   }
 
   async close(): Promise<void> {

@@ -171,11 +171,16 @@ describe('studio in a real browser (painter serve + Chromium)', () => {
   it('shows a readable error for a bad model folder and keeps working', async () => {
     const page = studio.page;
     await page.getByRole('button', { name: '+ Add…' }).click();
-    await page.locator('#model-folder').fill('/definitely/not/a/model');
+    await page.locator('#model-folder').fill(join(studio.workspace, 'not', 'a', 'model'));
     await page.locator('#model-folder').press('Enter');
     const error = page.getByTestId('add-model-error');
     await error.waitFor({ timeout: 15_000 });
     expect(await error.textContent()).toMatch(/not a folder/);
+    // Browser mode reads nothing outside its workspace and the model folders named on its command line.
+    await page.locator('#model-folder').fill('/etc');
+    await page.locator('#model-folder').press('Enter');
+    await expect.poll(() => page.getByTestId('error-banner').getAttribute('data-code'), { timeout: 15_000 }).toBe('OUTSIDE_WORKSPACE');
+    expect(await page.getByTestId('add-model-error').textContent()).toMatch(/Browser mode reads only inside its workspace .*\/etc is outside/);
     await page.keyboard.press('Escape');
     await studio.selectModel('fashion-mnist-gmm');
     await studio.generate();
@@ -187,7 +192,8 @@ describe('sessions in a real browser', () => {
   it('save → reopen in a fresh studio restores the same runs bit for bit', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'painter-e2e-session-'));
     const path = join(folder, 'my session.painter');
-    const first = await Studio.open();
+    // Both studios serve the same workspace (browser mode may only read and write there).
+    const first = await Studio.open(undefined, undefined, folder);
     let checksum: string | null;
     let x0AtTen: number[];
     let xtAtTen: number[];
@@ -236,7 +242,7 @@ describe('sessions in a real browser', () => {
       await first.close();
     }
 
-    const second = await Studio.open(undefined, mkdtempSync(join(tmpdir(), 'painter-e2e-other-')));
+    const second = await Studio.open(undefined, mkdtempSync(join(tmpdir(), 'painter-e2e-other-')), folder);
     try {
       await second.modelItems().first().waitFor({ timeout: 30_000 });
       await second.page.getByTestId('open-session').click();

@@ -7,7 +7,7 @@ import type { SamplerName } from '../../api/contract';
 import type { DenoiseCondition, Denoiser } from '../denoisers/types';
 import { PainterError, throwIfCancelled } from '../errors';
 import { sample, type SampleOptions, type Trajectory } from '../samplers';
-import { DiscreteVpSchedule, vpAlpha } from '../schedules';
+import { vpAlpha } from '../schedules';
 
 /** How the studio (or the CLI) runs an analysis as a cancellable job. */
 export interface AnalysisContext {
@@ -149,8 +149,7 @@ export function trajectoryRows(data: Float32Array, trajectory: Trajectory, b: nu
  * nearest timestep, so comparisons with a closed form use that σ.
  */
 export function effectiveSigma(denoiser: Denoiser, sigma: number): number {
-  const schedule = denoiser.schedule;
-  return schedule instanceof DiscreteVpSchedule ? schedule.sigmas[schedule.timestepOf(sigma)]! : sigma;
+  return denoiser.schedule.networkSigma(sigma);
 }
 
 /** VP view of σ-form noise level σ: α = 1/sqrt(1+σ²) and the VP noise scale σ·α (DESIGN.md §2). */

@@ -194,6 +194,9 @@ ${generator ? `Generator map: ${generator.forwardPasses} forward passes (${gener
 ${png(m, image, `Variation grids (rows: direction, then amplitude ${m.settings.amplitudes.join(', ')}): Jacobian eigenvectors at the step; x̂0-trajectory PCs; generator singular directions at x_T.`)}`;
 }
 
+/** The generator mark in every report.html (the CLI replaces only its own reports, electron/cli/overwrite.ts). */
+export const REPORT_GENERATOR = 'Painter report';
+
 export function renderReport(data: ReportData, image: ImageSpec): string {
   const claims = data.claims
     .map((c) => `<tr><td>${escapeHtml(c.claim)}</td><td>${escapeHtml(c.measure)}</td><td>${escapeHtml(c.expected)}</td><td>${escapeHtml(c.measured)}</td><td>${verdict(c.holds)}</td></tr>`)
@@ -206,7 +209,7 @@ export function renderReport(data: ReportData, image: ImageSpec): string {
     .join(', ');
   const total = Object.values(data.seconds).reduce((sum, s) => sum + (s ?? 0), 0);
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Painter theory report · ${escapeHtml(data.modelId)}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="generator" content="${REPORT_GENERATOR}"><title>Painter theory report · ${escapeHtml(data.modelId)}</title>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
 <style>${STYLE}</style></head><body>
 <h1>Theory report · ${escapeHtml(data.modelName)} <span class="muted">(${escapeHtml(data.modelId)})</span></h1>

@@ -110,7 +110,7 @@ export class GaussianModel {
    * for every σ of `sigmas`; result [sigmas.length, D].
    * @see Wang & Vastola 2023, arXiv 2303.02490, eq. (9)
    */
-  closedFormTrajectory(start: Float32Array, sigmaStart: number, sigmas: ArrayLike<number>): Float32Array {
+  closedFormTrajectory(start: ArrayLike<number>, sigmaStart: number, sigmas: ArrayLike<number>): Float32Array {
     const { dim, mean } = this;
     assertLength(start, dim, 'start state');
     const centred = new Float64Array(dim);

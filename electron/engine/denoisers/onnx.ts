@@ -7,10 +7,22 @@
  */
 import * as ort from 'onnxruntime-node';
 import { PainterError } from '../errors';
+import { checkRegularFile } from '../files';
 import type { OnnxManifest, TensorDtype } from '../manifest';
-import { DiscreteVpSchedule, scheduleFromSpec, vpAlpha, type NoiseSchedule } from '../schedules';
+import { ContinuousVpSchedule, DiscreteVpSchedule, scheduleFromSpec, vpAlpha, type NoiseSchedule } from '../schedules';
 import { combineGuidance, needsGuidancePair } from './guidance';
 import { imageDim, type DenoiseCondition, type Denoiser } from './types';
+
+/**
+ * ONNX Runtime ≥ 1.2x sends telemetry and, on Linux and macOS, writes a device
+ * id and an event cache to ~/.cache/Microsoft/DeveloperTools/.onnxruntime/.
+ * ORT_DISABLE_TELEMETRY=1 turns all of it off (no uploader, no device id, no
+ * cache) when set before the runtime's environment is created, which happens
+ * with the first session; setting it here, when this module loads, is early
+ * enough (checked by tests/cli/telemetry.test.ts with a temporary HOME).
+ * A value the user set in the environment is left as it is.
+ */
+process.env['ORT_DISABLE_TELEMETRY'] ??= '1';
 
 export type ProviderName = 'cpu' | 'cuda' | 'dml' | 'coreml';
 
@@ -132,7 +144,7 @@ export class OnnxDenoiser implements Denoiser {
     readonly provider: string,
   ) {
     this.dim = imageDim(manifest.image);
-    this.schedule = scheduleFromSpec(manifest.schedule);
+    this.schedule = scheduleFromSpec(manifest.schedule, manifest.onnx.timestep.encoding === 'continuous');
     this.classes = manifest.conditioning?.classes ?? null;
     this.unconditional = manifest.onnx.classLabel === undefined || manifest.conditioning?.nullLabel !== undefined;
   }
@@ -142,6 +154,7 @@ export class OnnxDenoiser implements Denoiser {
   }
 
   static async load(manifest: OnnxManifest, modelPath: string, options: OnnxLoadOptions = {}): Promise<OnnxDenoiser> {
+    checkRegularFile(modelPath, 'onnx'); // ONNX Runtime opens it by path: a FIFO or device would hang it
     const preferred = [...(options.providers ?? []), 'cpu' as const].filter((p, i, all) => all.indexOf(p) === i);
     let lastError: unknown;
     for (const provider of preferred) {
@@ -237,7 +250,6 @@ export class OnnxDenoiser implements Denoiser {
     const effective = new Float64Array(rows);
     const timesteps = new Float64Array(rows);
     const schedule = this.schedule;
-    const discrete = schedule instanceof DiscreteVpSchedule ? schedule : null;
     let previousSigma = Number.NaN;
     let sigmaUsed = 0;
     let timestep = 0;
@@ -247,13 +259,7 @@ export class OnnxDenoiser implements Denoiser {
       const sigma = sigmas[b]!;
       if (sigma !== previousSigma) {
         previousSigma = sigma;
-        if (discrete !== null) {
-          timestep = discrete.timestepOf(sigma);
-          sigmaUsed = discrete.sigmas[timestep]!;
-        } else {
-          sigmaUsed = sigma;
-          timestep = io.timestep.encoding === 'edm-cnoise' ? Math.log(sigma) / 4 : sigma;
-        }
+        ({ timestep, sigma: sigmaUsed } = this.timestepInput(sigma));
         scale = schedule.modelScale(sigmaUsed);
       }
       effective[r] = sigmaUsed;
@@ -284,6 +290,31 @@ export class OnnxDenoiser implements Denoiser {
     const x0 = this.toX0(input, output.data, effective, count);
     for (const tensor of Object.values(result)) tensor.dispose();
     return x0;
+  }
+
+  /**
+   * The timestep value fed for σ, and the σ it stands for (a discrete
+   * network's nearest timestep; a continuous one's float32 time).
+   */
+  private timestepInput(sigma: number): { timestep: number; sigma: number } {
+    const schedule = this.schedule;
+    switch (this.manifest.onnx.timestep.encoding) {
+      case 'index':
+      case 'fraction': {
+        const discrete = schedule as DiscreteVpSchedule;
+        const t = discrete.timestepOf(sigma);
+        return { timestep: this.manifest.onnx.timestep.encoding === 'index' ? t : t / discrete.timesteps, sigma: discrete.sigmas[t]! };
+      }
+      case 'continuous': {
+        const continuous = schedule as ContinuousVpSchedule;
+        const u = Math.fround(continuous.timeOf(sigma));
+        return { timestep: u, sigma: continuous.sigmaAt(u) };
+      }
+      case 'sigma':
+        return { timestep: sigma, sigma };
+      case 'edm-cnoise':
+        return { timestep: Math.log(sigma) / 4, sigma };
+    }
   }
 
   private toX0(modelInput: Float32Array, output: Float32Array, sigmas: Float64Array, count: number): Float32Array {
@@ -341,8 +372,7 @@ export class OnnxDenoiser implements Denoiser {
     const io = this.manifest.onnx;
     const rows = io.fixedBatch ?? batch;
     const { channels, height, width } = this.manifest.image;
-    const sigma = this.schedule.samplingSigmas(2)[0]! / 10;
-    const timestep = this.schedule instanceof DiscreteVpSchedule ? this.schedule.timestepOf(sigma) : sigma;
+    const { timestep } = this.timestepInput(this.schedule.samplingSigmas(2)[0]! / 10);
     const feeds: Record<string, ort.Tensor> = {
       [io.sample.name]: new ort.Tensor('float32', new Float32Array(rows * this.dim).fill(0.1), [rows, channels, height, width]),
       [io.timestep.name]: this.timestepTensor(new Float64Array(io.timestep.shape === 'scalar' ? 1 : rows).fill(timestep), io.timestep.dtype, io.timestep.shape === 'scalar'),
@@ -390,6 +420,7 @@ export class OnnxImageNetwork {
   ) {}
 
   static async load(path: string, inputName: string, outputNames: readonly string[], inputShape: readonly [number, number, number]): Promise<OnnxImageNetwork> {
+    checkRegularFile(path, 'onnx');
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(path, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
