@@ -148,7 +148,9 @@ export function connectCommands(): () => void {
   window.addEventListener('keydown', onKeydown);
   window.addEventListener('beforeunload', onBeforeUnload);
   const stopShell = window.painter?.onCommand?.((command) => void runCommand(command));
+  window.painterStudio = { runCommand, hasUnsavedChanges };
   return () => {
+    delete window.painterStudio;
     window.removeEventListener('keydown', onKeydown);
     window.removeEventListener('beforeunload', onBeforeUnload);
     stopShell?.();

@@ -111,8 +111,15 @@ describe('forgiving', () => {
     await page.getByTestId('new-seed').check();
   });
 
-  it('leaving with unsaved runs asks first (the browser\'s leave-page prompt)', async () => {
+  it('leaving with unsaved runs asks first (the browser\'s leave-page prompt); a shell can ask and send commands', async () => {
     const page = studio.page;
+    // What the desktop shell's close prompt and menus use.
+    type Shell = { painterStudio?: { hasUnsavedChanges(): boolean; runCommand(name: string): Promise<void> } };
+    expect(await page.evaluate(() => (window as unknown as Shell).painterStudio?.hasUnsavedChanges())).toBe(true);
+    await page.evaluate(() => (window as unknown as Shell).painterStudio?.runCommand('shortcuts'));
+    await page.getByTestId('shortcuts-dialog').waitFor({ state: 'visible' });
+    await page.keyboard.press('Escape');
+    await page.getByTestId('shortcuts-dialog').waitFor({ state: 'hidden' });
     let asked = '';
     page.on('dialog', (dialog) => {
       asked = dialog.type();

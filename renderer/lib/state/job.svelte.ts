@@ -58,8 +58,11 @@ class Jobs {
   list = $state.raw<ActiveJob[]>([]);
   outcome = $state<JobOutcome>({ kind: 'idle' });
   readonly running = $derived(this.list.length > 0);
-  /** The generation or branch whose preview the studio shows (the newest). */
-  readonly live = $derived(this.list.findLast((entry) => entry.kind === 'generate' || entry.kind === 'branch') ?? null);
+  /** The generation or branch whose preview the studio shows: the one running (others wait in line behind it). */
+  readonly live = $derived.by(() => {
+    const painting = this.list.filter((entry) => entry.kind === 'generate' || entry.kind === 'branch');
+    return painting.find((entry) => !entry.queued) ?? painting[0] ?? null;
+  });
 
   constructor() {
     api.onEvent('progress', (payload) => {
@@ -106,7 +109,6 @@ class Jobs {
   /** A new run; resolves to its id once it is in the session and on screen. */
   async generate(request: GenerateRequest, label: string): Promise<string | null> {
     const entry = new ActiveJob(newJobId(), 'generate', label, request.steps, { request });
-    performance.mark('generate:start');
     return this.start(entry, async () => {
       const summary = await api.call('generate', { ...request, jobId: entry.jobId });
       this.loading(entry, 'Loading the run…');
