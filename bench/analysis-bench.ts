@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { resolveRunSettings } from '../electron/engine/analysis/context';
 import { principalAngles } from '../electron/engine/analysis/linalg';
-import { jacobianDirections } from '../electron/engine/analysis/manifold';
+import { jacobianDirections } from '../electron/engine/analysis/jacobian';
 import { runReport } from '../electron/engine/analysis/report';
 import { findAnalytic, findGaussian, findJudge, resolveModel } from '../electron/engine/analysis/resources';
 import { OnnxDenoiser } from '../electron/engine/denoisers/onnx';
@@ -46,8 +46,7 @@ async function main(): Promise<void> {
     const results = [];
     for (const c of configurations) {
       const blockSize = Math.min(c.blockSize, denoiser.dim);
-      const blocks = Math.floor(c.budget / (2 * blockSize));
-      results.push(await jacobianDirections(denoiser, x, sigmas[step]!, run, { k, blockSize, blocks, fdStep: 0.05, maxBatch: 64, seed: 0 }));
+      results.push(await jacobianDirections(denoiser, x, sigmas[step]!, run, { k, blockSize, budget: c.budget, toleranceDeg: 0, fdStep: 0.05, maxBatch: 64, seed: 0 }));
     }
     const reference = results[results.length - 1]!;
     let bareSeconds = Number.NaN;

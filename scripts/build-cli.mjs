@@ -8,6 +8,7 @@ if (existsSync('bench/bench.ts')) entryPoints.bench = 'bench/bench.ts';
 if (existsSync('bench/studio-bench.ts')) entryPoints['studio-bench'] = 'bench/studio-bench.ts';
 if (existsSync('bench/analysis-bench.ts')) entryPoints['analysis-bench'] = 'bench/analysis-bench.ts';
 if (existsSync('bench/sampler-accuracy.ts')) entryPoints['sampler-accuracy'] = 'bench/sampler-accuracy.ts';
+if (existsSync('bench/local-patch.ts')) entryPoints['local-patch'] = 'bench/local-patch.ts';
 
 await build({
   entryPoints,

@@ -35,7 +35,7 @@ export interface ErrorPayload {
 export type SamplerName = 'euler' | 'heun' | 'ddpm';
 export const SAMPLER_NAMES: readonly SamplerName[] = ['euler', 'heun', 'ddpm'];
 
-export type ModelKind = 'onnx' | 'gaussian' | 'gmm' | 'delta';
+export type ModelKind = 'onnx' | 'gaussian' | 'gmm' | 'delta' | 'local';
 
 export interface ModelInfo {
   id: string;
@@ -129,9 +129,23 @@ export interface Brush {
   direction?: DirectionSource;
 }
 
-/** Where the variation grid's directions come from (DESIGN.md §1.4). */
-export type DirectionFamily = 'jacobian' | 'x0-pcs' | 'generator';
-export const DIRECTION_FAMILIES: readonly DirectionFamily[] = ['jacobian', 'x0-pcs', 'generator'];
+/**
+ * Where the variation grid's directions come from (DESIGN.md §1.4); `local`:
+ * the directions that change a painted region of x̂0 and leave the rest
+ * (LOCO Edit, Chen et al. NeurIPS 2024; engine/analysis/local-directions.ts).
+ */
+export type DirectionFamily = 'jacobian' | 'x0-pcs' | 'generator' | 'local';
+export const DIRECTION_FAMILIES: readonly DirectionFamily[] = ['jacobian', 'x0-pcs', 'generator', 'local'];
+
+/** Directions found elsewhere (e.g. kept on another run of the same model) to kick along instead of finding new ones. */
+export interface AppliedDirections {
+  /** Unit directions, [count][C·H·W]. */
+  directions: Float32Array;
+  /** One label per direction, e.g. "L1 (seed 4, step 25)". */
+  labels: string[];
+  sourceRunId: string;
+  sourceStep: number;
+}
 
 export interface VariationRequest {
   jobId: string;
@@ -143,6 +157,47 @@ export interface VariationRequest {
   directions: number;
   /** Kick norms (columns), unit-variance convention like a brush's strength; 0 re-makes the run. */
   amplitudes: number[];
+  /**
+   * The region painted on x̂0: one weight in [0, 1] per pixel (H·W, row-major, all channels alike).
+   * Needed by the `local` family; with any family (and `apply`) the grid reports each cell's share of change inside it.
+   */
+  mask?: Float32Array;
+  /** `local`: how many of the outside's top Jacobian directions to project out (default: chosen by explained energy). */
+  nullSpaceRank?: number;
+  /** Kick along these directions instead of finding new ones (then `family` only names where they came from). */
+  apply?: AppliedDirections;
+}
+
+/** How the search for Jacobian or local directions went (issue 13 part 2: only converged directions are shown). */
+export interface DirectionSearch {
+  /** Per direction shown: degrees its estimate moved between the search space at half its final size and at the end. */
+  convergenceDeg: number[];
+  /** A direction counts as found below this. */
+  toleranceDeg: number;
+  /** Directions asked for that did not converge within the budget, so are not shown. */
+  notConverged: number;
+  /** Per direction shown, the other rows tied with it (equal strength: only their span is defined). */
+  tiedWith: number[][];
+  forwardPasses: number;
+  /** The cap on forward passes. */
+  budget: number;
+  /** Skew share of the Jacobian on the search space (0 for an exact denoiser, whose Jacobian is symmetric). */
+  asymmetry: number;
+}
+
+/** The `local` family's region and how the rest is kept fixed. */
+export interface LocalSearch {
+  /** Region weights used, H·W. */
+  mask: Float32Array;
+  /** Top directions of the outside's Jacobian (I − M)J projected out of each direction. */
+  nullSpaceRank: number;
+  rankChosenBy: 'energy' | 'user';
+  /** The share of the outside's Jacobian energy the projected-out directions had to carry. */
+  energyThreshold: number;
+  /** …and the share they do carry. */
+  explainedEnergy: number;
+  /** Per direction: share of x̂0's squared change (to first order, at this step) that falls inside the region. */
+  insideShare: number[];
 }
 
 export interface VariationGrid {
@@ -160,6 +215,17 @@ export interface VariationGrid {
   /** Final image of each cell, [count][amplitudes][C·H·W]. */
   images: Float32Array;
   seconds: number;
+  /** Jacobian and local families: convergence and budget of the search. */
+  search?: DirectionSearch;
+  /** The local family: the region and the null-space projection. */
+  local?: LocalSearch;
+  /**
+   * When a region was given: per cell [direction][amplitude], the share of the final image's squared change
+   * (against the run's own final image) that falls inside it; null for amplitude 0.
+   */
+  inside?: Array<number | null>;
+  /** Row labels when the directions were applied from elsewhere. */
+  applied?: { sourceRunId: string; sourceStep: number; labels: string[] };
 }
 
 export interface BranchRequest {
@@ -186,6 +252,26 @@ export type GaussianGhost =
       decided: number[];
       /** Per state: RMS of (run's x̂0 − ghost's x̂0), in data units. */
       deviation: number[];
+    }
+  | { available: false; runId: string; reason: string };
+
+/**
+ * The local patch model's run from the same x_T on the same σ grid, with the
+ * same sampler, seed and class (engine/local-ghost.ts).
+ */
+export type LocalGhost =
+  | {
+      available: true;
+      runId: string;
+      /** The local patch model that painted it. */
+      modelId: string;
+      /** Its states, same layout and convention as the run's `xt`. */
+      xt: Float32Array;
+      /** Its x̂0 along its own trajectory. */
+      x0Hat: Float32Array;
+      /** Per state: RMS of (run's x̂0 − local ghost's x̂0), in data units. */
+      deviation: number[];
+      seconds: number;
     }
   | { available: false; runId: string; reason: string };
 
@@ -286,8 +372,12 @@ export type TheoryChart = {
       analysis: 'agreement';
       /** σ (σ form) the network was evaluated at. */
       sigmas: number[];
-      /** EV(σ) of each reference denoiser ("gaussian", mixtures, the training set). */
-      references: Array<{ name: string; ev: number[] }>;
+      /**
+       * EV(σ) of each reference denoiser ("gaussian", mixtures, the training
+       * set, the local patch model) and the median r²(σ) of its x̂0 against
+       * the network's over the probe images; `kind`: gaussian, gmm, delta or local.
+       */
+      references: Array<{ name: string; kind: string; ev: number[]; r2: number[] }>;
       probeSource: string;
     }
   | {
@@ -438,7 +528,7 @@ export interface RunSummary {
   /**
    * Sentences for the user about the run's settings, e.g. a sampler and step
    * count whose result is far from converged (engine/sampler-accuracy.ts).
-   * Absent when there is nothing to say; not stored in run files.
+   * Absent when there is nothing to say; kept in run files (metadata `warnings`).
    */
   warnings?: string[];
 }
@@ -535,6 +625,8 @@ export interface ApiMethods {
   /** Opens a session file the user dropped, with the run files dropped beside it (or its folder). */
   importSession: [{ session: DroppedFile; runs: DroppedFile[] }, SessionSummary];
   gaussianGhost: [{ runId: string }, GaussianGhost];
+  /** A job: the local patch model's own run from the run's x_T (seconds, with progress). */
+  localGhost: [{ jobId: string; runId: string }, LocalGhost];
   trajectorySpace: [TrajectorySpaceRequest, TrajectorySpace];
   saveSession: [SaveSessionRequest, { path: string }];
   openSession: [{ path: string }, SessionSummary];
@@ -555,9 +647,22 @@ export type ApiResult<M extends ApiMethod> = ApiMethods[M][1];
 
 export type ApiResponse<T> = { ok: true; value: T } | { ok: false; error: ErrorPayload };
 
+/**
+ * The engine process's health, from its supervisor (EngineHost): it stopped
+ * and is restarting, it is back (with the runs it re-opened), or it stays
+ * down after repeated failures. `message` is a sentence for the user.
+ */
+export interface EngineStatus {
+  state: 'restarting' | 'ready' | 'failed';
+  message: string;
+  restoredRuns?: string[];
+  lostRuns?: string[];
+}
+
 /** Events pushed from the engine to the UI. */
 export interface ApiEvents {
   progress: JobProgress;
+  engine: EngineStatus;
 }
 export type ApiEventName = keyof ApiEvents;
 

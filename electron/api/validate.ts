@@ -11,6 +11,7 @@ import {
   type ApiMethod,
   type ApiMethods,
   type ApiParams,
+  type AppliedDirections,
   type Brush,
   type BrushPoint,
   type DirectionSource,
@@ -109,6 +110,32 @@ function direction(method: string, value: unknown): DirectionSource {
     return { kind: 'vector', label: text(method, source, 'label', 128), values };
   }
   return bad(method, '"brush.direction.kind" must be "gaussian-pc" or "vector".', source['kind']);
+}
+
+/** A region painted on x̂0: weights in [0, 1], one per pixel (its size is checked against the model in the engine). */
+function regionMask(method: string, value: unknown): Float32Array {
+  if (!(value instanceof Float32Array) || value.length === 0 || value.length > MAX_DIRECTION_VALUES) bad(method, `"mask" must be a Float32Array of 1 to ${MAX_DIRECTION_VALUES} values.`);
+  if (!value.every((v) => v >= 0 && v <= 1)) bad(method, '"mask" values must be from 0 to 1.');
+  return value;
+}
+
+function appliedDirections(method: string, value: unknown): AppliedDirections {
+  const applied = record(method, value, 'apply');
+  onlyKeys(method, applied, ['directions', 'labels', 'sourceRunId', 'sourceStep']);
+  const directions = applied['directions'];
+  if (!(directions instanceof Float32Array) || directions.length === 0 || directions.length > MAX_DIRECTION_VALUES) {
+    bad(method, `"apply.directions" must be a Float32Array of 1 to ${MAX_DIRECTION_VALUES} values.`);
+  }
+  if (!directions.every((v) => Number.isFinite(v))) bad(method, '"apply.directions" must be finite numbers.');
+  const labels = list(method, applied, 'labels', 1, 8);
+  if (!labels.every((l) => typeof l === 'string' && l.length > 0 && l.length <= 128)) bad(method, '"apply.labels" must be 1 to 8 labels of at most 128 characters.');
+  if (directions.length % labels.length !== 0) bad(method, `"apply.directions" must hold one direction per label (${labels.length}); got ${directions.length} values.`);
+  return {
+    directions,
+    labels: labels as string[],
+    sourceRunId: runId(method, applied['sourceRunId'], 'apply.sourceRunId'),
+    sourceStep: integer(method, applied, 'sourceStep', 0, 100000),
+  };
 }
 
 function brush(method: string, value: unknown): Brush {
@@ -261,7 +288,7 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
   },
   variations: (params) => {
     const method = 'variations';
-    onlyKeys(method, params, ['jobId', 'runId', 'step', 'family', 'directions', 'amplitudes']);
+    onlyKeys(method, params, ['jobId', 'runId', 'step', 'family', 'directions', 'amplitudes', 'mask', 'nullSpaceRank', 'apply']);
     const family = params['family'];
     if (typeof family !== 'string' || !(DIRECTION_FAMILIES as readonly string[]).includes(family)) {
       bad(method, `"family" must be one of ${DIRECTION_FAMILIES.join(', ')}.`, family);
@@ -275,6 +302,9 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
       family: family as VariationRequest['family'],
       directions: integer(method, params, 'directions', 1, 8),
       amplitudes: amplitudes as number[],
+      ...(params['mask'] !== undefined ? { mask: regionMask(method, params['mask']) } : {}),
+      ...(params['nullSpaceRank'] !== undefined ? { nullSpaceRank: integer(method, params, 'nullSpaceRank', 0, 65535) } : {}),
+      ...(params['apply'] !== undefined ? { apply: appliedDirections(method, params['apply']) } : {}),
     };
   },
   theory: (params) => {
@@ -317,6 +347,10 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
   gaussianGhost: (params) => {
     onlyKeys('gaussianGhost', params, ['runId']);
     return { runId: runId('gaussianGhost', params['runId']) };
+  },
+  localGhost: (params) => {
+    onlyKeys('localGhost', params, ['jobId', 'runId']);
+    return { jobId: text('localGhost', params, 'jobId', 128), runId: runId('localGhost', params['runId']) };
   },
   trajectorySpace: (params) => {
     const method = 'trajectorySpace';

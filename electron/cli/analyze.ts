@@ -18,7 +18,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SAMPLER_NAMES, type SamplerName } from '../api/contract';
 import { integerFlag, numberFlag, parseFlags, requiredFlag, type ParsedFlags } from './args';
-import { agreementAnalysis, type ReferenceModel } from '../engine/analysis/agreement';
+import { agreementAnalysis } from '../engine/analysis/agreement';
 import { formatMeanSd } from '../engine/analysis/claims';
 import type { AnalysisContext, RunSettings } from '../engine/analysis/context';
 import { emergenceAnalysis, type ImageRegion } from '../engine/analysis/emergence';
@@ -28,7 +28,7 @@ import { manifoldAnalysis } from '../engine/analysis/manifold';
 import { perturbationAnalysis, type DirectionSpec } from '../engine/analysis/perturbation';
 import { ANALYSIS_NAMES, runReport, type AnalysisName } from '../engine/analysis/report';
 import { renderReport } from '../engine/analysis/report-html';
-import { dataProbes, findAnalytic, findGaussian, findJudge, matchingClassGaussians, resolveModel } from '../engine/analysis/resources';
+import { dataProbes, findAnalytic, findGaussian, findJudge, localTrainingOverlap, matchingClassGaussians, referenceModels, resolveModel } from '../engine/analysis/resources';
 import { retrievalAnalysis } from '../engine/analysis/retrieval';
 import { teleportAnalysis } from '../engine/analysis/teleport';
 import { trajectoryAnalysis } from '../engine/analysis/trajectory';
@@ -41,7 +41,7 @@ import { checkOverwrite, JSON_GENERATOR } from './overwrite';
 const COMMON = ['model', 'seeds', 'seed-base', 'steps', 'sampler', 'class', 'guidance', 'gaussian', 'judge', 'json', 'png'];
 const SPECIFIC: Record<AnalysisName, string[]> = {
   trajectory: ['components'],
-  agreement: ['ev-sigmas', 'probes', 'gmm', 'delta'],
+  agreement: ['ev-sigmas', 'probes', 'gmm', 'delta', 'local'],
   emergence: ['directions', 'spacing', 'region'],
   perturbation: ['inject-steps', 'strengths', 'direction', 'convention'],
   teleport: ['skips', 'pc-dims', 'bootstrap', 'gmm'],
@@ -129,7 +129,7 @@ export function toJson(value: unknown): string {
   );
 }
 
-function progressContext(): AnalysisContext {
+export function progressContext(): AnalysisContext {
   if (!process.stderr.isTTY) return {};
   let last = 0;
   return {
@@ -209,11 +209,14 @@ export async function commandAnalyze(args: string[], engine: Engine): Promise<vo
       case 'agreement': {
         const gmm = await findAnalytic(registry, model, 'gmm', flags.values.get('gmm'));
         const delta = await findAnalytic(registry, model, 'delta', flags.values.get('delta'));
+        const local = await findAnalytic(registry, model, 'local', flags.values.get('local'));
         sources['gmm'] = gmm?.id ?? null;
         sources['delta'] = delta?.id ?? null;
-        const references: ReferenceModel[] = [];
-        for (const reference of [gmm, delta]) if (reference !== null) references.push({ name: reference.id, denoise: (x, s, c) => reference.denoiser.denoise(x, s, c) });
-        const probe = await dataProbes(denoiser, delta, integerFlag(flags, 'probes', 32, 2, 10_000), run, context);
+        sources['local'] = local?.id ?? null;
+        const references = referenceModels({ gmm, delta, local });
+        // Probes held out from the local model's training images when it was built on the delta set's first ones.
+        const skip = localTrainingOverlap(local?.denoiser ?? null, delta?.denoiser ?? null);
+        const probe = await dataProbes(denoiser, delta, integerFlag(flags, 'probes', 32, 2, 10_000), run, context, skip);
         const evSigmas = numberList(flags, 'ev-sigmas');
         result = await agreementAnalysis(denoiser, gaussian!, references, { ...run, probes: probe.images, probeSource: probe.source, ...(evSigmas ? { evSigmas } : {}) }, context);
         break;
@@ -296,7 +299,7 @@ export async function commandAnalyze(args: string[], engine: Engine): Promise<vo
 }
 
 export async function commandReport(args: string[], engine: Engine): Promise<void> {
-  const flags = parseFlags(args, { values: ['model', 'out', 'steps', 'sampler', 'class', 'gaussian', 'gmm', 'delta', 'judge', 'only'], switches: ['quick', 'force'] }, 'report');
+  const flags = parseFlags(args, { values: ['model', 'out', 'steps', 'sampler', 'class', 'gaussian', 'gmm', 'delta', 'local', 'judge', 'only'], switches: ['quick', 'force'] }, 'report');
   const out = resolve(requiredFlag(flags, 'out', 'report'));
   checkOverwrite(join(out, 'report.html'), 'html', '--out', flags.switches.has('force'));
   checkOverwrite(join(out, 'report.json'), 'json', '--out', flags.switches.has('force'), JSON_GENERATOR.report);
@@ -309,6 +312,7 @@ export async function commandReport(args: string[], engine: Engine): Promise<voi
   const gaussian = await findGaussian(registry, model, denoiser, flags.values.get('gaussian'));
   const gmm = await findAnalytic(registry, model, 'gmm', flags.values.get('gmm'));
   const delta = await findAnalytic(registry, model, 'delta', flags.values.get('delta'));
+  const local = await findAnalytic(registry, model, 'local', flags.values.get('local'));
   const judge = await findJudge(registry, model, denoiser, flags.values.get('judge'));
   const classText = flags.values.get('class');
   const sampler = samplerFlag(flags);
@@ -316,7 +320,7 @@ export async function commandReport(args: string[], engine: Engine): Promise<voi
   const started = performance.now();
   try {
     const data = await runReport(
-      { modelId: model.manifest.id, modelName: model.manifest.name, denoiser, gaussian, gmm, delta, judge },
+      { modelId: model.manifest.id, modelName: model.manifest.name, denoiser, gaussian, gmm, delta, local, judge },
       {
         ...(steps !== undefined ? { steps: integerFlag(flags, 'steps', 50, 2, 1000) } : {}),
         ...(sampler ? { sampler } : {}),

@@ -31,6 +31,7 @@ const USAGE = `painter — watch diffusion models paint
   painter sample --model ID [--class N] [--guidance G] [--steps N] [--sampler euler|heun|ddpm]
                  [--seed S] --out RUN.safetensors [--png STRIP.png] [--json] [--force]
   painter serve [--port P] [--workspace DIR] [--models DIR]... [--run-memory MB] [--autosave-disk MB]
+                [--engine-memory MB]
   painter evaluate --model ID [--samples N] [--conditional N] [--steps N] [--guidance 1,2,4]
                    [--json OUT.json] [--grid PREFIX] [--force]
   painter analyze trajectory|agreement|emergence|perturbation|teleport|retrieval|manifold
@@ -38,6 +39,8 @@ const USAGE = `painter — watch diffusion models paint
                   [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png] [--force]
   painter report --model ID|FOLDER --out DIR [--steps N] [--only a,b] [--quick] [--force]
   painter inspect RUN.safetensors|SESSION.painter|MODEL_FOLDER|JUDGE_FOLDER [--json]
+  painter calibrate-local --model ID|FOLDER --out CALIBRATION.json [--delta ID] [--training N]
+                  [--probes M] [--sigmas a,b] [--sizes 1,3,…] [--shift S] [--force]
 
 Environment: PAINTER_HOME (settings and autosaved runs; default ~/.config/painter),
 PAINTER_PROVIDERS (execution providers to try, e.g. "cuda,cpu"), PAINTER_RUN_MEMORY_MB
@@ -152,7 +155,8 @@ async function commandSample(args: string[]): Promise<void> {
 }
 
 async function commandServe(args: string[]): Promise<void> {
-  const flags = parseFlags(args, { values: ['port', 'workspace', 'run-memory', 'autosave-disk'], switches: [], lists: ['models'] }, 'serve');
+  const flags = parseFlags(args, { values: ['port', 'workspace', 'run-memory', 'autosave-disk', 'engine-memory'], switches: [], lists: ['models'] }, 'serve');
+  const engineMemory = flags.values.get('engine-memory');
   const runMemory = flags.values.get('run-memory');
   const autosaveDisk = flags.values.get('autosave-disk');
   const { startServer } = await import('../serve/server');
@@ -163,6 +167,7 @@ async function commandServe(args: string[]): Promise<void> {
   const server = await startServer({
     confine: { workspace, readOnly: flags.lists.get('models')?.map((folder) => resolve(folder)) ?? [] },
     modelFolders,
+    ...(engineMemory !== undefined ? { engineMemoryMB: integerFlag(flags, 'engine-memory', 0, 64, 1_048_576) } : {}),
     storage: {
       ...(runMemory !== undefined ? { runMemoryMB: integerFlag(flags, 'run-memory', 0, 16, 1_048_576) } : {}),
       ...(autosaveDisk !== undefined ? { autosaveDiskMB: integerFlag(flags, 'autosave-disk', 0, 16, 1_048_576) } : {}),
@@ -176,7 +181,14 @@ async function commandServe(args: string[]): Promise<void> {
   });
   process.stdout.write(`Painter is serving the studio at\n  ${server.url}\n(127.0.0.1 only; the token in the URL is required; Ctrl+C stops)\n`);
   process.stdout.write(`Workspace: ${workspace} — the studio reads and writes files only there${modelFolders.length > 0 ? ` and reads the model folders ${modelFolders.join(', ')}` : ''}.\n`);
+  // Ctrl+C / SIGTERM always stop serve, even with a hung engine (issue 9, item 10): the engine gets
+  // two seconds to exit cleanly, then is killed; a second signal, or five seconds, end it at once.
+  let stopping = false;
   const stop = (): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    process.stdout.write('Stopping…\n');
+    setTimeout(() => process.exit(1), 5000).unref();
     void server.close().then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
@@ -236,6 +248,15 @@ export async function main(argv: string[]): Promise<number> {
         try {
           const lab = await import('./analyze');
           await (command === 'analyze' ? lab.commandAnalyze(rest, engine) : lab.commandReport(rest, engine));
+        } finally {
+          await engine.dispose();
+        }
+        return 0;
+      }
+      case 'calibrate-local': {
+        const engine = makeEngine();
+        try {
+          await (await import('./calibrate')).commandCalibrateLocal(rest, engine);
         } finally {
           await engine.dispose();
         }

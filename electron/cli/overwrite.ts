@@ -15,7 +15,7 @@ import { REPORT_GENERATOR } from '../engine/analysis/report-html';
 export type OutputKind = 'png' | 'json' | 'html';
 
 /** The generator mark in every JSON file the CLI writes, per command. */
-export const JSON_GENERATOR = { analyze: 'painter analyze', evaluate: 'painter evaluate', report: 'painter report' } as const;
+export const JSON_GENERATOR = { analyze: 'painter analyze', evaluate: 'painter evaluate', report: 'painter report', calibrate: 'painter calibrate-local' } as const;
 
 const PNG_SIGNATURE = Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]);
 

@@ -3,10 +3,10 @@
  * refusal names the field, what it holds and what was expected.
  */
 import { PainterError } from './errors';
-import type { ModelManifest, OnnxManifest, AnalyticManifest, ScheduleSpec, ImageSpec, ClassConditioning, OnnxIoSpec } from './manifest';
+import type { ModelManifest, OnnxManifest, AnalyticManifest, ScheduleSpec, ImageSpec, ClassConditioning, OnnxIoSpec, LocalPatchSpec } from './manifest';
 
 const PREDICTIONS = ['epsilon', 'x0', 'v'] as const;
-const KINDS = ['onnx', 'gaussian', 'gmm', 'delta'] as const;
+const KINDS = ['onnx', 'gaussian', 'gmm', 'delta', 'local'] as const;
 const SCHEDULES = ['vp-linear', 'vp-cosine', 'vp-table', 'edm'] as const;
 const SPACINGS = ['linspace', 'karras'] as const;
 const DTYPES = ['float32', 'int64'] as const;
@@ -200,5 +200,19 @@ export function validateManifest(value: unknown, source: string): ModelManifest 
   const stats = r.string(record, 'stats', '');
   const sigmaMin = r.number(record, 'sigmaMin', '', (n) => n > 0, 'a positive number');
   const sigmaMax = r.number(record, 'sigmaMax', '', (n) => n > sigmaMin, 'a number above sigmaMin');
-  return clean<AnalyticManifest>({ ...base, kind, stats, sigmaMin, sigmaMax });
+  const local = kind === 'local' ? readLocal(r, record['local']) : undefined;
+  return clean<AnalyticManifest>({ ...base, kind, stats, sigmaMin, sigmaMax, local });
+}
+
+function readLocal(r: Reader, value: unknown): LocalPatchSpec {
+  const record = r.object(value, 'local');
+  const spec: LocalPatchSpec = { calibration: r.string(record, 'calibration', 'local.') };
+  if (spec.calibration.includes('..') || spec.calibration.startsWith('/')) r.fail('local.calibration', 'must be a file inside the model folder.', spec.calibration);
+  if (record['trainingImages'] !== undefined) {
+    spec.trainingImages = r.number(record, 'trainingImages', 'local.', (n) => Number.isInteger(n) && n > 0, 'a positive integer');
+  }
+  if (record['shiftWindow'] !== undefined) {
+    spec.shiftWindow = r.number(record, 'shiftWindow', 'local.', (n) => Number.isInteger(n) && n >= 0 && n <= 8, 'an integer from 0 (LS) to 8');
+  }
+  return spec;
 }

@@ -128,14 +128,34 @@ export interface OnnxManifest extends ManifestBase {
  *   optional `residual_variance` [C].
  * - delta: `images` [N, D] (float32 in the model range, or uint8 0..255 mapped
  *   linearly onto `image.range`), optional `labels` [N].
+ * - local: the same tensors as delta, plus the `local` section below.
  * D = channels·height·width in NCHW row-major order.
  */
 export interface AnalyticManifest extends ManifestBase {
-  kind: 'gaussian' | 'gmm' | 'delta';
+  kind: 'gaussian' | 'gmm' | 'delta' | 'local';
   stats: string;
+  /** The local patch model (kind `local`): its training images are `stats`'s delta `images`. */
+  local?: LocalPatchSpec;
   /** σ range the sampler uses (the model itself is defined for every σ > 0). */
   sigmaMin: number;
   sigmaMax: number;
 }
 
 export type ModelManifest = OnnxManifest | AnalyticManifest;
+
+/**
+ * A local patch model (denoisers/local.ts): LS, or ELS with a shift window.
+ * Its training images are the `images` (and `labels`) of the `stats` file,
+ * as for a delta model.
+ */
+export interface LocalPatchSpec {
+  /**
+   * JSON file (relative) with the patch side per σ, `sigmas` (ascending) and
+   * `patchSizes` (odd), as `painter calibrate-local` writes it.
+   */
+  calibration: string;
+  /** Use only the first `trainingImages` images of the stats file (all when absent). */
+  trainingImages?: number;
+  /** 0 (default): LS; s > 0: ELS, a patch may come from up to s pixels away in each axis. */
+  shiftWindow?: number;
+}

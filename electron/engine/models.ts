@@ -68,6 +68,7 @@ function referencedPaths(manifest: ModelManifest, folder: string): string[] {
   if (manifest.kind === 'onnx') paths.push(join(folder, manifest.onnx.file));
   if (manifest.stats !== undefined) paths.push(join(folder, manifest.stats));
   if (manifest.judge !== undefined) paths.push(join(folder, manifest.judge));
+  if (manifest.kind !== 'onnx' && manifest.local !== undefined) paths.push(join(folder, manifest.local.calibration));
   return paths;
 }
 
@@ -212,7 +213,7 @@ export class ModelRegistry {
       classes: manifest.kind === 'gaussian' ? null : classes,
       unconditional: !conditionalOnly,
       defaultGuidance: manifest.conditioning?.defaultGuidance ?? 1,
-      defaultSteps: manifest.kind === 'delta' || manifest.kind === 'gmm' ? 30 : 50,
+      defaultSteps: manifest.kind === 'delta' || manifest.kind === 'gmm' || manifest.kind === 'local' ? 30 : 50,
       provider,
       source,
       folder,

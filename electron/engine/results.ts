@@ -82,6 +82,11 @@ interface VariationEntry {
   values: number[];
   valueLabel: string;
   seconds: number;
+  search?: VariationGrid['search'];
+  /** The local family's search without its mask (a tensor of its own). */
+  local?: Omit<NonNullable<VariationGrid['local']>, 'mask'>;
+  inside?: VariationGrid['inside'];
+  applied?: VariationGrid['applied'];
 }
 
 interface TrajectoryEntry {
@@ -108,8 +113,17 @@ export function serializeResults(results: SessionResults): Uint8Array {
     const dim = grid.count > 0 ? grid.directions.length / grid.count : 0;
     tensors[`variations.${i}.directions`] = { dtype: 'F32', shape: [grid.count, dim], data: grid.directions };
     tensors[`variations.${i}.images`] = { dtype: 'F32', shape: [grid.count, grid.amplitudes.length, dim], data: grid.images };
-    const { runId, step, family, amplitudes, count, values, valueLabel, seconds } = grid;
-    return { runId, step, family, amplitudes, count, values, valueLabel, seconds };
+    const { runId, step, family, amplitudes, count, values, valueLabel, seconds, search, local, inside, applied } = grid;
+    const entry: VariationEntry = { runId, step, family, amplitudes, count, values, valueLabel, seconds };
+    if (search !== undefined) entry.search = search;
+    if (inside !== undefined) entry.inside = inside;
+    if (applied !== undefined) entry.applied = applied;
+    if (local !== undefined) {
+      const { mask, ...rest } = local;
+      tensors[`variations.${i}.mask`] = { dtype: 'F32', shape: [mask.length], data: mask };
+      entry.local = rest;
+    }
+    return entry;
   });
   const trajectories = results.trajectories.map((space, i): TrajectoryEntry => {
     const count = space.seeds.length;
@@ -168,7 +182,7 @@ export function parseResults(bytes: Uint8Array, path: string, dims: ReadonlyMap<
     const amplitudes = check.numbers(record['amplitudes'], `${where}.amplitudes`, 1, 16);
     const values = check.numbers(record['values'], `${where}.values`, count, count);
     const family = check.oneOf(record['family'], `${where}.family`, DIRECTION_FAMILIES);
-    return {
+    const grid: VariationGrid = {
       runId,
       step: check.integer(record['step'], `${where}.step`, 0, 100000),
       family,
@@ -180,6 +194,46 @@ export function parseResults(bytes: Uint8Array, path: string, dims: ReadonlyMap<
       images: floats(`variations.${i}.images`, [count, amplitudes.length, dim]),
       seconds: check.number(record['seconds'], `${where}.seconds`),
     };
+    // Optional extras of the Jacobian and local families (issue 13/14): checked field by field.
+    const search = record['search'];
+    if (search !== undefined) {
+      const entry = check.record(search, `${where}.search`);
+      grid.search = {
+        convergenceDeg: check.numbers(entry['convergenceDeg'], `${where}.search.convergenceDeg`, 0, 64),
+        toleranceDeg: check.number(entry['toleranceDeg'], `${where}.search.toleranceDeg`),
+        notConverged: check.integer(entry['notConverged'], `${where}.search.notConverged`, 0, 1 << 20),
+        tiedWith: check.list(entry['tiedWith'], `${where}.search.tiedWith`, 64).map((row, k) => check.numbers(row, `${where}.search.tiedWith[${k}]`, 0, 64)),
+        forwardPasses: check.integer(entry['forwardPasses'], `${where}.search.forwardPasses`, 0, Number.MAX_SAFE_INTEGER),
+        budget: check.integer(entry['budget'], `${where}.search.budget`, 0, Number.MAX_SAFE_INTEGER),
+        asymmetry: check.number(entry['asymmetry'], `${where}.search.asymmetry`),
+      };
+    }
+    const local = record['local'];
+    if (local !== undefined) {
+      const entry = check.record(local, `${where}.local`);
+      const tensor = file.tensors.get(`variations.${i}.mask`);
+      if (tensor === undefined || tensor.dtype !== 'F32' || tensor.shape.length !== 1) throw bad(`tensor "variations.${i}.mask" is missing or not F32 [H·W]`);
+      grid.local = {
+        mask: tensor.data as Float32Array,
+        nullSpaceRank: check.integer(entry['nullSpaceRank'], `${where}.local.nullSpaceRank`, 0, 1 << 20),
+        rankChosenBy: check.oneOf(entry['rankChosenBy'], `${where}.local.rankChosenBy`, ['energy', 'user'] as const),
+        energyThreshold: check.number(entry['energyThreshold'], `${where}.local.energyThreshold`),
+        explainedEnergy: check.number(entry['explainedEnergy'], `${where}.local.explainedEnergy`),
+        insideShare: check.numbers(entry['insideShare'], `${where}.local.insideShare`, 0, 64),
+      };
+    }
+    const inside = record['inside'];
+    if (inside !== undefined) grid.inside = check.list(inside, `${where}.inside`, 1024).map((v, k) => (v === null ? null : check.number(v, `${where}.inside[${k}]`)));
+    const applied = record['applied'];
+    if (applied !== undefined) {
+      const entry = check.record(applied, `${where}.applied`);
+      grid.applied = {
+        sourceRunId: check.text(entry['sourceRunId'], `${where}.applied.sourceRunId`),
+        sourceStep: check.integer(entry['sourceStep'], `${where}.applied.sourceStep`, 0, 100000),
+        labels: check.list(entry['labels'], `${where}.applied.labels`, 64).map((label, k) => check.text(label, `${where}.applied.labels[${k}]`)),
+      };
+    }
+    return grid;
   });
 
   const trajectories = check.list(json['trajectories'], 'trajectories', 256).map((entry, i): TrajectorySpace => {
@@ -266,7 +320,13 @@ function checkChart(check: Checker, value: unknown, where: string): TheoryChart 
       const sigmas = check.numbers(record['sigmas'], `${where}.sigmas`, 1, 10000);
       const references = check.list(record['references'], `${where}.references`, 64).map((r, k) => {
         const entry = check.record(r, `${where}.references[${k}]`);
-        return { name: check.text(entry['name'], `${where}.references[${k}].name`), ev: check.numbers(entry['ev'], `${where}.references[${k}].ev`, sigmas.length, sigmas.length) };
+        return {
+          name: check.text(entry['name'], `${where}.references[${k}].name`),
+          // Older results (before the local model) had no kind or r²: read as their Gaussian kind, r² unknown.
+          kind: entry['kind'] === undefined ? 'gaussian' : check.text(entry['kind'], `${where}.references[${k}].kind`),
+          ev: check.numbers(entry['ev'], `${where}.references[${k}].ev`, sigmas.length, sigmas.length),
+          r2: entry['r2'] === undefined ? sigmas.map(() => Number.NaN) : check.numbers(entry['r2'], `${where}.references[${k}].r2`, sigmas.length, sigmas.length),
+        };
       });
       return { ...base, analysis, sigmas, references, probeSource: check.text(record['probeSource'], `${where}.probeSource`) };
     }

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import type { ApiEvents, ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, RunSummary, JobPreview, JobProgress, SessionSummary, StorageSettings, StorageStatus } from '../api/contract';
+import type { ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, RunSummary, JobPreview, JobProgress, SessionSummary, StorageSettings, StorageStatus } from '../api/contract';
 import type { ProviderName } from './denoisers/onnx';
 import type { Denoiser } from './denoisers/types';
 import type { ImageSpec } from './manifest';
@@ -20,6 +20,8 @@ import { accuracyWarning, gaussianSpectrum, referenceSpectrum } from './sampler-
 import { branchRun } from './branch';
 import { filmstripPng, timelineGif, trajectoriesSafetensors, writeExport } from './export';
 import { GaussianStatsCache, gaussianGhost } from './ghost';
+import { findAnalytic } from './analysis/resources';
+import { localGhost } from './local-ghost';
 import { importSession, listRecentSessions, openSession, rememberSession, saveSession, sessionRunsFolder, type OpenedSession } from './session';
 import { JobReporter, previewImage } from './jobs/progress';
 import { JobScheduler, type JobLane } from './jobs/scheduler';
@@ -27,7 +29,7 @@ import { ResultStore } from './results';
 import { parseRun } from './runs';
 import { runFromImage } from './image-start';
 import { PathPolicy, type ConfinementOptions } from './path-policy';
-import { RunStore } from './run-store';
+import { RunStore, type OpenRunFile } from './run-store';
 import { resolveStorageSettings, saveStorageSettings, toBudgets } from './storage-settings';
 import { trajectorySpace } from './trajectory-space';
 import { theoryChart } from './theory-charts';
@@ -57,7 +59,8 @@ export interface EngineOptions {
 
 export interface CallContext {
   signal?: AbortSignal;
-  emit?: <E extends keyof ApiEvents>(name: E, payload: ApiEvents[E]) => void;
+  /** Job progress (the engine's only event; its supervisor adds `engine` events of its own). */
+  emit?: (name: 'progress', payload: JobProgress) => void;
 }
 
 export interface JobContext {
@@ -230,9 +233,17 @@ export class Engine {
         this.keep(run);
         return run.summary;
       }),
-    variations: ({ jobId, runId, step, family, directions, amplitudes }, context) =>
+    variations: ({ jobId, runId, step, family, directions, amplitudes, mask, nullSpaceRank, apply }, context) =>
       this.runJob(jobId, 'analysis', context, async (signal, reporter) => {
         const run = this.getRunRecord(runId);
+        // Directions only mean the same thing on the model they were found on.
+        const source = apply !== undefined ? this.runs.get(apply.sourceRunId) : undefined;
+        if (source !== undefined && source.summary.modelId !== run.summary.modelId) {
+          throw new PainterError('BAD_ARGUMENT', `These directions were found on model "${source.summary.modelId}"; this run is of "${run.summary.modelId}". Apply them to a run of the same model.`, {
+            source: source.summary.modelId,
+            target: run.summary.modelId,
+          });
+        }
         const grid = await variationGrid({
           denoiser: await this.registry.load(run.summary.modelId),
           run,
@@ -240,6 +251,9 @@ export class Engine {
           family,
           directions,
           amplitudes,
+          ...(mask !== undefined ? { mask } : {}),
+          ...(nullSpaceRank !== undefined ? { nullSpaceRank } : {}),
+          ...(apply !== undefined ? { apply } : {}),
           signal,
           onProgress: (done, total, message) => reporter.report({ done, total, message: `Variations: ${message}` }),
         });
@@ -310,6 +324,23 @@ export class Engine {
       }
       return gaussianGhost(run, model);
     },
+    localGhost: ({ jobId, runId }, context) =>
+      this.runJob(jobId, 'analysis', context, async (signal, reporter) => {
+        const run = this.getRunRecord(runId);
+        const model = this.registry.get(run.summary.modelId);
+        if (model.manifest.kind === 'local') return { available: false, runId, reason: 'This run is the local patch model itself.' };
+        const found = await findAnalytic(this.registry, model, 'local');
+        if (found === null) {
+          return { available: false, runId, reason: `No local patch model of ${model.manifest.name}'s image size is installed.` };
+        }
+        return localGhost({
+          run,
+          local: found.denoiser,
+          localId: found.id,
+          signal,
+          onStep: (done, total) => reporter.report({ done, total, message: `Local ghost: step ${done} of ${total}` }),
+        });
+      }),
     trajectorySpace: ({ jobId, runId, count, basis }, context) =>
       this.runJob(jobId, 'analysis', context, async (signal, reporter) => {
         const run = this.getRunRecord(runId);
@@ -492,6 +523,26 @@ export class Engine {
     };
     this.keep(run);
     return summary;
+  }
+
+  /**
+   * Re-opens the runs an engine that stopped had open (its supervisor kept
+   * their files): each must still hold the run it is named for.
+   */
+  restoreRuns(list: readonly OpenRunFile[]): { restored: string[]; lost: Array<{ runId: string; reason: string }> } {
+    const restored: string[] = [];
+    const lost: Array<{ runId: string; reason: string }> = [];
+    for (const { runId, file } of list) {
+      try {
+        const run = readRun(file);
+        if (run.summary.runId !== runId) throw new PainterError('BAD_FILE', `${quoteText(file)} now holds another run.`);
+        this.runs.add(run, file, file === this.runs.autosavePath(runId));
+        restored.push(runId);
+      } catch (error) {
+        lost.push({ runId, reason: (error as Error).message });
+      }
+    }
+    return { restored, lost };
   }
 
   /** A warning when the chosen sampler and steps are far from converged on the model's data spectrum. */

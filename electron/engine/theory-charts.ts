@@ -5,11 +5,11 @@
  * charts draw (contract.ts, TheoryChart).
  */
 import type { RunSummary, TheoryAnalysisName, TheoryChart } from '../api/contract';
-import { agreementAnalysis, type ReferenceModel } from './analysis/agreement';
+import { agreementAnalysis } from './analysis/agreement';
 import type { AnalysisContext, RunSettings } from './analysis/context';
 import { emergenceAnalysis } from './analysis/emergence';
 import { perturbationAnalysis } from './analysis/perturbation';
-import { dataProbes, findAnalytic, findGaussian, matchingClassGaussians } from './analysis/resources';
+import { dataProbes, findAnalytic, findGaussian, localTrainingOverlap, matchingClassGaussians, referenceModels } from './analysis/resources';
 import { teleportAnalysis } from './analysis/teleport';
 import { PainterError } from './errors';
 import type { ModelRegistry } from './models';
@@ -93,20 +93,18 @@ export async function theoryChart(options: TheoryChartOptions): Promise<TheoryCh
       };
     }
     case 'agreement': {
-      const references: ReferenceModel[] = [];
-      for (const kind of ['gmm', 'delta'] as const) {
-        const found = await findAnalytic(registry, model, kind);
-        if (found !== null) references.push({ name: found.id, denoise: (x, s, c) => found.denoiser.denoise(x, s, c) });
-      }
       const delta = await findAnalytic(registry, model, 'delta');
-      const probe = await dataProbes(denoiser, delta, PROBES, run, context);
+      const local = await findAnalytic(registry, model, 'local');
+      const references = referenceModels({ gmm: await findAnalytic(registry, model, 'gmm'), delta, local });
+      const skip = localTrainingOverlap(local?.denoiser ?? null, delta?.denoiser ?? null);
+      const probe = await dataProbes(denoiser, delta, PROBES, run, context, skip);
       const result = await agreementAnalysis(denoiser, gaussian, references, { ...run, seeds: seeds.slice(0, 2), probes: probe.images, probeSource: probe.source }, context);
       return {
         ...base,
         analysis: 'agreement',
         seconds: seconds(),
         sigmas: result.ev.sigmas,
-        references: result.ev.references.map((reference) => ({ name: reference.name, ev: reference.ev.map((v) => v.mean) })),
+        references: result.ev.references.map((reference) => ({ name: reference.name, kind: reference.kind, ev: reference.ev.map((v) => v.mean), r2: reference.r2.map((v) => v.mean) })),
         probeSource: probe.source,
       };
     }

@@ -2,19 +2,23 @@
  * The studio's variation grid (DESIGN.md §1.4): at one step of a run, the
  * directions along which the model's output changes most — the denoiser
  * Jacobian's top eigenvectors, the principal components of the run's x̂0
- * trajectory, or the top singular directions of the generator map x_T → x0 —
- * and the final image after a kick of each amplitude along each of them.
+ * trajectory, the top singular directions of the generator map x_T → x0, or
+ * the local directions of a painted region (issue 14) — and the final image
+ * after a kick of each amplitude along each of them. Directions kept on one
+ * run can be applied to another run of the same model.
  *
- * The directions come from the theory lab (analysis/): `jacobianDirections`,
- * `pca`, and block Krylov with `restrictedSvd`. Amplitudes are kick norms in
- * the unit-variance x_t convention, as the brushes' strength (branch.ts), so
- * keeping a cell as a branch re-makes exactly that cell.
+ * The directions come from the theory lab (analysis/): `jacobianDirections`
+ * and `localDirections` (shown only once converged), `pca`, and block Krylov
+ * with `restrictedSvd`. Amplitudes are kick norms in the unit-variance x_t
+ * convention, as the brushes' strength (branch.ts), so keeping a cell as a
+ * branch re-makes exactly that cell.
  */
-import type { DirectionFamily, RunSummary, VariationGrid } from '../api/contract';
+import type { AppliedDirections, DirectionFamily, DirectionSearch, RunSummary, VariationGrid } from '../api/contract';
 import { resolveRunSettings, type ResolvedRunSettings } from './analysis/context';
+import { jacobianDirections } from './analysis/jacobian';
 import { blockKrylov, restrictedSvd, type BlockOperator } from './analysis/krylov';
 import { pca } from './analysis/linalg';
-import { jacobianDirections } from './analysis/manifold';
+import { localDirections, regionWeights } from './analysis/local-directions';
 import type { Denoiser } from './denoisers/types';
 import { PainterError, throwIfCancelled } from './errors';
 import type { RunRecord } from './runs';
@@ -28,6 +32,11 @@ export interface VariationOptions {
   family: DirectionFamily;
   directions: number;
   amplitudes: readonly number[];
+  /** The region (H·W weights): required by `local`; with any family, each cell's change inside it is reported. */
+  mask?: Float32Array;
+  nullSpaceRank?: number;
+  /** Kick along these instead of finding directions. */
+  apply?: AppliedDirections;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number, message: string) => void;
 }
@@ -37,8 +46,14 @@ function report(options: VariationOptions, fraction: number, message: string): v
   options.onProgress?.(Math.round(Math.min(1, fraction) * 1000), 1000, message);
 }
 
-/** Forward passes the Jacobian may use: enough for 8 directions to settle at 28×28. */
-const JACOBIAN_BUDGET = 160;
+/**
+ * Caps on forward passes for the Jacobian and local searches, which stop as soon as the directions asked
+ * for have converged. Measured on the bundled 28×28 network (bench/localvar-bench.ts): 6 Jacobian
+ * directions converge in about 100–250 passes, 6 local ones in about 200–600.
+ */
+const JACOBIAN_BUDGET = 800;
+const LOCAL_BUDGET = 1600;
+const SEARCH_BLOCK = 4;
 const GENERATOR_BLOCKS = 3;
 const FD_STEP = 0.05;
 
@@ -60,25 +75,34 @@ function toModelConvention(summary: RunSummary, sigma: number): number {
 
 /**
  * Final images of the run re-made from `step` with a kick a·v for every
- * direction v and amplitude a, batched: [direction][amplitude][D].
+ * direction v and amplitude a, batched: [direction][amplitude][D]. An
+ * amplitude of 0 is the run itself: its recorded final image, not re-made.
  */
 async function kickGrid(options: VariationOptions, step: number, directions: Float32Array, count: number): Promise<Float32Array> {
   const { denoiser, run, amplitudes } = options;
   const dim = denoiser.dim;
   const summary = run.summary;
   const sigmas = Float64Array.from(summary.sigmas);
-  const cells = count * amplitudes.length;
+  const images = new Float32Array(count * amplitudes.length * dim);
+  const final = run.x0Hat.subarray((summary.stepCount - 1) * dim, summary.stepCount * dim);
+  const kicked: Array<{ d: number; j: number }> = [];
+  for (let d = 0; d < count; d++) {
+    amplitudes.forEach((amplitude, j) => {
+      if (amplitude === 0) images.set(final, (d * amplitudes.length + j) * dim);
+      else kicked.push({ d, j });
+    });
+  }
+  const cells = kicked.length;
+  if (cells === 0) return images;
   const state = stateInSigmaForm(run, denoiser, step);
   const start = new Float32Array(cells * dim);
   const delta = new Float32Array(cells * dim);
   const scale = toModelConvention(summary, sigmas[step]!);
-  for (let d = 0; d < count; d++) {
-    amplitudes.forEach((amplitude, j) => {
-      const cell = d * amplitudes.length + j;
-      start.set(state, cell * dim);
-      for (let i = 0; i < dim; i++) delta[cell * dim + i] = amplitude * scale * directions[d * dim + i]!;
-    });
-  }
+  kicked.forEach(({ d, j }, cell) => {
+    start.set(state, cell * dim);
+    const amplitude = amplitudes[j]!;
+    for (let i = 0; i < dim; i++) delta[cell * dim + i] = amplitude * scale * directions[d * dim + i]!;
+  });
   const { settings } = summary;
   const trajectory = await sample({
     denoiser,
@@ -91,7 +115,27 @@ async function kickGrid(options: VariationOptions, step: number, directions: Flo
     ...(options.signal ? { signal: options.signal } : {}),
     onStep: (i, n) => report(options, 0.5 + (0.5 * i) / n, 'variations'),
   });
-  return trajectory.x0Hat.slice((sigmas.length - 1 - step) * cells * dim);
+  const finals = trajectory.x0Hat.subarray((sigmas.length - 1 - step) * cells * dim);
+  kicked.forEach(({ d, j }, cell) => images.set(finals.subarray(cell * dim, (cell + 1) * dim), (d * amplitudes.length + j) * dim));
+  return images;
+}
+
+/**
+ * Per cell, the share of the final image's squared change (against the run's own final image) inside the
+ * region, weighted by the region's soft mask; null where nothing changed (amplitude 0).
+ */
+export function insideShares(images: Float32Array, final: ArrayLike<number>, weights: Float64Array, cells: number): Array<number | null> {
+  const dim = weights.length;
+  return Array.from({ length: cells }, (_, c) => {
+    let inside = 0;
+    let total = 0;
+    for (let i = 0; i < dim; i++) {
+      const change = (images[c * dim + i]! - final[i]!) ** 2;
+      inside += weights[i]! * change;
+      total += change;
+    }
+    return total > 0 ? inside / total : null;
+  });
 }
 
 /** Top singular directions of the generator map x_T → final image, by central differences of whole runs (σ form). */
@@ -129,6 +173,18 @@ async function generatorDirections(options: VariationOptions, run: ResolvedRunSe
   return { directions: Float32Array.from(svd.right), values: svd.values };
 }
 
+function searchOf(found: { convergenceDeg: number[]; toleranceDeg: number; found: number; tiedWith: number[][]; forwardPasses: number; budget: number; asymmetry: number }, asked: number): DirectionSearch {
+  return {
+    convergenceDeg: found.convergenceDeg.slice(0, found.found),
+    toleranceDeg: found.toleranceDeg,
+    notConverged: asked - found.found,
+    tiedWith: found.tiedWith.slice(0, found.found).map((group) => group.filter((i) => i < found.found)),
+    forwardPasses: found.forwardPasses,
+    budget: found.budget,
+    asymmetry: found.asymmetry,
+  };
+}
+
 export async function variationGrid(options: VariationOptions): Promise<VariationGrid> {
   const started = performance.now();
   const { denoiser, run: record, family } = options;
@@ -141,28 +197,82 @@ export async function variationGrid(options: VariationOptions): Promise<Variatio
   if (!Number.isInteger(step) || step < 0 || step >= last) {
     throw new PainterError('BAD_ARGUMENT', `Variations start at step 0 to ${last - 1} (the final image has nothing left to vary); got ${step}.`, { step });
   }
+  const weights = options.mask !== undefined ? regionWeights(options.mask, denoiser.image) : null;
 
   let directions: Float32Array;
   let values: number[];
   let valueLabel: string;
-  if (family === 'jacobian') {
+  let search: DirectionSearch | undefined;
+  let local: VariationGrid['local'];
+  if (options.apply !== undefined) {
+    const applied = options.apply;
+    if (applied.directions.length !== applied.labels.length * dim) {
+      throw new PainterError('BAD_ARGUMENT', `The directions to apply have ${applied.directions.length / applied.labels.length} values each; this run's model has ${dim}: apply them to a run of the model they were found on.`, {
+        values: applied.directions.length / applied.labels.length,
+        expected: dim,
+      });
+    }
+    // Unit directions, as found; a kick's amplitude is then its norm, as on the source run.
+    directions = Float32Array.from(applied.directions);
+    for (let d = 0; d < applied.labels.length; d++) {
+      const row = directions.subarray(d * dim, (d + 1) * dim);
+      const length = Math.hypot(...row);
+      if (length > 0) for (let i = 0; i < dim; i++) row[i]! /= length;
+    }
+    values = applied.labels.map(() => 0);
+    valueLabel = `applied from step ${applied.sourceStep} of another run`;
+  } else if (family === 'jacobian') {
     const sigma = summary.sigmas[step]!;
-    const blockSize = Math.max(2, Math.ceil(count / 4));
-    const blocks = Math.max(2, Math.floor(JACOBIAN_BUDGET / (2 * blockSize)));
     const found = await jacobianDirections(
       denoiser,
       stateInSigmaForm(record, denoiser, step),
       sigma,
       settings,
-      { k: count, blockSize, blocks, fdStep: FD_STEP, maxBatch: 64, seed: summary.settings.seed },
+      { k: count, blockSize: SEARCH_BLOCK, budget: JACOBIAN_BUDGET, toleranceDeg: 10, fdStep: FD_STEP, maxBatch: 64, seed: summary.settings.seed },
       (done, total) => {
         throwIfCancelled(options.signal);
         report(options, (0.5 * done) / total, 'denoiser Jacobian');
       },
     );
-    directions = found.directions;
-    values = found.eigenvalues;
+    directions = found.directions.slice(0, found.found * dim);
+    values = found.eigenvalues.slice(0, found.found);
     valueLabel = 'eigenvalue of ∂x̂0/∂x';
+    search = searchOf(found, count);
+  } else if (family === 'local') {
+    if (weights === null) throw new PainterError('BAD_ARGUMENT', 'Local directions need a region: paint the part of x̂0 that should change.');
+    const sigma = summary.sigmas[step]!;
+    const found = await localDirections(
+      denoiser,
+      stateInSigmaForm(record, denoiser, step),
+      sigma,
+      settings,
+      weights,
+      {
+        k: count,
+        blockSize: SEARCH_BLOCK,
+        budget: LOCAL_BUDGET,
+        fdStep: FD_STEP,
+        maxBatch: 64,
+        seed: summary.settings.seed,
+        ...(options.nullSpaceRank !== undefined ? { nullSpaceRank: options.nullSpaceRank } : {}),
+      },
+      (done, total) => {
+        throwIfCancelled(options.signal);
+        report(options, (0.5 * done) / total, 'local directions');
+      },
+    );
+    directions = found.directions.slice(0, found.found * dim);
+    values = found.strengths.slice(0, found.found);
+    valueLabel = 'change of x̂0 inside the region per unit kick';
+    search = searchOf(found, count);
+    local = {
+      mask: Float32Array.from(options.mask!),
+      nullSpaceRank: found.nullSpaceRank,
+      rankChosenBy: found.rankChosenBy,
+      energyThreshold: found.energyThreshold,
+      explainedEnergy: found.explainedEnergy,
+      insideShare: found.insideShare.slice(0, found.found),
+    };
   } else if (family === 'x0-pcs') {
     const result = pca(record.x0Hat, summary.stepCount, dim, { components: count });
     directions = Float32Array.from(result.components);
@@ -181,6 +291,7 @@ export async function variationGrid(options: VariationOptions): Promise<Variatio
   const found = values.length;
   report(options, 0.5, 'variations');
   const images = await kickGrid(options, step, directions, found);
+  const final = record.x0Hat.subarray(last * dim, (last + 1) * dim);
   return {
     runId: summary.runId,
     step,
@@ -192,5 +303,9 @@ export async function variationGrid(options: VariationOptions): Promise<Variatio
     valueLabel,
     images,
     seconds: (performance.now() - started) / 1000,
+    ...(search !== undefined ? { search } : {}),
+    ...(local !== undefined ? { local } : {}),
+    ...(weights !== null ? { inside: insideShares(images, final, weights, found * options.amplitudes.length) } : {}),
+    ...(options.apply !== undefined ? { applied: { sourceRunId: options.apply.sourceRunId, sourceStep: options.apply.sourceStep, labels: [...options.apply.labels] } } : {}),
   };
 }

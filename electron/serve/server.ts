@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiMethod, WireMessage } from '../api/contract';
 import { EngineHost } from '../host/engine-host';
+import { nodeEngineLauncher } from '../host/node-launcher';
 import { toErrorPayload } from '../engine/errors';
 import type { EngineOptions } from '../engine/service';
 import type { ConfinementOptions } from '../engine/path-policy';
@@ -30,12 +31,19 @@ export interface ServeOptions extends EngineOptions {
   workerPath: string;
   /** Fixed token (tests); random when absent. */
   token?: string;
+  /** The engine process's JavaScript heap limit, MB (node --max-old-space-size); absent: Node's default. */
+  engineMemoryMB?: number;
+  /** Watchdog timing (tests make a hang show quickly). */
+  heartbeatMs?: number;
+  hangMs?: number;
 }
 
 export interface RunningServer {
   url: string;
   port: number;
   token: string;
+  /** The engine's supervisor (its process id, its state). */
+  engine: EngineHost;
   close(): Promise<void>;
 }
 
@@ -61,13 +69,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (!existsSync(join(rendererDir, 'index.html'))) {
     throw new Error(`The studio is not built (${join(rendererDir, 'index.html')} is missing); run "npm run build" first.`);
   }
-  const engine = new EngineHost(options.workerPath, {
-    nativeModelsDir: options.nativeModelsDir,
-    userDataDir: options.userDataDir,
-    ...(options.providers ? { providers: options.providers } : {}),
-    confine: options.confine,
-    ...(options.modelFolders ? { modelFolders: options.modelFolders } : {}),
-    ...(options.storage ? { storage: options.storage } : {}),
+  // The engine is a child process under a watchdog: a hang or crash there never takes this server down.
+  const engine = new EngineHost({
+    launcher: nodeEngineLauncher(options.workerPath, { execArgv: options.engineMemoryMB !== undefined ? [`--max-old-space-size=${options.engineMemoryMB}`] : [] }),
+    engine: {
+      nativeModelsDir: options.nativeModelsDir,
+      userDataDir: options.userDataDir,
+      ...(options.providers ? { providers: options.providers } : {}),
+      confine: options.confine,
+      ...(options.modelFolders ? { modelFolders: options.modelFolders } : {}),
+      ...(options.storage ? { storage: options.storage } : {}),
+    },
+    ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.hangMs !== undefined ? { hangMs: options.hangMs } : {}),
   });
   let port = options.port;
   const allowedHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
@@ -116,11 +130,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     url: `http://127.0.0.1:${port}/?token=${token}`,
     port,
     token,
+    engine,
     close: async () => {
       for (const client of sockets.clients) client.terminate();
       sockets.close();
-      await new Promise<void>((done) => server.close(() => done()));
-      await engine.dispose();
+      const closed = new Promise<void>((done) => server.close(() => done()));
+      server.closeAllConnections();
+      // A hung engine does not hold this up: dispose() kills it after a short wait.
+      await Promise.all([closed, engine.dispose()]);
     },
   };
 }

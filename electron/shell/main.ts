@@ -1,11 +1,12 @@
 /**
- * Electron entry: app lifecycle only. The engine runs in a worker thread
- * (EngineHost); IPC wiring lives in ipc.ts, the window and its security rules
- * in window.ts.
+ * Electron entry: app lifecycle only. The engine runs in a utility process
+ * under EngineHost's watchdog (engine-process.ts); IPC wiring lives in ipc.ts,
+ * the window and its security rules in window.ts.
  */
 import { join } from 'node:path';
 import { app, BrowserWindow } from 'electron';
 import { EngineHost } from '../host/engine-host';
+import { utilityEngineLauncher } from './engine-process';
 import { registerIpc } from './ipc';
 import { createStudioWindow, hardenApp } from './window';
 
@@ -56,9 +57,9 @@ if (!app.requestSingleInstanceLock()) {
     hardenApp();
     // Packaged, the worker is unpacked from the asar (electron-builder.yml) so Node can start it.
     const workerPath = join(import.meta.dirname, 'engine-worker.js').replace(/app\.asar([\\/])/, 'app.asar.unpacked$1');
-    host = new EngineHost(workerPath, {
-      nativeModelsDir: nativeModelsDir(),
-      userDataDir: app.getPath('userData'),
+    host = new EngineHost({
+      launcher: utilityEngineLauncher(workerPath),
+      engine: { nativeModelsDir: nativeModelsDir(), userDataDir: app.getPath('userData') },
     });
     unregisterIpc = registerIpc(host, () => studio);
     openStudio();

@@ -47,6 +47,18 @@ describe('painter CLI', () => {
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
   });
 
+  it('warns on stderr (and in the JSON) when the sampler and step count are far from converged, and not at the default', () => {
+    const run = join(out, 'few.safetensors');
+    const few = painter('sample', '--model', 'fashion-mnist-gaussian', '--sampler', 'heun', '--steps', '4', '--out', run, '--json');
+    expect(few.code, few.stderr).toBe(0);
+    expect(few.stderr).toMatch(/^warning: Heun with 4 steps is far from converged on this model's schedule: its final image is about .* off the exact probability-flow solution .* Use at least \d+ steps/m);
+    expect((JSON.parse(few.stdout) as { warnings?: string[] }).warnings).toHaveLength(1);
+    const enough = painter('sample', '--model', 'fashion-mnist-gaussian', '--sampler', 'heun', '--out', run, '--json');
+    expect(enough.code, enough.stderr).toBe(0);
+    expect(enough.stderr).toBe('');
+    expect((JSON.parse(enough.stdout) as { warnings?: string[] }).warnings).toBeUndefined();
+  });
+
   const failures: Array<[string, string[], RegExp]> = [
     ['a missing model', ['sample', '--model', 'no-such-model'], /No model "no-such-model". Known models: .*fashion-mnist-gaussian/],
     ['an unknown class', ['sample', '--model', 'fashion-mnist-gmm', '--class', '42'], /Class 42 is not one of model "fashion-mnist-gmm"'s classes 0–9/],

@@ -33,6 +33,10 @@ describe('theory charts for the run on screen', () => {
     const gaussianEv = agreement.references.find((r) => r.name === 'gaussian')!.ev;
     expect(gaussianEv.length).toBe(agreement.sigmas.length);
     expect(Math.min(...gaussianEv)).toBeGreaterThan(0.99); // the fixture is the Gaussian
+    // Beside it, the mixture, the training set and the local patch model, each with EV and median r².
+    expect(agreement.references.map((r) => r.kind)).toEqual(['gaussian', 'gmm', 'delta', 'local']);
+    for (const reference of agreement.references) expect(reference.r2.length).toBe(agreement.sigmas.length);
+    expect(Math.min(...agreement.references[0]!.r2)).toBeGreaterThan(0.99);
 
     const teleport = await engine.call('theory', { jobId: 't', runId: run.runId, analysis: 'teleport', seeds: 4 }, context);
     if (teleport.analysis !== 'teleport') throw new Error('wrong analysis');

@@ -1,16 +1,20 @@
 /**
- * How well the Gaussian (and the mixture and delta) models describe a network
- * (DESIGN.md §3 row 3): the score explained variance
+ * How well the Gaussian (and the mixture, delta and local patch) models
+ * describe a network (DESIGN.md §3 rows 3 and 9): the score explained variance
  *   EV(σ) = 1 − E‖D_nn − D_ref‖² / E‖D_nn − x‖²,  x = data + σ·noise (σ form),
- * on a σ grid, and the per-step distance between the network's trajectory and
+ * and the median over probe images of
+ *   r²(σ) = 1 − ‖D_nn − D_ref‖² / ‖D_nn − mean(D_nn)‖²  (per image, over its pixels),
+ * on a σ grid; and the per-step distance between the network's trajectory and
  * the closed-form Gaussian trajectory from the same x_T.
  * @see Wang & Vastola 2024, arXiv 2412.09726, §3 (explained variance of the score by the Gaussian model)
+ * @see Kamb & Ganguli 2025, "An analytic theory of creativity in convolutional diffusion models" (median r² of the local model)
  */
 import type { GaussianModel } from '../denoisers/gaussian';
 import type { DenoiseCondition, Denoiser } from '../denoisers/types';
 import { PainterError } from '../errors';
 import { Random } from '../rng';
 import { columnMeanSd, meanSd, type MeanSd } from './linalg';
+import { median, rSquared } from './local-calibration';
 import {
   conditionFor,
   effectiveSigma,
@@ -28,6 +32,8 @@ import {
 /** A model compared with the network: anything that denoises in σ form. */
 export interface ReferenceModel {
   name: string;
+  /** What kind of model it is (gaussian, gmm, delta, local), for labels and charts. */
+  kind?: string;
   denoise(x: Float32Array, sigmas: ArrayLike<number>, condition?: DenoiseCondition): Promise<Float32Array> | Float32Array;
 }
 
@@ -46,8 +52,11 @@ export interface AgreementResult {
   ev: {
     /** σ the network actually evaluated at (a discrete VP network snaps to its timesteps). */
     sigmas: number[];
-    /** EV(σ) per reference model, mean ± sd over the seeds' noise draws. */
-    references: Array<{ name: string; ev: MeanSd[] }>;
+    /**
+     * Per reference model: EV(σ) and the median r²(σ) over the probes, each
+     * mean ± sd over the seeds' noise draws.
+     */
+    references: Array<{ name: string; kind: string; ev: MeanSd[]; r2: MeanSd[] }>;
   };
   trajectory: {
     sigmas: number[];
@@ -62,6 +71,11 @@ export interface AgreementResult {
   };
   /** First seed at a few states: the network's x̂0 and the Gaussian's, [pick][D] each. */
   example: { states: number[]; network: Float32Array; gaussian: Float32Array };
+  /**
+   * The first probe image with the first seed's noise at every σ of the EV
+   * grid: the noisy input, the network's x̂0 and each reference's, [σ][D] each.
+   */
+  probeExample: { sigmas: number[]; rows: Array<{ name: string; images: Float32Array }> };
 }
 
 export const NOISE_PROBE_STREAM = 0x5e1f;
@@ -72,25 +86,35 @@ export function defaultEvSigmas(denoiser: Denoiser): number[] {
   return grid.filter((s) => s >= sigmaMin * 0.999 && s <= sigmaMax * 1.001);
 }
 
-/** EV of each reference at one σ for one batch of probe points. */
+/**
+ * EV and median r² of each reference at one σ for one batch of probe points;
+ * `keep` receives the first image's x̂0 of the network (index 0) and of each reference.
+ */
 async function explainedVariances(
   network: Denoiser,
   references: readonly ReferenceModel[],
   x: Float32Array,
   sigma: number,
   condition: DenoiseCondition,
-): Promise<number[]> {
-  const batch = x.length / network.dim;
+  meter: ProgressMeter,
+  keep?: (row: number, image: Float32Array) => void,
+): Promise<Array<{ ev: number; r2: number }>> {
+  const dim = network.dim;
+  const batch = x.length / dim;
   const sigmas = new Float64Array(batch).fill(sigma);
   const dNet = await network.denoise(x, sigmas, condition);
+  keep?.(0, dNet.subarray(0, dim));
   let scoreNorm = 0;
   for (let i = 0; i < x.length; i++) scoreNorm += (dNet[i]! - x[i]!) ** 2;
-  const out: number[] = [];
+  const out: Array<{ ev: number; r2: number }> = [];
   for (const reference of references) {
     const dRef = await reference.denoise(x, sigmas, condition);
+    keep?.(out.length + 1, dRef.subarray(0, dim));
+    await meter.breathe();
     let error = 0;
     for (let i = 0; i < x.length; i++) error += (dNet[i]! - dRef[i]!) ** 2;
-    out.push(1 - error / scoreNorm);
+    const r2 = Array.from({ length: batch }, (_, b) => rSquared(dNet, dRef, b * dim, dim));
+    out.push({ ev: 1 - error / scoreNorm, r2: median(r2) });
   }
   return out;
 }
@@ -112,24 +136,33 @@ export async function agreementAnalysis(
   const requested = options.evSigmas ?? defaultEvSigmas(network);
   if (requested.length === 0 || requested.some((s) => !(s > 0))) throw new PainterError('BAD_ARGUMENT', 'The EV σ grid needs positive noise levels.');
   const evSigmas = requested.map((s) => effectiveSigma(network, s));
-  const allReferences: ReferenceModel[] = [{ name: 'gaussian', denoise: (x, s) => gaussian.denoise(x, s) }, ...references];
+  const allReferences: ReferenceModel[] = [{ name: 'gaussian', kind: 'gaussian', denoise: (x, s) => gaussian.denoise(x, s) }, ...references];
 
   const meter = new ProgressMeter(context, run.seeds.length * evSigmas.length + run.steps + run.seeds.length);
   const condition = conditionFor(run, probeCount);
-  // perSeed[r][seed][σ]
+  // perReference[r][seed][σ]
   const perReference: number[][][] = allReferences.map(() => []);
+  const r2PerReference: number[][][] = allReferences.map(() => []);
+  const probeRows = ['noisy input', 'network', ...allReferences.map((r) => r.name)].map((name) => ({ name, images: new Float32Array(evSigmas.length * dim) }));
   for (const seed of run.seeds) {
     const random = new Random(seed, NOISE_PROBE_STREAM);
     const noise = random.fillNormal(new Float32Array(options.probes.length));
     const rows: number[][] = allReferences.map(() => []);
-    for (const sigma of evSigmas) {
+    const r2Rows: number[][] = allReferences.map(() => []);
+    for (const [s, sigma] of evSigmas.entries()) {
       const x = new Float32Array(options.probes.length);
       for (let i = 0; i < x.length; i++) x[i] = options.probes[i]! + sigma * noise[i]!;
-      const values = await explainedVariances(network, allReferences, x, sigma, condition);
-      values.forEach((v, r) => rows[r]!.push(v));
-      await meter.step(1, `EV at σ = ${sigma.toPrecision(3)} (seed ${seed})`);
+      const keep = seed === run.seeds[0] ? (row: number, image: Float32Array): void => probeRows[row + 1]!.images.set(image, s * dim) : undefined;
+      if (keep) probeRows[0]!.images.set(x.subarray(0, dim), s * dim);
+      const values = await explainedVariances(network, allReferences, x, sigma, condition, meter, keep);
+      values.forEach((v, r) => {
+        rows[r]!.push(v.ev);
+        r2Rows[r]!.push(v.r2);
+      });
+      await meter.step(1, `EV and r² at σ = ${sigma.toPrecision(3)} (seed ${seed})`);
     }
     rows.forEach((row, r) => perReference[r]!.push(row));
+    r2Rows.forEach((row, r) => r2PerReference[r]!.push(row));
   }
 
   const trajectory = await sampleBatch(network, run, run.seeds, meter, 'network trajectories', context);
@@ -183,7 +216,12 @@ export async function agreementAnalysis(
     },
     ev: {
       sigmas: evSigmas,
-      references: allReferences.map((reference, r) => ({ name: reference.name, ev: columnMeanSd(perReference[r]!) })),
+      references: allReferences.map((reference, r) => ({
+        name: reference.name,
+        kind: reference.kind ?? reference.name,
+        ev: columnMeanSd(perReference[r]!),
+        r2: columnMeanSd(r2PerReference[r]!),
+      })),
     },
     trajectory: {
       sigmas: Array.from(sigmas),
@@ -193,6 +231,7 @@ export async function agreementAnalysis(
       x0Relative: columnMeanSd(columns.x0Relative),
     },
     example,
+    probeExample: { sigmas: evSigmas, rows: probeRows },
   };
 }
 

@@ -64,8 +64,9 @@ export function analysisPicture(result: AnalysisResult, image: ImageSpec): Raste
       return rasterGrid([...cells(result.example.x0Hat, image), ...cells(result.example.xt, image)], columns, scale);
     }
     case 'agreement': {
-      const columns = result.example.states.length;
-      return rasterGrid([...cells(result.example.network, image), ...cells(result.example.gaussian, image)], columns, scale);
+      // One probe image at every σ (columns): the noisy input, the network's x̂0, then each model's.
+      const { sigmas, rows } = result.probeExample;
+      return rasterGrid(rows.flatMap((row) => cells(row.images, image)), sigmas.length, scale);
     }
     case 'emergence':
       return rasterGrid(cells(result.example.x0Hat, image), result.example.states.length, scale);

@@ -12,7 +12,8 @@ export { emergenceAnalysis, commitmentSigma, type EmergenceOptions, type Emergen
 export { perturbationAnalysis, gaussianKickResponse, type DirectionSpec, type PerturbationOptions, type PerturbationResult } from './perturbation';
 export { teleportAnalysis, type TeleportOptions, type TeleportResult } from './teleport';
 export { retrievalAnalysis, type RetrievalResult } from './retrieval';
-export { manifoldAnalysis, jacobianDirections, type ManifoldOptions, type ManifoldResult } from './manifold';
+export { manifoldAnalysis, type ManifoldOptions, type ManifoldResult } from './manifold';
+export { jacobianDirections, type JacobianDirections } from './jacobian';
 export { analysisPicture, type AnalysisResult } from './figures';
 export { evaluateClaims, type Claim, type ReportResults } from './claims';
 export { runReport, ANALYSIS_NAMES, type AnalysisName, type ReportData, type ReportInputs, type ReportOptions } from './report';

@@ -15,10 +15,10 @@ import type { GaussianModel } from '../denoisers/gaussian';
 import type { Denoiser } from '../denoisers/types';
 import { PainterError } from '../errors';
 import type { Trajectory } from '../samplers';
-import { blockKrylov, restrictedSvd, symmetricRitz, type BlockOperator } from './krylov';
+import { DEFAULT_TOLERANCE_DEG, jacobianDirections, type JacobianDirections } from './jacobian';
+import { blockKrylov, restrictedSvd, type BlockOperator } from './krylov';
 import { columnMeanSd, meanSd, pca, principalAngles, type MeanSd } from './linalg';
 import {
-  conditionFor,
   effectiveSigma,
   ProgressMeter,
   resolveRunSettings,
@@ -34,12 +34,17 @@ export interface ManifoldOptions extends RunSettings {
   step?: number;
   /** Jacobian directions wanted (default 16). */
   k?: number;
-  /** Forward passes (images through the denoiser) allowed for the Jacobian (default 400). */
+  /**
+   * The most forward passes (images through the denoiser) the Jacobian may use (default 1600): the search
+   * grows block by block until the k directions have converged, and stops at this cap if they have not.
+   */
   budget?: number;
+  /** A direction is found when its estimate moved less than this many degrees since the space was half its size (default 10; 0 spends the whole budget). */
+  toleranceDeg?: number;
   /**
    * Vectors per Krylov block (default max(2, ⌈k/2⌉), at most budget / 2). Smaller blocks give a higher
    * polynomial degree for the same budget (better for clustered spectra); larger ones batch more images
-   * per forward call (about 2× cheaper per image at batch 40 than at 8 on two CPU cores).
+   * per forward call.
    */
   blockSize?: number;
   /** Central-difference step, relative to σ: h = fdStep·σ in σ form (default 0.05). */
@@ -55,22 +60,6 @@ export interface ManifoldOptions extends RunSettings {
   gridDirections?: number;
 }
 
-export interface JacobianDirections {
-  /** Eigenvalues of the symmetrised Jacobian, descending. */
-  eigenvalues: number[];
-  /** Unit directions [k][D]. */
-  directions: Float32Array;
-  /** ‖J y − θ y‖ per pair (includes J's skew part for a network). */
-  residuals: number[];
-  /** How much the last Krylov block still moved each eigenvalue. */
-  convergence: number[];
-  /** Skew share of the projected Jacobian, ‖(H − Hᵀ)/2‖/‖H‖. */
-  asymmetry: number;
-  forwardPasses: number;
-  calls: number;
-  seconds: number;
-}
-
 export interface ManifoldResult {
   analysis: 'manifold';
   settings: ResolvedRunSettings & {
@@ -79,8 +68,8 @@ export interface ManifoldResult {
     effectiveSigma: number;
     k: number;
     budget: number;
+    toleranceDeg: number;
     blockSize: number;
-    blocks: number;
     fdStep: number;
     generatorK: number;
     generatorBlocks: number;
@@ -110,69 +99,6 @@ export interface ManifoldResult {
   } | null;
   /** Final images [direction][amplitude][D] of the first seed. */
   grids: { jacobian: Float32Array; x0Trajectory: Float32Array; generator: Float32Array | null; directions: number };
-}
-
-interface PassCounter {
-  images: number;
-  calls: number;
-}
-
-/** Denoises a large batch in chunks, counting images and calls. */
-async function denoiseChunked(denoiser: Denoiser, x: Float32Array, sigma: number, run: ResolvedRunSettings, maxBatch: number, counter: PassCounter): Promise<Float32Array> {
-  const dim = denoiser.dim;
-  const count = x.length / dim;
-  const out = new Float32Array(x.length);
-  for (let start = 0; start < count; start += maxBatch) {
-    const size = Math.min(maxBatch, count - start);
-    const chunk = x.subarray(start * dim, (start + size) * dim);
-    out.set(await denoiser.denoise(chunk, new Float64Array(size).fill(sigma), conditionFor(run, size)), start * dim);
-    counter.images += size;
-    counter.calls++;
-  }
-  return out;
-}
-
-/** J·v of x̂0 = D(x, σ) at one state by central differences, batched: 2 images per vector. */
-export function denoiserJacobianOperator(denoiser: Denoiser, x: Float32Array, sigma: number, run: ResolvedRunSettings, h: number, maxBatch: number, counter: PassCounter): BlockOperator {
-  const dim = denoiser.dim;
-  return async (block, count) => {
-    const input = new Float32Array(2 * count * dim);
-    for (let r = 0; r < count; r++) {
-      for (let i = 0; i < dim; i++) {
-        input[r * dim + i] = x[i]! + h * block[r * dim + i]!;
-        input[(count + r) * dim + i] = x[i]! - h * block[r * dim + i]!;
-      }
-    }
-    const out = await denoiseChunked(denoiser, input, sigma, run, maxBatch, counter);
-    return Float64Array.from({ length: count * dim }, (_, k) => (out[k]! - out[count * dim + k]!) / (2 * h));
-  };
-}
-
-/** Top-k directions of the denoiser Jacobian at state x, σ (DESIGN.md §2). */
-export async function jacobianDirections(
-  denoiser: Denoiser,
-  x: Float32Array,
-  sigma: number,
-  run: ResolvedRunSettings,
-  options: { k: number; blockSize: number; blocks: number; fdStep: number; maxBatch: number; seed: number },
-  onBlock?: (done: number, total: number) => void,
-): Promise<JacobianDirections> {
-  const started = performance.now();
-  const counter: PassCounter = { images: 0, calls: 0 };
-  const h = Math.max(options.fdStep * sigma, 1e-4);
-  const operator = denoiserJacobianOperator(denoiser, x, sigma, run, h, options.maxBatch, counter);
-  const space = await blockKrylov(operator, { dim: denoiser.dim, blockSize: options.blockSize, blocks: options.blocks, seed: options.seed }, onBlock);
-  const ritz = symmetricRitz(space, options.k);
-  return {
-    eigenvalues: ritz.values,
-    directions: Float32Array.from(ritz.vectors),
-    residuals: ritz.residuals,
-    convergence: ritz.convergence,
-    asymmetry: ritz.asymmetry,
-    forwardPasses: counter.images,
-    calls: counter.calls,
-    seconds: (performance.now() - started) / 1000,
-  };
 }
 
 /** Final images after a kick a·v (model convention) at grid index `step` of one seed, [direction][amplitude][D]. */
@@ -217,12 +143,11 @@ export async function manifoldAnalysis(denoiser: Denoiser, gaussian: GaussianMod
   const step = options.step ?? Math.round(run.steps / 2);
   if (!Number.isInteger(step) || step < 0 || step >= run.steps) throw new PainterError('BAD_ARGUMENT', `The step must be an integer from 0 to ${run.steps - 1}; got ${step}.`);
   const k = options.k ?? 16;
-  const budget = options.budget ?? 400;
+  const budget = options.budget ?? 1600;
+  const toleranceDeg = options.toleranceDeg ?? DEFAULT_TOLERANCE_DEG;
   if (!Number.isInteger(k) || k < 1 || k > dim) throw new PainterError('BAD_ARGUMENT', `k must be an integer from 1 to ${dim}; got ${k}.`);
   const blockSize = Math.min(options.blockSize ?? Math.max(2, Math.ceil(k / 2)), Math.floor(budget / 2), dim);
-  const blocks = Math.floor(budget / (2 * blockSize));
-  if (blockSize < k && blocks < 2) throw new PainterError('BAD_ARGUMENT', `A budget of ${budget} forward passes is too small for ${k} directions.`);
-  if (blocks < 1) throw new PainterError('BAD_ARGUMENT', `A budget of ${budget} forward passes cannot fill one block of ${blockSize}.`);
+  if (blockSize < 1 || (blockSize < k && budget < 4 * blockSize)) throw new PainterError('BAD_ARGUMENT', `A budget of ${budget} forward passes is too small for ${k} directions.`, { budget, k });
   const fdStep = options.fdStep ?? 0.05;
   const maxBatch = options.maxBatch ?? 64;
   const generatorK = Math.min(options.generatorK ?? 8, dim);
@@ -233,7 +158,7 @@ export async function manifoldAnalysis(denoiser: Denoiser, gaussian: GaussianMod
   const generatorBlockSize = generatorK + 2;
 
   const gridUnits = gridDirections > 0 ? (run.steps - step) * 2 + (generatorK > 0 ? run.steps : 0) : 0;
-  const meter = new ProgressMeter(context, run.steps + run.seeds.length * blocks + (generatorK > 0 ? generatorBlocks * run.steps : 0) + gridUnits);
+  const meter = new ProgressMeter(context, run.steps + run.seeds.length * budget + (generatorK > 0 ? generatorBlocks * run.steps : 0) + gridUnits);
   const base = await sampleBatch(denoiser, run, run.seeds, meter, 'sampling', context);
   const sigma = base.sigmas[step]!;
   const evaluated = effectiveSigma(denoiser, sigma);
@@ -241,9 +166,14 @@ export async function manifoldAnalysis(denoiser: Denoiser, gaussian: GaussianMod
   const perSeed: JacobianDirections[] = [];
   for (const [b, seed] of run.seeds.entries()) {
     const x = base.states.slice((step * base.batch + b) * dim, (step * base.batch + b + 1) * dim);
-    perSeed.push(
-      await jacobianDirections(denoiser, x, sigma, run, { k, blockSize, blocks, fdStep, maxBatch, seed }, () => meter.advance(1, `Jacobian of seed ${seed}`)),
-    );
+    let reported = 0;
+    const found = await jacobianDirections(denoiser, x, sigma, run, { k, blockSize, budget, toleranceDeg, fdStep, maxBatch, seed }, (done) => {
+      meter.advance(done - reported, `Jacobian of seed ${seed}`);
+      reported = done;
+    });
+    // A search that converged early leaves the rest of its share of the progress bar: skip it.
+    meter.advance(budget - reported, `Jacobian of seed ${seed}`);
+    perSeed.push(found);
   }
   const first = perSeed[0]!;
   const theory = gaussian === null ? [] : Array.from(gaussian.eigvals.subarray(0, k), (l) => l / (l + evaluated * evaluated));
@@ -310,7 +240,7 @@ export async function manifoldAnalysis(denoiser: Denoiser, gaussian: GaussianMod
 
   return {
     analysis: 'manifold',
-    settings: { ...run, step, sigma, effectiveSigma: evaluated, k, budget, blockSize, blocks, fdStep, generatorK, generatorBlocks, amplitudes },
+    settings: { ...run, step, sigma, effectiveSigma: evaluated, k, budget, toleranceDeg, blockSize, fdStep, generatorK, generatorBlocks, amplitudes },
     jacobian: {
       eigenvalues: columnMeanSd(perSeed.map((p) => p.eigenvalues)),
       theory,

@@ -63,20 +63,32 @@ function agreementSection(data: ReportData, image: ImageSpec): string {
   const a = data.results.agreement;
   if (!a) return '';
   const series: Series[] = a.ev.references.map((r) => ({ name: r.name, x: a.ev.sigmas, y: r.ev.map((v) => v.mean), sd: r.ev.map((v) => v.sd) }));
+  const r2Series: Series[] = a.ev.references.map((r) => ({ name: r.name, x: a.ev.sigmas, y: r.r2.map((v) => Math.max(0, v.mean)), sd: r.r2.map((v) => v.sd) }));
   const steps = a.trajectory.sigmas;
-  return `<h2>2 · Gaussian–network agreement</h2>
-<p>Probe points: ${escapeHtml(a.settings.probeSource)} + σ·noise (${a.settings.seeds.length} noise draws). EV(σ) = 1 − E‖D_nn − D_ref‖²/E‖D_nn − x‖².</p>
-<div class="charts">${lineChart(series, { title: 'Explained variance EV(σ)', xLabel: 'σ', yLabel: 'EV', xLog: true, yMax: 1 })}${lineChart(
+  return `<h2>2 · Gaussian–network agreement, and where a local model takes over</h2>
+<p>Probe points: ${escapeHtml(a.settings.probeSource)} + σ·noise (${a.settings.seeds.length} noise draws). EV(σ) = 1 − E‖D_nn − D_ref‖²/E‖D_nn − x‖²;
+r²(σ) = the median over probe images of 1 − ‖x̂0_nn − x̂0_ref‖²/‖x̂0_nn − mean‖² (Kamb &amp; Ganguli 2025 report a median r² ≈ 0.94 for their local patch model on Fashion-MNIST convolutional networks, ≈ 0.77 for a UNet with attention on CIFAR-10).</p>
+<div class="charts">${lineChart(series, { title: 'Explained variance EV(σ)', xLabel: 'σ', yLabel: 'EV', xLog: true, yMax: 1 })}${lineChart(r2Series, {
+    title: 'Median r²(σ) of x̂0',
+    xLabel: 'σ',
+    yLabel: 'r²',
+    xLog: true,
+    yMin: 0,
+    yMax: 1,
+  })}${lineChart(
     [
       { name: 'x_t (VP view), relative', x: steps, y: a.trajectory.stateRelative.map((v) => v.mean) },
       { name: 'x̂0 RMS per pixel', x: steps, y: a.trajectory.x0Distance.map((v) => v.mean), dashed: true },
     ],
     { title: 'Network vs closed-form Gaussian trajectory', xLabel: 'σ', yLabel: 'distance', xLog: true, xReverse: true, yMin: 0 },
   )}</div>
-<table><tr><th>σ</th>${a.ev.references.map((r) => `<th>EV ${escapeHtml(r.name)}</th>`).join('')}</tr>${a.ev.sigmas
-    .map((s, i) => `<tr><td>${s.toPrecision(3)}</td>${a.ev.references.map((r) => `<td>${formatMeanSd(r.ev[i], 4)}</td>`).join('')}</tr>`)
+<table><tr><th>σ</th>${a.ev.references.map((r) => `<th>EV ${escapeHtml(r.name)}</th>`).join('')}${a.ev.references.map((r) => `<th>r² ${escapeHtml(r.name)}</th>`).join('')}</tr>${a.ev.sigmas
+    .map(
+      (s, i) =>
+        `<tr><td>${s.toPrecision(3)}</td>${a.ev.references.map((r) => `<td>${formatMeanSd(r.ev[i], 4)}</td>`).join('')}${a.ev.references.map((r) => `<td>${formatMeanSd(r.r2[i], 3)}</td>`).join('')}</tr>`,
+    )
     .join('')}</table>
-${png(a, image, 'Seed 0: the network’s x̂0 (top) and the closed-form Gaussian’s x̂0 from the same x_T (bottom).')}`;
+${png(a, image, `One probe image at σ = ${a.probeExample.sigmas.map((s) => s.toPrecision(2)).join(', ')} (columns). Rows: ${a.probeExample.rows.map((r) => escapeHtml(r.name)).join(', ')}.`)}`;
 }
 
 function emergenceSection(data: ReportData, image: ImageSpec): string {

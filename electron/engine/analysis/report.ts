@@ -9,13 +9,13 @@ import type { AnalyticDenoiser } from '../denoisers/analytic';
 import type { Denoiser } from '../denoisers/types';
 import { PainterError, throwIfCancelled } from '../errors';
 import type { Judge } from '../judge';
-import { agreementAnalysis, type ReferenceModel } from './agreement';
+import { agreementAnalysis } from './agreement';
 import { evaluateClaims, type Claim, type ReportResults } from './claims';
 import type { AnalysisContext } from './context';
 import { emergenceAnalysis } from './emergence';
 import { manifoldAnalysis } from './manifold';
 import { perturbationAnalysis } from './perturbation';
-import { dataProbes, matchingClassGaussians, type FoundGaussian } from './resources';
+import { dataProbes, localTrainingOverlap, matchingClassGaussians, referenceModels, type FoundGaussian } from './resources';
 import { retrievalAnalysis } from './retrieval';
 import { teleportAnalysis } from './teleport';
 import { trajectoryAnalysis } from './trajectory';
@@ -30,6 +30,8 @@ export interface ReportInputs {
   gaussian: FoundGaussian;
   gmm: { denoiser: AnalyticDenoiser; id: string } | null;
   delta: { denoiser: AnalyticDenoiser; id: string } | null;
+  /** The local patch model of the same images, compared in the agreement analysis. */
+  local?: { denoiser: AnalyticDenoiser; id: string } | null;
   judge: { judge: Judge; folder: string } | null;
 }
 
@@ -48,7 +50,7 @@ export interface ReportData {
   modelName: string;
   provider: string;
   createdAt: string;
-  sources: { gaussian: string; gmm: string | null; delta: string | null; judge: string | null };
+  sources: { gaussian: string; gmm: string | null; delta: string | null; local?: string | null; judge: string | null };
   settings: { steps: number; sampler: SamplerName; classLabel: number | null; quick: boolean };
   results: ReportResults;
   claims: Claim[];
@@ -101,10 +103,10 @@ export async function runReport(inputs: ReportInputs, options: ReportOptions = {
     results.trajectory = await trajectoryAnalysis(denoiser, { ...base, seeds: seedList(quick ? 3 : 8) }, ctx);
   });
   await stage('agreement', async (ctx) => {
-    const references: ReferenceModel[] = [];
-    if (inputs.gmm) references.push({ name: inputs.gmm.id, denoise: (x, s, c) => inputs.gmm!.denoiser.denoise(x, s, c) });
-    if (inputs.delta) references.push({ name: inputs.delta.id, denoise: (x, s, c) => inputs.delta!.denoiser.denoise(x, s, c) });
-    const probe = await dataProbes(denoiser, inputs.delta, quick ? 8 : 32, base, ctx);
+    const local = inputs.local ?? null;
+    const references = referenceModels({ gmm: inputs.gmm, delta: inputs.delta, local });
+    const skip = localTrainingOverlap(local?.denoiser ?? null, inputs.delta?.denoiser ?? null);
+    const probe = await dataProbes(denoiser, inputs.delta, quick ? 8 : 32, base, ctx, skip);
     const evSigmas = [0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 50].filter((s) => s >= denoiser.schedule.sigmaMin && s <= denoiser.schedule.sigmaMax);
     results.agreement = await agreementAnalysis(denoiser, gaussian, references, { ...base, seeds: seedList(2), probes: probe.images, probeSource: probe.source, evSigmas }, ctx);
   });
@@ -151,7 +153,7 @@ export async function runReport(inputs: ReportInputs, options: ReportOptions = {
     modelName: inputs.modelName,
     provider: denoiser.provider,
     createdAt: new Date().toISOString(),
-    sources: { gaussian: inputs.gaussian.source, gmm: inputs.gmm?.id ?? null, delta: inputs.delta?.id ?? null, judge: inputs.judge?.folder ?? null },
+    sources: { gaussian: inputs.gaussian.source, gmm: inputs.gmm?.id ?? null, delta: inputs.delta?.id ?? null, local: inputs.local?.id ?? null, judge: inputs.judge?.folder ?? null },
     settings: { steps, sampler, classLabel, quick },
     results,
     claims: evaluateClaims(results),

@@ -14,6 +14,7 @@ import { PainterError } from '../errors';
 import { Judge } from '../judge';
 import type { ModelRegistry, RegisteredModel } from '../models';
 import { Random } from '../rng';
+import type { ReferenceModel } from './agreement';
 import { ProgressMeter, resolveRunSettings, sampleBatch, type AnalysisContext, type RunSettings } from './context';
 
 /** A model id, or a model folder (registered on the fly). */
@@ -69,11 +70,11 @@ export async function findGaussian(registry: ModelRegistry, model: RegisteredMod
 }
 
 /**
- * An analytic model of a kind (mixture or delta) for the same images:
+ * An analytic model of a kind (mixture, delta or local patch) for the same images:
  * `override` (id or folder; "none" for none), else the first registered one
  * of that kind and image shape other than the model itself.
  */
-export async function findAnalytic(registry: ModelRegistry, model: RegisteredModel, kind: 'gmm' | 'delta', override?: string): Promise<{ denoiser: AnalyticDenoiser; id: string } | null> {
+export async function findAnalytic(registry: ModelRegistry, model: RegisteredModel, kind: 'gmm' | 'delta' | 'local', override?: string): Promise<{ denoiser: AnalyticDenoiser; id: string } | null> {
   if (override === 'none') return null;
   if (override !== undefined) {
     const found = await resolveModel(registry, override);
@@ -86,6 +87,21 @@ export async function findAnalytic(registry: ModelRegistry, model: RegisteredMod
   const candidate = registry.list().find((m) => m.manifest.kind === kind && m.manifest.id !== model.manifest.id && sameImage(m, model));
   if (candidate === undefined) return null;
   return { denoiser: (await registry.load(candidate.manifest.id)) as AnalyticDenoiser, id: candidate.manifest.id };
+}
+
+type FoundAnalytic = { denoiser: AnalyticDenoiser; id: string } | null;
+
+/** The analytic models the agreement analysis compares a network with, besides its Gaussian. */
+export function referenceModels(found: { gmm: FoundAnalytic; delta: FoundAnalytic; local?: FoundAnalytic }): ReferenceModel[] {
+  const references: ReferenceModel[] = [];
+  for (const [kind, reference] of [
+    ['gmm', found.gmm],
+    ['delta', found.delta],
+    ['local', found.local ?? null],
+  ] as const) {
+    if (reference !== null) references.push({ name: reference.id, kind, denoise: (x, s, c) => reference.denoiser.denoise(x, s, c) });
+  }
+  return references;
 }
 
 /**
@@ -121,13 +137,16 @@ export async function findJudge(registry: ModelRegistry, model: RegisteredModel,
 
 export const PROBE_STREAM = 0x9e0b;
 
-/** `count` training images (of class `label` when given), picked at random (seeded) from a delta model. */
-export function probeImages(delta: AnalyticDenoiser, count: number, label: number | null, seed = 0): Float32Array {
+/**
+ * `count` training images (of class `label` when given), picked at random
+ * (seeded) from a delta model, leaving out its first `skip` images.
+ */
+export function probeImages(delta: AnalyticDenoiser, count: number, label: number | null, seed = 0, skip = 0): Float32Array {
   const training = delta.delta;
   if (training === null) throw new PainterError('BAD_ARGUMENT', `"${delta.manifest.id}" is not a delta (training-set) model.`);
   const dim = imageDim(delta.image);
   const pool: number[] = [];
-  for (let n = 0; n < training.count; n++) if (label === null || training.labels === null || training.labels[n] === label) pool.push(n);
+  for (let n = skip; n < training.count; n++) if (label === null || training.labels === null || training.labels[n] === label) pool.push(n);
   if (pool.length === 0) throw new PainterError('BAD_ARGUMENT', `The training set has no image of class ${label}.`);
   const random = new Random(seed, PROBE_STREAM);
   // Partial Fisher–Yates shuffle: the first `count` picks without replacement.
@@ -142,8 +161,23 @@ export function probeImages(delta: AnalyticDenoiser, count: number, label: numbe
 }
 
 /**
+ * How many leading images of the delta model's training set the local patch
+ * model was built on (0 when it was built on other images): probes taken
+ * after them are held out from it.
+ */
+export function localTrainingOverlap(local: AnalyticDenoiser | null, delta: AnalyticDenoiser | null): number {
+  const patches = local?.local ?? null;
+  const training = delta?.delta ?? null;
+  if (patches === null || training === null || patches.dim !== training.dim || patches.count > training.count) return 0;
+  const dim = patches.dim;
+  const same = (n: number): boolean => patches.images.subarray(n * dim, (n + 1) * dim).every((v, i) => v === training.images[n * dim + i]);
+  return same(0) && same(patches.count - 1) ? patches.count : 0;
+}
+
+/**
  * Probe data for the explained variance: `count` training images when a
- * training set is known, else the model's own final samples (seeds 10000…).
+ * training set is known (after its first `skip`), else the model's own final
+ * samples (seeds 10000…).
  */
 export async function dataProbes(
   denoiser: Denoiser,
@@ -151,10 +185,12 @@ export async function dataProbes(
   count: number,
   run: RunSettings,
   context: AnalysisContext,
+  skip = 0,
 ): Promise<{ images: Float32Array; source: string }> {
   if (delta !== null) {
-    const images = probeImages(delta.denoiser, count, run.classLabel ?? null);
-    return { images, source: `${images.length / denoiser.dim} training images of ${delta.id}` };
+    const images = probeImages(delta.denoiser, count, run.classLabel ?? null, 0, skip);
+    const held = skip > 0 ? ` (after the first ${skip}, the local model's training images)` : '';
+    return { images, source: `${images.length / denoiser.dim} training images of ${delta.id}${held}` };
   }
   const settings = resolveRunSettings({ ...run, seeds: Array.from({ length: count }, (_, i) => 10_000 + i) }, denoiser);
   const samples = await sampleBatch(denoiser, settings, settings.seeds, new ProgressMeter(context, settings.steps), 'probe samples', context);

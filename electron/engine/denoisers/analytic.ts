@@ -1,14 +1,17 @@
 /**
  * Denoisers with a closed form, built from a statistics file (DESIGN.md §2):
- * the Gaussian, the Gaussian mixture and the delta mixture.
+ * the Gaussian, the Gaussian mixture, the delta mixture and the local patch
+ * model over the same training images.
  */
 import { join } from 'node:path';
 import { PainterError } from '../errors';
+import { readJsonFile } from '../files';
 import type { AnalyticManifest } from '../manifest';
 import { readSafetensors, toFloat32, type SafetensorsFile } from '../safetensors';
 import { KarrasSchedule, type NoiseSchedule } from '../schedules';
 import { GaussianModel } from './gaussian';
 import { combineGuidance, needsGuidancePair } from './guidance';
+import { checkPatchSchedule, LocalPatchModel, type PatchSchedule } from './local';
 import { DeltaMixtureModel, GaussianMixtureModel } from './mixture';
 import { imageDim, type DenoiseCondition, type Denoiser } from './types';
 
@@ -84,10 +87,43 @@ function deltaFromStats(file: SafetensorsFile, path: string, dim: number, range:
   return new DeltaMixtureModel(images, dim, labels);
 }
 
+/** The patch schedule a calibration file (`painter calibrate-local`) holds. */
+export function readPatchSchedule(path: string): PatchSchedule {
+  const value = readJsonFile(path, 'json');
+  const record = value as { sigmas?: unknown; patchSizes?: unknown };
+  const numbers = (list: unknown): list is number[] => Array.isArray(list) && list.every((v) => typeof v === 'number');
+  if (value === null || typeof value !== 'object' || !numbers(record.sigmas) || !numbers(record.patchSizes)) {
+    throw new PainterError('BAD_FILE', `${path} must hold "sigmas" and "patchSizes", two lists of numbers.`, { path });
+  }
+  const schedule = { sigmas: record.sigmas, patchSizes: record.patchSizes };
+  try {
+    checkPatchSchedule(schedule);
+  } catch (error) {
+    throw new PainterError('BAD_FILE', `${path}: ${(error as Error).message}`, { path });
+  }
+  return schedule;
+}
+
+function localFromStats(manifest: AnalyticManifest, folder: string, file: SafetensorsFile, path: string, dim: number): LocalPatchModel {
+  const spec = manifest.local;
+  if (spec === undefined) throw new PainterError('BAD_MANIFEST', `Model "${manifest.id}" is of kind local but has no "local" section.`);
+  const training = deltaFromStats(file, path, dim, manifest.image.range);
+  const count = Math.min(spec.trainingImages ?? training.count, training.count);
+  const { channels, height, width } = manifest.image;
+  return new LocalPatchModel(training.images.subarray(0, count * dim), training.labels?.subarray(0, count) ?? null, {
+    channels,
+    height,
+    width,
+    shiftWindow: spec.shiftWindow ?? 0,
+    patchSchedule: readPatchSchedule(join(folder, spec.calibration)),
+  });
+}
+
 type Model =
   | { kind: 'gaussian'; model: GaussianModel }
   | { kind: 'gmm'; model: GaussianMixtureModel }
-  | { kind: 'delta'; model: DeltaMixtureModel };
+  | { kind: 'delta'; model: DeltaMixtureModel }
+  | { kind: 'local'; model: LocalPatchModel };
 
 export class AnalyticDenoiser implements Denoiser {
   readonly provider = 'analytic';
@@ -126,6 +162,11 @@ export class AnalyticDenoiser implements Denoiser {
     return this.model.kind === 'delta' ? this.model.model : null;
   }
 
+  /** The local patch model, when this denoiser is one. */
+  get local(): LocalPatchModel | null {
+    return this.model.kind === 'local' ? this.model.model : null;
+  }
+
   static load(manifest: AnalyticManifest, folder: string): AnalyticDenoiser {
     const path = join(folder, manifest.stats);
     const file = readSafetensors(path);
@@ -137,6 +178,8 @@ export class AnalyticDenoiser implements Denoiser {
         return new AnalyticDenoiser(manifest, { kind: 'gmm', model: mixtureFromStats(file, path, dim) });
       case 'delta':
         return new AnalyticDenoiser(manifest, { kind: 'delta', model: deltaFromStats(file, path, dim, manifest.image.range) });
+      case 'local':
+        return new AnalyticDenoiser(manifest, { kind: 'local', model: localFromStats(manifest, folder, file, path, dim) });
     }
   }
 
@@ -156,6 +199,7 @@ export class AnalyticDenoiser implements Denoiser {
       case 'gmm':
         return this.model.model.denoise(x, sigmas, labels);
       case 'delta':
+      case 'local':
         return this.model.model.denoise(x, sigmas, labels);
     }
   }

@@ -10,7 +10,7 @@ export const CHART_TABS: { id: ChartTab; label: string; hint: string }[] = [
   { id: 'ghost', label: 'This run', hint: 'The Gaussian theory for this run: how much of the image is already decided at each noise level, and how far the model is from the theory' },
   { id: 'emergence', label: 'Emergence', hint: 'When each broad pattern of the data (a principal direction) gets decided, against the theory\'s prediction' },
   { id: 'perturbation', label: 'Perturbation', hint: 'How much a random kick changes the final image, by the step it is given at and its strength' },
-  { id: 'agreement', label: 'EV(σ)', hint: 'How much of the network\'s behaviour the Gaussian (and the mixtures) explain, at each noise level' },
+  { id: 'agreement', label: 'EV & r²', hint: 'How much of the network\'s behaviour the Gaussian, the mixtures and the local patch model explain at each noise level: its score (EV) and its x̂0 (r²)' },
   { id: 'teleport', label: 'Teleport', hint: 'Skipping the first steps by jumping there with the Gaussian formula: network evaluations saved, image quality kept' },
 ];
 

@@ -7,7 +7,7 @@
  * (electron/engine/jobs/scheduler.ts), so a long analysis never blocks a
  * generation, a save or painting.
  */
-import type { Brush, DirectionFamily, GenerateRequest, ImageStartRequest, JobPreview, JobProgress, TrajectoryBasis, TrajectorySpace, VariationGrid } from '../../../electron/api/contract';
+import type { Brush, DirectionFamily, GenerateRequest, ImageStartRequest, JobPreview, JobProgress, TrajectoryBasis, TrajectorySpace, VariationGrid, VariationRequest } from '../../../electron/api/contract';
 import { api, ApiError } from '../api';
 import { newJobId } from '../random';
 import { notices } from './notices.svelte';
@@ -150,9 +150,18 @@ class Jobs {
     return this.start(entry, () => api.call('trajectorySpace', { jobId: entry.jobId, runId, count, basis }));
   }
 
-  async variations(runId: string, step: number, family: DirectionFamily, directions: number, amplitudes: number[], label: string): Promise<VariationGrid | null> {
+  /** `extra`: a region mask (local family, or to measure each cell's change inside it), or directions to apply. */
+  async variations(
+    runId: string,
+    step: number,
+    family: DirectionFamily,
+    directions: number,
+    amplitudes: number[],
+    label: string,
+    extra: Pick<VariationRequest, 'mask' | 'nullSpaceRank' | 'apply'> = {},
+  ): Promise<VariationGrid | null> {
     const entry = new ActiveJob(newJobId(), 'variations', label, 1000, { runId, step });
-    return this.start(entry, () => api.call('variations', { jobId: entry.jobId, runId, step, family, directions, amplitudes }));
+    return this.start(entry, () => api.call('variations', { jobId: entry.jobId, runId, step, family, directions, amplitudes, ...extra }));
   }
 
   /** A theory-lab analysis; `call` makes the request with the job id. */

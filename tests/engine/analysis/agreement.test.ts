@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { agreementAnalysis, evAt } from '../../../electron/engine/analysis/agreement';
 import type { OnnxDenoiser } from '../../../electron/engine/denoisers/onnx';
+import { localTrainingOverlap, probeImages } from '../../../electron/engine/analysis/resources';
+import { LocalPatchModel } from '../../../electron/engine/denoisers/local';
 import { Random } from '../../../electron/engine/rng';
 import { loadAnalytic, loadOnnx } from '../../helpers/fixtures';
 
@@ -69,5 +71,58 @@ describe('Gaussian–network agreement', () => {
       score += (dNet[i]! - x[i]!) ** 2;
     }
     expect(result.ev.references[0]!.ev[0]!.mean).toBeCloseTo(1 - error / score, 10);
+  });
+
+  it('r²: a reference that is the network scores 1 everywhere — the local model with whole-image patches against the delta mixture', async () => {
+    const training = delta.delta!;
+    const whole = new LocalPatchModel(training.images, training.labels, { channels: 1, height: 4, width: 4, shiftWindow: 0, patchSchedule: { sigmas: [1], patchSizes: [7] } });
+    const result = await agreementAnalysis(delta, gaussian, [{ name: 'whole-image local', kind: 'local', denoise: (x, s) => whole.denoise(x, s) }], {
+      steps: 10,
+      seeds: [1, 2],
+      probes: gaussianSamples(12),
+      evSigmas: [0.05, 0.5, 5],
+    });
+    const local = result.ev.references.find((r) => r.kind === 'local')!;
+    local.ev.forEach((v) => expect(1 - v.mean).toBeLessThan(1e-6));
+    local.r2.forEach((v) => expect(1 - v.mean).toBeLessThan(1e-6));
+    // The Gaussian is not the 12-image delta mixture: its r² falls at small σ.
+    const g = result.ev.references.find((r) => r.kind === 'gaussian')!;
+    expect(g.r2[0]!.mean).toBeLessThan(0.99);
+    // The probe picture: noisy input, network, then each reference, one column per σ.
+    expect(result.probeExample.rows.map((r) => r.name)).toEqual(['noisy input', 'network', 'gaussian', 'whole-image local']);
+    expect(result.probeExample.rows[1]!.images.length).toBe(3 * 16);
+  });
+
+  it('median r² is the median over probe images of 1 − ‖a − b‖²/‖a − ā‖² (independent recomputation)', async () => {
+    const probes = gaussianSamples(7);
+    const sigma = 0.3;
+    const result = await agreementAnalysis(delta, gaussian, [], { steps: 10, seeds: [4], probes, evSigmas: [sigma] });
+    const noise = new Random(4, 0x5e1f).fillNormal(new Float32Array(probes.length));
+    const x = probes.map((v, i) => v + sigma * noise[i]!);
+    const sigmas = new Array<number>(7).fill(sigma);
+    const a = await delta.denoise(x, sigmas);
+    const b = gaussian.denoise(x, sigmas);
+    const perImage = Array.from({ length: 7 }, (_, n) => {
+      const rows = Array.from({ length: 16 }, (_, i) => [a[n * 16 + i]!, b[n * 16 + i]!] as const);
+      const mean = rows.reduce((sum, [v]) => sum + v, 0) / 16;
+      return 1 - rows.reduce((sum, [u, v]) => sum + (u - v) ** 2, 0) / rows.reduce((sum, [u]) => sum + (u - mean) ** 2, 0);
+    }).sort((p, q) => p - q);
+    expect(result.ev.references[0]!.r2[0]!.mean).toBeCloseTo(perImage[3]!, 10);
+  });
+
+  it('probes are held out from the local model: it was built on the delta set\'s first 8 images, so probes come after them', () => {
+    const local = loadAnalytic('gauss16-local');
+    expect(local.local!.count).toBe(8);
+    expect(localTrainingOverlap(local, delta)).toBe(8);
+    expect(localTrainingOverlap(local, mixture)).toBe(0);
+    const held = probeImages(delta, 4, null, 0, 8);
+    const training = delta.delta!.images;
+    for (let k = 0; k < 4; k++) {
+      const probe = held.subarray(k * 16, (k + 1) * 16);
+      const index = [8, 9, 10, 11].find((n) => probe.every((v, i) => v === training[n * 16 + i]));
+      expect(index, `probe ${k}`).toBeDefined();
+    }
+    // Its calibration file: patch side 1 / 3 / 7 at σ 0.05 / 0.5 / 5.
+    expect([0.01, 0.3, 100].map((s) => local.local!.patchSizeAt(s))).toEqual([1, 3, 7]);
   });
 });

@@ -1,0 +1,439 @@
+/**
+ * Local variations (issue 14): at one state, the directions that change
+ * x̂0 inside a painted region and leave the rest alone — LOCO Edit's recipe
+ * (Chen et al., "Exploring Low-Dimensional Subspaces in Diffusion Models for
+ * Controllable Image Editing", NeurIPS 2024, arXiv 2409.02374: at mid noise
+ * the x̂0 Jacobian is low-rank and locally linear), with finite differences
+ * in place of autograd.
+ *
+ * 1. Directions: the top eigenvectors of Jᵀ M J (M = diag of the region's
+ *    weights), i.e. the kicks that change x̂0 most inside the region.
+ * 2. Keeping the rest fixed: the approximate null space of (I − M)J is the
+ *    orthogonal complement of its top-R right singular vectors (the top
+ *    eigenvectors of Jᵀ(I − M)J), R chosen so that they carry a share (default
+ *    98 %) of that operator's energy in the search space, or given. The
+ *    directions are the top eigenvectors of Jᵀ M J within that null space, so
+ *    each already lies in it. LOCO Edit instead projects the unconstrained
+ *    eigenvectors afterwards; on the bundled network both leave the same share
+ *    of the change inside (0.83 and 0.84 at R = 32, step 25 of 50), but a
+ *    projected direction is the small remainder (≈ 15 % of the norm) of a
+ *    larger vector, so its estimate swings with every refinement of the null
+ *    space and converges far later. The projected variant's inside share is
+ *    reported beside, for comparison.
+ *
+ * Only J·v is available (central-difference JVPs of the network; ONNX
+ * Runtime has no autograd). Both Rayleigh–Ritz problems are nevertheless
+ * exact in the search space V: with J·V known, Vᵀ Jᵀ W J V = (JV)ᵀ W (JV)
+ * for any diagonal W. Jᵀ is needed only to grow the space, where the
+ * symmetric part stands in for it: the Krylov step for Jᵀ W J is taken as
+ * J (W J v). That is justified because an exact denoiser's Jacobian is
+ * symmetric — Tweedie, D(x, σ) = x + σ² ∇ log p_σ(x), so J = I + σ² ∇² log p_σ,
+ * a Hessian — and a trained network's is close to it; what is dropped, the
+ * skew part, is measured (the skew share of Vᵀ J V) and reported. It can
+ * only slow the search, never bias the strengths, which are computed
+ * exactly. The masked intermediates W J v join the space too: their products
+ * J (W J v) are the Krylov step itself, so they come free.
+ */
+import type { Denoiser } from '../denoisers/types';
+import { PainterError } from '../errors';
+import type { ResolvedRunSettings } from './context';
+import { convergedPrefix, groupAngles, tiedGroups } from './convergence';
+import { symmetrizedEigen } from './eigen';
+import { DEFAULT_TOLERANCE_DEG, denoiserJacobianOperator, fdStepAt, startBlock, type PassCounter } from './jacobian';
+import { orthonormalizeRows } from './linalg';
+import { IncrementalGram, ProductBasis } from './product-basis';
+
+/** Default share of the outside's Jacobian energy that the projected-out directions carry. */
+export const DEFAULT_ENERGY_THRESHOLD = 0.98;
+const CHECK_GROWTH = 1.25;
+const EXTRA = 4;
+
+export interface LocalSearchOptions {
+  /** Directions wanted. */
+  k: number;
+  /** Vectors per Krylov block, for each of the two problems (inside and outside). */
+  blockSize: number;
+  /** The most forward passes the search may use. */
+  budget: number;
+  toleranceDeg?: number;
+  fdStep: number;
+  maxBatch: number;
+  seed: number;
+  /** Directions of (I − M)J to project out; default: the energy threshold decides. */
+  nullSpaceRank?: number;
+  /** Share of the outside's energy the projected-out directions must carry (default 0.98). */
+  energyThreshold?: number;
+}
+
+export interface LocalDirections {
+  /** Unit directions [k][D]: the top eigenvectors of Jᵀ M J within the approximate null space of (I − M)J. */
+  directions: Float32Array;
+  /** ‖M^{1/2} J v‖ per direction: how much x̂0 changes inside the region per unit kick. */
+  strengths: number[];
+  /** Per direction: the share of x̂0's squared (linear) change that falls inside, ‖M^{1/2}Jv‖² / ‖Jv‖². */
+  insideShare: number[];
+  /** Without the null-space step: the top eigenvectors of Jᵀ M J [k][D], their eigenvalues and inside shares. */
+  unconstrained: { directions: Float32Array; eigenvalues: number[]; insideShare: number[] };
+  /** LOCO Edit's own order of steps (project each unconstrained direction afterwards): its inside shares, for comparison. */
+  projectedInsideShare: number[];
+  convergenceDeg: number[];
+  /** Leading directions converged below the tolerance. */
+  found: number;
+  toleranceDeg: number;
+  tiedWith: number[][];
+  nullSpaceRank: number;
+  rankChosenBy: 'energy' | 'user';
+  energyThreshold: number;
+  /** Share of the outside operator's energy in the search space carried by the projected-out directions. */
+  explainedEnergy: number;
+  /** Top singular values of (I − M)J in the search space (up to 32): the spectrum R was chosen from. */
+  outsideSpectrum: number[];
+  /** Skew share ‖(H − Hᵀ)/2‖/‖H‖ of H = Vᵀ J V on the search space: what the symmetric stand-in for Jᵀ drops. */
+  asymmetry: number;
+  forwardPasses: number;
+  budget: number;
+  calls: number;
+  spaceSize: number;
+  seconds: number;
+}
+
+/**
+ * Region weights per value of an image (C·H·W) from a mask of H·W weights,
+ * all channels alike. Refuses a mask of the wrong size, values outside
+ * [0, 1], or an empty one.
+ */
+export function regionWeights(mask: ArrayLike<number>, image: { channels: number; height: number; width: number }): Float64Array {
+  const plane = image.height * image.width;
+  if (mask.length !== plane) {
+    throw new PainterError('BAD_ARGUMENT', `The region mask has ${mask.length} values; this model's images need ${image.height}×${image.width} = ${plane}.`, { length: mask.length, expected: plane });
+  }
+  let total = 0;
+  for (let p = 0; p < plane; p++) {
+    const value = mask[p]!;
+    if (!(value >= 0 && value <= 1)) throw new PainterError('BAD_ARGUMENT', `Region mask values must be from 0 to 1; pixel ${p} is ${value}.`, { pixel: p, value });
+    total += value;
+  }
+  if (total === 0) {
+    throw new PainterError('BAD_ARGUMENT', 'The region is empty: paint the part of the image that should change (a mask of all zeros leaves nothing to vary).', { painted: 0 });
+  }
+  const weights = new Float64Array(image.channels * plane);
+  for (let c = 0; c < image.channels; c++) for (let p = 0; p < plane; p++) weights[c * plane + p] = mask[p]!;
+  return weights;
+}
+
+interface Estimate {
+  /** Inside energy ‖M^{1/2} J v‖² of each direction (the restricted problem's eigenvalues), descending. */
+  eigenvalues: number[];
+  /** The directions, rows [count][D]: top eigenvectors of Jᵀ M J within the approximate null space. */
+  directions: Float64Array;
+  strengths: number[];
+  insideShare: number[];
+  /** Top eigenvectors of Jᵀ M J without the null-space constraint, and their eigenvalues and inside shares. */
+  unconstrained: Float64Array;
+  unconstrainedValues: number[];
+  unconstrainedShare: number[];
+  /** Inside share of LOCO Edit's projection of each unconstrained direction, for comparison. */
+  projectedShare: number[];
+  count: number;
+  rank: number;
+  explainedEnergy: number;
+  outsideSpectrum: number[];
+}
+
+/** Column j of a row-major m×m eigenvector matrix. */
+function column(vectors: Float64Array, m: number, j: number): Float64Array {
+  return Float64Array.from({ length: m }, (_, p) => vectors[p * m + j]!);
+}
+
+function quadratic(g: Float64Array, m: number, z: Float64Array): number {
+  let sum = 0;
+  for (let p = 0; p < m; p++) {
+    let row = 0;
+    for (let q = 0; q < m; q++) row += g[p * m + q]! * z[q]!;
+    sum += z[p]! * row;
+  }
+  return sum;
+}
+
+/** ‖M^{1/2}Jv‖² / ‖Jv‖² for coefficients z over the space (G_in + G_out = (JV)ᵀ(JV)). */
+function shareOf(inside: Float64Array, outside: Float64Array, m: number, z: Float64Array): number {
+  const a = Math.max(quadratic(inside, m, z), 0);
+  const b = Math.max(quadratic(outside, m, z), 0);
+  return a + b > 0 ? a / (a + b) : 0;
+}
+
+/**
+ * The directions from the space's first m vectors: the outside's top-R right singular vectors (eigenvectors
+ * of G_out = (JV)ᵀ(I − M)(JV)), R by the energy threshold unless fixed, and the top eigenvectors of
+ * G_in = (JV)ᵀ M (JV) in their orthogonal complement.
+ */
+function estimate(basis: ProductBasis, inside: Float64Array, outside: Float64Array, m: number, count: number, options: LocalSearchOptions, fixedRank?: number): Estimate {
+  const dim = basis.dim;
+  const inner = symmetrizedEigen(inside, m);
+  const outer = symmetrizedEigen(outside, m);
+  const energies = Array.from(outer.values, (v) => Math.max(v, 0));
+  const total = energies.reduce((a, b) => a + b, 0);
+  const insideTotal = Array.from(inner.values).reduce((a, b) => a + Math.max(b, 0), 0);
+  const threshold = options.energyThreshold ?? DEFAULT_ENERGY_THRESHOLD;
+  let rank: number;
+  if (fixedRank !== undefined || options.nullSpaceRank !== undefined) {
+    rank = Math.min(fixedRank ?? options.nullSpaceRank!, m - 1);
+  } else if (total <= 1e-12 * Math.max(insideTotal, 1e-300)) {
+    rank = 0; // nothing outside the region moves (the region is the whole image)
+  } else {
+    rank = 0;
+    let cumulative = 0;
+    while (rank < m - 1 && cumulative < threshold * total) cumulative += energies[rank++]!;
+  }
+  const carried = energies.slice(0, rank).reduce((a, b) => a + b, 0);
+
+  // Restricted problem: Cᵀ G_in C over the complement's orthonormal coefficient vectors C (columns rank … m−1).
+  const c = m - rank;
+  const complement = new Float64Array(m * c); // row-major m×c
+  for (let p = 0; p < m; p++) for (let j = 0; j < c; j++) complement[p * c + j] = outer.vectors[p * m + rank + j]!;
+  const product = new Float64Array(m * c); // G_in C
+  for (let p = 0; p < m; p++) {
+    for (let q = 0; q < m; q++) {
+      const g = inside[p * m + q]!;
+      if (g === 0) continue;
+      for (let j = 0; j < c; j++) product[p * c + j]! += g * complement[q * c + j]!;
+    }
+  }
+  const restricted = new Float64Array(c * c);
+  for (let p = 0; p < m; p++) {
+    for (let a = 0; a < c; a++) {
+      const cpa = complement[p * c + a]!;
+      if (cpa === 0) continue;
+      for (let b = 0; b < c; b++) restricted[a * c + b]! += cpa * product[p * c + b]!;
+    }
+  }
+  const solved = symmetrizedEigen(restricted, c);
+
+  const n = Math.min(count, c);
+  const directions = new Float64Array(n * dim);
+  const unconstrained = new Float64Array(n * dim);
+  const strengths: number[] = [];
+  const insideShare: number[] = [];
+  const unconstrainedShare: number[] = [];
+  const projectedShare: number[] = [];
+  const nullBasis = Array.from({ length: rank }, (_, r) => column(outer.vectors, m, r));
+  for (let j = 0; j < n; j++) {
+    const z = new Float64Array(m);
+    for (let p = 0; p < m; p++) {
+      let sum = 0;
+      for (let a = 0; a < c; a++) sum += complement[p * c + a]! * solved.vectors[a * c + j]!;
+      z[p] = sum;
+    }
+    directions.set(basis.combine(z, m).vector, j * dim);
+    strengths.push(Math.sqrt(Math.max(solved.values[j]!, 0)));
+    insideShare.push(shareOf(inside, outside, m, z));
+    // Without the constraint, and LOCO Edit's projection of it, for comparison.
+    const y = column(inner.vectors, m, j);
+    unconstrained.set(basis.combine(y, m).vector, j * dim);
+    unconstrainedShare.push(shareOf(inside, outside, m, y));
+    const projected = Float64Array.from(y);
+    for (const q of nullBasis) {
+      let dot = 0;
+      for (let p = 0; p < m; p++) dot += q[p]! * projected[p]!;
+      for (let p = 0; p < m; p++) projected[p]! -= dot * q[p]!;
+    }
+    projectedShare.push(shareOf(inside, outside, m, projected));
+  }
+  return {
+    eigenvalues: Array.from(solved.values.subarray(0, n)),
+    directions,
+    strengths,
+    insideShare,
+    unconstrained,
+    unconstrainedValues: Array.from(inner.values.subarray(0, n)),
+    unconstrainedShare,
+    projectedShare,
+    count: n,
+    rank,
+    explainedEnergy: total > 0 ? carried / total : 0,
+    outsideSpectrum: energies.slice(0, 32).map((e) => Math.sqrt(e)),
+  };
+}
+
+interface Chain {
+  weights: Float64Array;
+  /** J y for the chain's latest block, rows [count][D]. */
+  images: Float64Array;
+  count: number;
+}
+
+/** W ⊙ (J y) for each row of a chain, leaving out rows that vanish. */
+function maskedRows(chain: Chain, dim: number): { rows: Float64Array; count: number } {
+  const rows = new Float64Array(chain.count * dim);
+  let kept = 0;
+  for (let r = 0; r < chain.count; r++) {
+    let any = false;
+    for (let i = 0; i < dim; i++) {
+      const value = chain.weights[i]! * chain.images[r * dim + i]!;
+      rows[kept * dim + i] = value;
+      if (value !== 0) any = true;
+    }
+    if (any) kept++;
+  }
+  return { rows: rows.subarray(0, kept * dim), count: kept };
+}
+
+function concatRows(parts: ReadonlyArray<{ rows: Float64Array; count: number }>, dim: number): Float64Array {
+  const out = new Float64Array(parts.reduce((n, p) => n + p.count, 0) * dim);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part.rows.subarray(0, part.count * dim), offset);
+    offset += part.count * dim;
+  }
+  return out;
+}
+
+/** Local directions for the region `weights` (regionWeights) at state x, σ: see the file comment. */
+export async function localDirections(
+  denoiser: Denoiser,
+  x: Float32Array,
+  sigma: number,
+  run: ResolvedRunSettings,
+  weights: Float64Array,
+  options: LocalSearchOptions,
+  onProgress?: (done: number, total: number) => void,
+): Promise<LocalDirections> {
+  const started = performance.now();
+  const dim = denoiser.dim;
+  const { k, budget } = options;
+  const toleranceDeg = options.toleranceDeg ?? DEFAULT_TOLERANCE_DEG;
+  const blockSize = Math.min(options.blockSize, dim);
+  if (weights.length !== dim) throw new PainterError('INTERNAL', `Region weights have ${weights.length} values for D = ${dim}.`);
+  if (!Number.isInteger(k) || k < 1 || k > dim) throw new PainterError('BAD_ARGUMENT', `k must be an integer from 1 to ${dim}; got ${k}.`, { k });
+  if (!(budget >= 2 * blockSize)) throw new PainterError('BAD_ARGUMENT', `A budget of ${budget} forward passes cannot fill one block of ${blockSize} (2 per vector).`, { budget, blockSize });
+  if (options.nullSpaceRank !== undefined && !(Number.isInteger(options.nullSpaceRank) && options.nullSpaceRank >= 0 && options.nullSpaceRank <= dim)) {
+    throw new PainterError('BAD_ARGUMENT', `The null-space rank must be an integer from 0 to ${dim}; got ${options.nullSpaceRank}.`);
+  }
+  const threshold = options.energyThreshold ?? DEFAULT_ENERGY_THRESHOLD;
+  if (!(threshold > 0 && threshold <= 1)) throw new PainterError('BAD_ARGUMENT', `The energy threshold must be in (0, 1]; got ${threshold}.`);
+
+  const outsideWeights = Float64Array.from(weights, (w) => 1 - w);
+  const counter: PassCounter = { images: 0, calls: 0 };
+  const operator = denoiserJacobianOperator(denoiser, x, sigma, run, fdStepAt(options, sigma), options.maxBatch, counter);
+  const basis = new ProductBasis(dim, Math.min(dim, Math.floor(budget / 2)));
+  const inside = new IncrementalGram(basis, 'images', 'images', weights);
+  const outside = new IncrementalGram(basis, 'images', 'images', outsideWeights);
+  const skewGram = new IncrementalGram(basis, 'rows', 'images');
+  const checkpoints: number[] = [];
+  const wanted = Math.min(k + EXTRA, dim);
+  let nextCheck = Math.max(k + 2, 4 * blockSize, 8);
+  const state: { estimate: Estimate | null; angles: number[]; checkedAt: number } = { estimate: null, angles: [], checkedAt: -1 };
+
+  const room = (): number => Math.floor((budget - counter.images) / 2);
+  /** JVPs of `count` rows, as many as the budget allows; adds them to the space; returns the raw products of the ones evaluated. */
+  const evaluate = async (rows: Float64Array, count: number): Promise<{ products: Float64Array; count: number }> => {
+    const n = Math.min(count, room(), dim - basis.size);
+    if (n < 1) return { products: new Float64Array(0), count: 0 };
+    // Unit vectors into the finite difference (a short masked vector would drown in its rounding), rescaled after: J is linear.
+    const unit = Float64Array.from(rows.subarray(0, n * dim));
+    const norms = Array.from({ length: n }, (_, r) => Math.hypot(...unit.subarray(r * dim, (r + 1) * dim)) || 1);
+    for (let r = 0; r < n; r++) for (let i = 0; i < dim; i++) unit[r * dim + i]! /= norms[r]!;
+    const products = await operator(unit, n);
+    for (let r = 0; r < n; r++) for (let i = 0; i < dim; i++) products[r * dim + i]! *= norms[r]!;
+    basis.add(rows, products, n);
+    onProgress?.(counter.images, budget);
+    return { products, count: n };
+  };
+  const checkpoint = (): boolean => {
+    const m = basis.size;
+    const next = estimate(basis, inside.matrix(m), outside.matrix(m), m, wanted, options);
+    const shown = Math.min(k, next.count);
+    // The estimate from the space at about half this size, with the same null-space rank: how much the directions still move.
+    const half = checkpoints.filter((size) => size <= m / 2).pop();
+    let angles: number[];
+    if (m >= dim) angles = new Array<number>(shown).fill(0); // the whole of R^D: exact
+    else if (half === undefined) angles = new Array<number>(shown).fill(Number.NaN);
+    else {
+      const earlier = estimate(basis, inside.matrix(half), outside.matrix(half), half, wanted, options, next.rank);
+      angles = groupAngles(next.directions, shown, earlier.directions, earlier.count, tiedGroups(next.eigenvalues, shown), dim);
+    }
+    if (process.env['LOCAL_DEBUG']) console.error(`m=${m} passes=${counter.images} R=${next.rank} E=${next.explainedEnergy.toFixed(3)} in=${next.eigenvalues.slice(0, 6).map((v) => v.toExponential(2)).join(' ')} conv=${angles.map((a) => a.toFixed(0)).join(',')} share=${next.insideShare.slice(0, 6).map((v) => v.toFixed(2)).join(',')} loco=${next.projectedShare.slice(0, 3).map((v) => v.toFixed(2)).join(',')}`);
+    checkpoints.push(m);
+    state.estimate = next;
+    state.angles = angles;
+    state.checkedAt = m;
+    nextCheck = Math.ceil(m * CHECK_GROWTH);
+    return shown >= k && convergedPrefix(angles, toleranceDeg) >= k;
+  };
+
+  // Two Krylov chains share one space: J(M J y) for the region, J((I − M) J y) for the rest.
+  // The outside chain gets twice the block: its top-R space (R of order tens) is the larger problem.
+  const start = startBlock(dim, Math.min(2 * blockSize, dim), options.seed);
+  const first = await evaluate(start.rows, start.count);
+  let chains: Chain[] = [
+    { weights, images: first.products.subarray(0, Math.min(blockSize, first.count) * dim), count: Math.min(blockSize, first.count) },
+    { weights: outsideWeights, images: first.products, count: first.count },
+  ];
+  while (basis.size < dim && room() >= 1) {
+    // Masked intermediates U = W J y (all zero for the outside of a whole-image region); their JVPs J U are the Krylov step.
+    const intermediates = chains.map((chain) => maskedRows(chain, dim));
+    const step = await evaluate(concatRows(intermediates, dim), intermediates.reduce((n, u) => n + u.count, 0));
+    if (step.count === 0) break;
+    // The Krylov directions J U of each chain, orthogonalised against the space; their own JVPs make them part of it.
+    const blocks: Array<{ rows: Float64Array; count: number }> = [];
+    let offset = 0;
+    for (const u of intermediates) {
+      const evaluated = Math.max(0, Math.min(u.count, step.count - offset));
+      const others = blocks.reduce((n, b) => n + b.count, 0);
+      const against = others === 0 ? basis.basis : concatRows([{ rows: basis.basis, count: basis.size }, ...blocks], dim);
+      blocks.push(orthonormalizeRows(step.products.subarray(offset * dim, (offset + evaluated) * dim), evaluated, dim, { rows: against, count: basis.size + others }));
+      offset += evaluated;
+    }
+    const grown = await evaluate(concatRows(blocks, dim), blocks.reduce((n, b) => n + b.count, 0));
+    if ((basis.size >= nextCheck || room() < blockSize) && basis.size >= k) {
+      if (checkpoint()) break;
+    }
+    if (grown.count === 0) break;
+    const insideCount = Math.min(blocks[0]!.count, grown.count);
+    chains = [
+      { weights, images: grown.products.subarray(0, insideCount * dim), count: insideCount },
+      { weights: outsideWeights, images: grown.products.subarray(insideCount * dim, grown.count * dim), count: grown.count - insideCount },
+    ];
+  }
+  if (state.checkedAt !== basis.size || state.estimate === null) checkpoint();
+  const final = state.estimate!;
+  const angles = state.angles;
+  const m = basis.size;
+  const hm = skewGram.matrix(m);
+  let skew = 0;
+  let total = 0;
+  for (let p = 0; p < m; p++) {
+    for (let q = 0; q < m; q++) {
+      skew += (hm[p * m + q]! - hm[q * m + p]!) ** 2;
+      total += hm[p * m + q]! ** 2;
+    }
+  }
+  const shown = Math.min(k, final.count);
+  const groups = tiedGroups(final.eigenvalues, shown);
+  return {
+    directions: Float32Array.from(final.directions.subarray(0, shown * dim)),
+    strengths: final.strengths.slice(0, shown),
+    insideShare: final.insideShare.slice(0, shown),
+    unconstrained: {
+      directions: Float32Array.from(final.unconstrained.subarray(0, shown * dim)),
+      eigenvalues: final.unconstrainedValues.slice(0, shown),
+      insideShare: final.unconstrainedShare.slice(0, shown),
+    },
+    projectedInsideShare: final.projectedShare.slice(0, shown),
+    convergenceDeg: angles.slice(0, shown),
+    found: Math.min(shown, convergedPrefix(angles, toleranceDeg)),
+    toleranceDeg,
+    tiedWith: groups.map((group, j) => group.filter((i) => i !== j && i < shown)),
+    nullSpaceRank: final.rank,
+    rankChosenBy: options.nullSpaceRank !== undefined ? 'user' : 'energy',
+    energyThreshold: threshold,
+    explainedEnergy: final.explainedEnergy,
+    outsideSpectrum: final.outsideSpectrum,
+    asymmetry: total === 0 ? 0 : Math.sqrt(skew / total) / 2,
+    forwardPasses: counter.images,
+    budget,
+    calls: counter.calls,
+    spaceSize: m,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
