@@ -112,7 +112,8 @@ describe('keep and share', () => {
       await maker.page.locator('#session-name-field').fill('Dropped');
       await maker.page.locator('#session-path').fill(join(folder, 'dropped.painter'));
       await maker.page.getByTestId('save-confirm').click();
-      await expect.poll(() => existsSync(join(folder, 'dropped.painter'))).toBe(true);
+      await expect.poll(() => maker.page.getByTestId('toast').last().textContent(), { timeout: 30_000 }).toMatch(/Saved “Dropped” to .*dropped\.painter/);
+      expect(existsSync(join(folder, 'dropped.painter'))).toBe(true);
       runFile = readdirSync(join(folder, 'dropped-runs')).find((name) => name.endsWith('.safetensors') && !name.startsWith('_'))!;
     } finally {
       await maker.close();
