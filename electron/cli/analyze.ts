@@ -7,15 +7,17 @@
  *   options: trajectory --components N · agreement --ev-sigmas a,b --probes N --gmm ID --delta ID ·
  *            emergence --directions K --spacing log|leading --region T,L,H,W · perturbation --inject-steps a,b --strengths a,b
  *            --direction random|data-pc:K|x0-pc:K|patch:S[@T,L] --convention model|vp · teleport --skips f,g --pc-dims N --bootstrap N
- *            --class-cycle · retrieval --delta ID · manifold --step S --k K --budget N --block B --fd-step h
+ *            --class-cycle · retrieval --delta ID · manifold --step S --k K --budget N --tolerance DEG --block B --fd-step h
  *            --generator-k K --generator-blocks N --amplitudes a,b --grid-directions N
+ *            [--mask mask.png [--null-space-rank R] [--null-space-energy F] [--local-k K]] ·
+ *            locality --inject-steps a,b --amplitude A --budget N [--mask mask.png] [--null-space-rank R] [--null-space-energy F]
  *   painter report --model ID|FOLDER --out DIR [--steps N] [--sampler S] [--class N] [--only a,b] [--quick]
  *
  * Each JSON carries the settings it ran with and where its Gaussian, reference
  * models and judge came from. Progress goes to stderr when it is a terminal.
  */
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { SAMPLER_NAMES, type SamplerName } from '../api/contract';
 import { integerFlag, numberFlag, parseFlags, requiredFlag, type ParsedFlags } from './args';
 import { agreementAnalysis } from '../engine/analysis/agreement';
@@ -24,7 +26,9 @@ import type { AnalysisContext, RunSettings } from '../engine/analysis/context';
 import { emergenceAnalysis, type ImageRegion } from '../engine/analysis/emergence';
 import { meanSd } from '../engine/analysis/linalg';
 import { analysisPicture, type AnalysisResult } from '../engine/analysis/figures';
+import { localityAnalysis } from '../engine/analysis/locality';
 import { manifoldAnalysis } from '../engine/analysis/manifold';
+import { readMaskFile } from '../engine/mask-file';
 import { perturbationAnalysis, type DirectionSpec } from '../engine/analysis/perturbation';
 import { ANALYSIS_NAMES, runReport, type AnalysisName } from '../engine/analysis/report';
 import { renderReport } from '../engine/analysis/report-html';
@@ -46,9 +50,10 @@ const SPECIFIC: Record<AnalysisName, string[]> = {
   perturbation: ['inject-steps', 'strengths', 'direction', 'convention'],
   teleport: ['skips', 'pc-dims', 'bootstrap', 'gmm'],
   retrieval: ['delta'],
-  manifold: ['step', 'k', 'budget', 'block', 'fd-step', 'generator-k', 'generator-blocks', 'amplitudes', 'grid-directions'],
+  manifold: ['step', 'k', 'budget', 'tolerance', 'block', 'fd-step', 'generator-k', 'generator-blocks', 'amplitudes', 'grid-directions', 'mask', 'null-space-rank', 'null-space-energy', 'local-k'],
+  locality: ['inject-steps', 'amplitude', 'budget', 'mask', 'null-space-rank', 'null-space-energy'],
 };
-const DEFAULT_SEEDS: Record<AnalysisName, number> = { trajectory: 8, agreement: 2, emergence: 8, perturbation: 8, teleport: 32, retrieval: 8, manifold: 1 };
+const DEFAULT_SEEDS: Record<AnalysisName, number> = { trajectory: 8, agreement: 2, emergence: 8, perturbation: 8, teleport: 32, retrieval: 8, manifold: 1, locality: 8 };
 
 function numberList(flags: ParsedFlags, name: string): number[] | undefined {
   const text = flags.values.get(name);
@@ -92,6 +97,16 @@ export function parseDirection(text: string): DirectionSpec {
     default:
       throw new PainterError('BAD_ARGUMENT', `--direction must be random, data-pc:K, x0-pc:K or patch:SIZE[@TOP,LEFT]; got "${text}".`);
   }
+}
+
+/** --null-space-rank R and --null-space-energy F of the local directions. */
+function localFlags(flags: ParsedFlags): { nullSpaceRank?: number; energyThreshold?: number } {
+  const rank = flags.values.get('null-space-rank');
+  const energy = flags.values.get('null-space-energy');
+  return {
+    ...(rank !== undefined ? { nullSpaceRank: integerFlag(flags, 'null-space-rank', 0, 0, 100_000) } : {}),
+    ...(energy !== undefined ? { energyThreshold: numberFlag(flags, 'null-space-energy', 0.98, 1e-6, 1) } : {}),
+  };
 }
 
 function samplerFlag(flags: ParsedFlags): SamplerName | undefined {
@@ -167,10 +182,30 @@ export function headline(result: AnalysisResult): string[] {
         `network: final nearest-training-image RMS ${formatMeanSd(meanSd(result.network.finalNearest.map((f) => f.distance)), 3)}; entropy collapse ${result.network.collapse ? `at σ = ${result.network.collapse.sigma.toPrecision(3)}` : 'never'}`,
         `delta mixture: final RMS ${formatMeanSd(meanSd(result.delta.finalNearest.map((f) => f.distance)), 4)}; entropy collapse ${result.delta.collapse ? `at σ = ${result.delta.collapse.sigma.toPrecision(3)} (${(100 * result.delta.collapse.position).toFixed(0)}% of the run)` : 'never'}`,
       ];
-    case 'manifold':
+    case 'manifold': {
+      const first = result.jacobian.first;
+      const local = result.local;
       return [
-        `Jacobian at step ${result.settings.step} (σ = ${result.settings.sigma.toPrecision(3)}): ${result.jacobian.first.forwardPasses} forward passes in ${result.jacobian.first.calls} calls, ${result.jacobian.first.seconds.toFixed(2)} s; top eigenvalues ${result.jacobian.eigenvalues.slice(0, 6).map((v) => v.mean.toFixed(3)).join(', ')}`,
+        `Jacobian at step ${result.settings.step} (σ = ${result.settings.sigma.toPrecision(3)}): ${first.found} of ${result.settings.k} directions converged (< ${first.toleranceDeg}°) in ${first.forwardPasses} of at most ${first.budget} forward passes, ${first.calls} calls, ${first.seconds.toFixed(2)} s; top eigenvalues ${result.jacobian.eigenvalues.slice(0, 6).map((v) => v.mean.toFixed(3)).join(', ')}`,
+        `  convergence (degrees moved since half the space): ${first.convergenceDeg.map((a) => (Number.isFinite(a) ? a.toFixed(1) : '–')).join(', ')}`,
+        ...(local
+          ? [
+              `local directions: ${local.found} of ${local.strengths.length} converged in ${local.forwardPasses} of at most ${local.budget} forward passes (${local.seconds.toFixed(1)} s); null space R = ${local.nullSpaceRank} (${(100 * local.explainedEnergy).toFixed(1)} % of the outside's energy, ${local.rankChosenBy === 'user' ? 'given' : `threshold ${(100 * local.energyThreshold).toFixed(0)} %`}); skew share ${local.asymmetry.toFixed(3)}`,
+              `  share of x̂0's change inside the region (first order): ${local.insideShare.map((v) => v.toFixed(2)).join(', ')}; convergence ${local.convergenceDeg.map((a) => (Number.isFinite(a) ? a.toFixed(1) : '–')).join(', ')}°`,
+            ]
+          : []),
         ...(result.generator ? [`generator singular values ${result.generator.singularValues.slice(0, 6).map((v) => v.toExponential(2)).join(', ')} (Gaussian ${result.generator.theory.slice(0, 6).map((v) => v.toExponential(2)).join(', ')})`] : []),
+      ];
+    }
+    case 'locality':
+      return [
+        ...result.cells.map(
+          (c) =>
+            `step ${c.step} (σ = ${c.sigma.toPrecision(3)}) ${c.region}: final change inside — local ${formatMeanSd(c.local, 2)}, global ${formatMeanSd(c.global, 2)}; first order ${formatMeanSd(c.linear, 2)}; R ${formatMeanSd(c.rank, 0)}; converged ${(100 * c.convergedShare).toFixed(0)} %; ${formatMeanSd(c.forwardPasses, 0)} passes, ${formatMeanSd(c.seconds, 1)} s`,
+        ),
+        ...result.transfer.map(
+          (t) => `transfer step ${t.step} ${t.region}: seed ${t.sourceSeed} inside ${t.source.local.toFixed(2)} (change ${t.source.change.toFixed(3)}) → other seeds inside ${formatMeanSd(t.others.local, 2)} (change ${formatMeanSd(t.others.change, 3)})`,
+        ),
       ];
   }
 }
@@ -193,7 +228,7 @@ export async function commandAnalyze(args: string[], engine: Engine): Promise<vo
   const run = runSettings(flags, DEFAULT_SEEDS[analysis]);
   const context = progressContext();
   const sources: Record<string, string | null> = {};
-  const needsGaussian = analysis !== 'trajectory' && analysis !== 'retrieval';
+  const needsGaussian = analysis !== 'trajectory' && analysis !== 'retrieval' && analysis !== 'locality';
   const found = needsGaussian ? await findGaussian(registry, model, denoiser, flags.values.get('gaussian')) : null;
   if (found) sources['gaussian'] = found.source;
   const gaussian = found?.gaussian ?? null;
@@ -267,6 +302,8 @@ export async function commandAnalyze(args: string[], engine: Engine): Promise<vo
         const amplitudes = numberList(flags, 'amplitudes');
         const step = flags.values.get('step');
         const block = flags.values.get('block');
+        const mask = flags.values.get('mask');
+        const localK = flags.values.get('local-k');
         result = await manifoldAnalysis(
           denoiser,
           gaussian,
@@ -274,13 +311,34 @@ export async function commandAnalyze(args: string[], engine: Engine): Promise<vo
             ...run,
             ...(step !== undefined ? { step: integerFlag(flags, 'step', 0, 0, 999) } : {}),
             k: integerFlag(flags, 'k', 16, 1, denoiser.dim),
-            budget: integerFlag(flags, 'budget', 400, 2, 100_000),
+            budget: integerFlag(flags, 'budget', 1600, 2, 100_000),
+            toleranceDeg: numberFlag(flags, 'tolerance', 10, 0, 90),
+            ...(mask !== undefined ? { mask: readMaskFile(resolve(mask), denoiser.image) } : {}),
+            ...localFlags(flags),
+            ...(localK !== undefined ? { localK: integerFlag(flags, 'local-k', 6, 1, 64) } : {}),
             ...(block !== undefined ? { blockSize: integerFlag(flags, 'block', 4, 1, denoiser.dim) } : {}),
             fdStep: numberFlag(flags, 'fd-step', 0.05, 1e-6, 10),
             generatorK: integerFlag(flags, 'generator-k', 8, 0, denoiser.dim),
             generatorBlocks: integerFlag(flags, 'generator-blocks', 3, 1, 100),
             gridDirections: integerFlag(flags, 'grid-directions', 6, 0, 64),
             ...(amplitudes ? { amplitudes } : {}),
+          },
+          context,
+        );
+        break;
+      }
+      case 'locality': {
+        const injectSteps = numberList(flags, 'inject-steps');
+        const mask = flags.values.get('mask');
+        result = await localityAnalysis(
+          denoiser,
+          {
+            ...run,
+            ...(injectSteps ? { injectSteps } : {}),
+            ...(mask !== undefined ? { regions: [{ name: basename(mask), mask: readMaskFile(resolve(mask), denoiser.image) }] } : {}),
+            amplitude: numberFlag(flags, 'amplitude', 8, 1e-6, 1000),
+            budget: integerFlag(flags, 'budget', 1600, 8, 100_000),
+            ...localFlags(flags),
           },
           context,
         );

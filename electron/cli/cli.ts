@@ -34,9 +34,11 @@ const USAGE = `painter — watch diffusion models paint
                 [--engine-memory MB]
   painter evaluate --model ID [--samples N] [--conditional N] [--steps N] [--guidance 1,2,4]
                    [--json OUT.json] [--grid PREFIX] [--force]
-  painter analyze trajectory|agreement|emergence|perturbation|teleport|retrieval|manifold
+  painter analyze trajectory|agreement|emergence|perturbation|teleport|retrieval|manifold|locality
                   --model ID|FOLDER [--seeds N] [--steps N] [--sampler S] [--class N]
                   [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png] [--force]
+  painter analyze manifold --model ID --step K --mask mask.png [--null-space-rank R] --json F --png F
+                  (local directions of the white region of mask.png, issue 14)
   painter report --model ID|FOLDER --out DIR [--steps N] [--only a,b] [--quick] [--force]
   painter inspect RUN.safetensors|SESSION.painter|MODEL_FOLDER|JUDGE_FOLDER [--json]
   painter calibrate-local --model ID|FOLDER --out CALIBRATION.json [--delta ID] [--training N]

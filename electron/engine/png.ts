@@ -1,9 +1,10 @@
 /**
- * Minimal PNG encoder (8-bit greyscale or RGB, no interlace) and image-grid
- * helpers for strips and figures.
+ * Minimal PNG encoder (8-bit greyscale or RGB, no interlace) and decoder
+ * (region masks), and image-grid helpers for strips and figures.
  * @see https://www.w3.org/TR/png/ (chunks IHDR, IDAT, IEND; filter type 0)
  */
-import { deflateSync } from 'node:zlib';
+import { deflateSync, inflateSync } from 'node:zlib';
+import { PainterError } from './errors';
 import type { ImageSpec } from './manifest';
 
 const CRC_TABLE = (() => {
@@ -97,5 +98,102 @@ export function rasterGrid(cells: readonly Raster[], columns: number, scale = 1,
       }
     }
   });
+  return { width, height, channels, pixels };
+}
+
+/** A decoded PNG: 8-bit samples, `channels` interleaved (1 grey, 2 grey+alpha, 3 RGB, 4 RGBA). */
+export interface DecodedPng {
+  width: number;
+  height: number;
+  channels: 1 | 2 | 3 | 4;
+  pixels: Uint8Array;
+}
+
+/**
+ * Minimal PNG decoder for masks and small images: 8-bit greyscale, grey+alpha,
+ * RGB or RGBA, not interlaced, all five filter types. Anything else is refused
+ * with a message that says what the file is.
+ * @see https://www.w3.org/TR/png/ (§7.3 filters, §11.2.2 IHDR)
+ */
+export function decodePng(bytes: Uint8Array, name = 'the PNG file'): DecodedPng {
+  const signature = [137, 80, 78, 71, 13, 10, 26, 10];
+  if (bytes.length < 8 || signature.some((b, i) => bytes[i] !== b)) throw new PainterError('BAD_FILE', `${name} is not a PNG file.`, { file: name });
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = 8;
+  let width = 0;
+  let height = 0;
+  let colorType = -1;
+  const data: Uint8Array[] = [];
+  while (offset + 8 <= bytes.length) {
+    const length = view.getUint32(offset);
+    const type = String.fromCharCode(...bytes.subarray(offset + 4, offset + 8));
+    if (offset + 12 + length > bytes.length) throw new PainterError('BAD_FILE', `${name} is truncated (chunk ${type}).`, { file: name });
+    const body = bytes.subarray(offset + 8, offset + 8 + length);
+    if (type === 'IHDR') {
+      width = view.getUint32(offset + 8);
+      height = view.getUint32(offset + 12);
+      const depth = body[8]!;
+      colorType = body[9]!;
+      const interlace = body[12]!;
+      if (depth !== 8 || ![0, 2, 4, 6].includes(colorType) || interlace !== 0) {
+        throw new PainterError('BAD_FILE', `${name}: only 8-bit, non-interlaced greyscale, grey+alpha, RGB or RGBA PNGs are read (this one has bit depth ${depth}, colour type ${colorType}, interlace ${interlace}).`, {
+          file: name,
+        });
+      }
+      if (width < 1 || height < 1 || width * height > 1 << 24) throw new PainterError('BAD_FILE', `${name} has an unusable size ${width}×${height}.`, { file: name });
+    } else if (type === 'IDAT') {
+      data.push(body);
+    } else if (type === 'IEND') {
+      break;
+    }
+    offset += 12 + length;
+  }
+  if (colorType < 0 || data.length === 0) throw new PainterError('BAD_FILE', `${name} has no image data.`, { file: name });
+  const channels = ({ 0: 1, 4: 2, 2: 3, 6: 4 } as const)[colorType as 0 | 2 | 4 | 6];
+  let raw: Uint8Array;
+  try {
+    raw = inflateSync(Buffer.concat(data));
+  } catch {
+    throw new PainterError('BAD_FILE', `${name}: its image data cannot be decompressed.`, { file: name });
+  }
+  const stride = width * channels;
+  if (raw.length < (stride + 1) * height) throw new PainterError('BAD_FILE', `${name}: its image data is shorter than ${width}×${height}.`, { file: name });
+  const pixels = new Uint8Array(stride * height);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)]!;
+    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    const out = y * stride;
+    for (let x = 0; x < stride; x++) {
+      const a = x >= channels ? pixels[out + x - channels]! : 0;
+      const b = y > 0 ? pixels[out - stride + x]! : 0;
+      const c = x >= channels && y > 0 ? pixels[out - stride + x - channels]! : 0;
+      let predictor: number;
+      switch (filter) {
+        case 0:
+          predictor = 0;
+          break;
+        case 1:
+          predictor = a;
+          break;
+        case 2:
+          predictor = b;
+          break;
+        case 3:
+          predictor = (a + b) >> 1;
+          break;
+        case 4: {
+          const p = a + b - c;
+          const pa = Math.abs(p - a);
+          const pb = Math.abs(p - b);
+          const pc = Math.abs(p - c);
+          predictor = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+          break;
+        }
+        default:
+          throw new PainterError('BAD_FILE', `${name}: unknown filter type ${filter} on row ${y}.`, { file: name });
+      }
+      pixels[out + x] = (line[x]! + predictor) & 0xff;
+    }
+  }
   return { width, height, channels, pixels };
 }

@@ -18,7 +18,7 @@ import { resolveRunSettings, type ResolvedRunSettings } from './analysis/context
 import { jacobianDirections } from './analysis/jacobian';
 import { blockKrylov, restrictedSvd, type BlockOperator } from './analysis/krylov';
 import { pca } from './analysis/linalg';
-import { localDirections, regionWeights } from './analysis/local-directions';
+import { insideShares, localDirections, regionWeights } from './analysis/local-directions';
 import type { Denoiser } from './denoisers/types';
 import { PainterError, throwIfCancelled } from './errors';
 import type { RunRecord } from './runs';
@@ -118,24 +118,6 @@ async function kickGrid(options: VariationOptions, step: number, directions: Flo
   const finals = trajectory.x0Hat.subarray((sigmas.length - 1 - step) * cells * dim);
   kicked.forEach(({ d, j }, cell) => images.set(finals.subarray(cell * dim, (cell + 1) * dim), (d * amplitudes.length + j) * dim));
   return images;
-}
-
-/**
- * Per cell, the share of the final image's squared change (against the run's own final image) inside the
- * region, weighted by the region's soft mask; null where nothing changed (amplitude 0).
- */
-export function insideShares(images: Float32Array, final: ArrayLike<number>, weights: Float64Array, cells: number): Array<number | null> {
-  const dim = weights.length;
-  return Array.from({ length: cells }, (_, c) => {
-    let inside = 0;
-    let total = 0;
-    for (let i = 0; i < dim; i++) {
-      const change = (images[c * dim + i]! - final[i]!) ** 2;
-      inside += weights[i]! * change;
-      total += change;
-    }
-    return total > 0 ? inside / total : null;
-  });
 }
 
 /** Top singular directions of the generator map x_T → final image, by central differences of whole runs (σ form). */

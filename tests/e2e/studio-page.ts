@@ -111,6 +111,20 @@ export class Studio {
     await this.waitForJob();
   }
 
+  /** Drags across a canvas (fractions of its width and height) without waiting for a job: e.g. painting a region. */
+  async drag(testId: string, from: [number, number], to: [number, number]): Promise<void> {
+    const box = await this.page.getByTestId(testId).boundingBox();
+    if (box === null) throw new Error(`${testId} is not on screen`);
+    const at = ([fx, fy]: [number, number]): [number, number] => [box.x + fx * box.width, box.y + fy * box.height];
+    await this.page.mouse.move(...at(from));
+    await this.page.mouse.down();
+    for (let i = 1; i <= 8; i++) {
+      const t = i / 8;
+      await this.page.mouse.move(...at([from[0] + t * (to[0] - from[0]), from[1] + t * (to[1] - from[1])]));
+    }
+    await this.page.mouse.up();
+  }
+
   /** The content change the branch comparison shows, as a fraction. */
   async contentChange(): Promise<number> {
     const value = await this.page.getByTestId('content-change').getAttribute('data-value');

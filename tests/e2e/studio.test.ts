@@ -120,6 +120,53 @@ describe('studio in a real browser (painter serve + Chromium)', () => {
     expect(await studio.contentChange()).toBeGreaterThan(0);
   });
 
+  it('local variations: paint a region, find its directions, keep a cell as a branch, apply the kept direction to a second run', async () => {
+    await studio.selectModel('fashion-mnist-gaussian');
+    await studio.setField('#steps', '20');
+    await studio.setField('#seed', '3');
+    await studio.generate();
+    await studio.showStep(10);
+    const rowsBefore = await studio.treeRows().count();
+    await studio.page.getByTestId('tab-variations').click();
+    await studio.page.getByTestId('family-local').check();
+    await studio.page.locator('#variation-directions').selectOption('2');
+    // Nothing painted: nothing to find.
+    expect(await studio.page.getByTestId('find-variations').isDisabled()).toBe(true);
+    await studio.drag('region-canvas', [0.3, 0.2], [0.7, 0.35]);
+    await expect.poll(() => studio.page.getByTestId('region-coverage').textContent()).toMatch(/Region: \d+ % of the image/);
+    expect((await studio.canvasStats('region-mask')).spread).toBeGreaterThan(1);
+    await studio.page.getByTestId('find-variations').click();
+    await studio.page.getByTestId('variation-grid').waitFor({ timeout: 170_000 });
+    await studio.waitForJob(170_000);
+    expect(await studio.page.getByTestId('variation-caption').textContent()).toMatch(/Local \(region\) at step 10/);
+    expect(await studio.page.getByTestId('search-caption').textContent()).toMatch(/settled to within 10° in \d+ of at most \d+ forward passes.*Rest kept fixed by removing the outside's top \d+ direction/s);
+    expect(await studio.page.getByTestId('direction-note-0').textContent()).toMatch(/% of the change inside/);
+    const plain = await studio.canvasStats('variation-0-2');
+    const kicked = await studio.canvasStats('variation-0-4');
+    expect(kicked.pixels).not.toEqual(plain.pixels);
+
+    await studio.page.getByTestId('variation-grid').getByRole('button', { name: /^Keep \+8 along L1 as a branch/ }).click();
+    await studio.waitForJob();
+    await expect.poll(() => studio.treeRows().count()).toBe(rowsBefore + 1);
+    expect(await studio.page.getByText(/along \+L1 \(Local \(region\)\), whole image/).count()).toBeGreaterThan(0);
+
+    // A second run of the same model: the kept direction, applied at the same step.
+    await studio.setField('#seed', '4');
+    await studio.generate();
+    await studio.page.getByTestId('tab-variations').click();
+    await studio.page.getByTestId('kept-directions').waitFor();
+    await studio.page.getByTestId('apply-kept').first().click();
+    await studio.page.getByTestId('variation-grid').waitFor({ timeout: 120_000 });
+    await studio.waitForJob();
+    expect(await studio.page.getByTestId('variation-caption').textContent()).toMatch(/1 kept direction applied to this run at step 10/);
+    expect(await studio.page.getByTestId('direction-note-0').textContent()).toMatch(/% of the change inside/);
+    const there = await Promise.all([0, 2, 4].map((a) => studio.canvasStats(`variation-0-${a}`)));
+    expect(there[0]!.pixels).not.toEqual(there[1]!.pixels);
+    expect(there[2]!.pixels).not.toEqual(there[1]!.pixels);
+    expect(there[1]!.pixels).not.toEqual(plain.pixels); // another seed, another image
+    await studio.page.getByTestId('tab-studio').click();
+  });
+
   it('the 3-D view draws trajectories on a non-blank canvas, each in its own rotation plane or in PCA space', async () => {
     await studio.page.getByTestId('tab-theory').click();
     await studio.page.locator('select[aria-label="Number of trajectories"]').selectOption('4');

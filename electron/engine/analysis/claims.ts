@@ -5,6 +5,7 @@
  */
 import { evAt, type AgreementResult } from './agreement';
 import type { EmergenceResult } from './emergence';
+import type { LocalityResult } from './locality';
 import type { ManifoldResult } from './manifold';
 import type { PerturbationResult } from './perturbation';
 import type { RetrievalResult } from './retrieval';
@@ -20,6 +21,7 @@ export interface ReportResults {
   teleport?: TeleportResult;
   retrieval?: RetrievalResult;
   manifold?: ManifoldResult;
+  locality?: LocalityResult;
 }
 
 export interface Claim {
@@ -72,16 +74,20 @@ function agreementClaim(a: AgreementResult | undefined): Claim {
   };
 }
 
-/** σ bands of the local-model claim: late (σ ≤ 0.2), middle (0.2 < σ ≤ 2), early (σ > 2). */
+/**
+ * σ bands of the local-model claim: late (σ < 0.3), middle (0.3 ≤ σ < 3),
+ * early (σ ≥ 3); edges between the default grid's 0.2 | 0.5 and 2 | 5, so a
+ * network's snapped σ (2.0005) cannot change band.
+ */
 export const R2_BANDS: ReadonlyArray<{ name: string; low: number; high: number }> = [
-  { name: 'σ ≤ 0.2', low: 0, high: 0.2 },
-  { name: '0.2 < σ ≤ 2', low: 0.2, high: 2 },
-  { name: 'σ > 2', low: 2, high: Infinity },
+  { name: 'σ < 0.3', low: 0, high: 0.3 },
+  { name: '0.3 ≤ σ < 3', low: 0.3, high: 3 },
+  { name: 'σ ≥ 3', low: 3, high: Infinity },
 ];
 
-/** Median over a band's σ of a reference's median r²(σ) (seed means); null when the band is empty. */
+/** Median over a band's σ (low ≤ σ < high) of a reference's median r²(σ) (seed means); null when the band is empty. */
 export function bandR2(a: AgreementResult, reference: { r2: MeanSd[] }, band: { low: number; high: number }): number | null {
-  const values = a.ev.sigmas.flatMap((s, i) => (s > band.low && s <= band.high ? [reference.r2[i]!.mean] : [])).sort((x, y) => x - y);
+  const values = a.ev.sigmas.flatMap((s, i) => (s >= band.low && s < band.high ? [reference.r2[i]!.mean] : [])).sort((x, y) => x - y);
   if (values.length === 0) return null;
   const mid = values.length >> 1;
   return values.length % 2 === 1 ? values[mid]! : 0.5 * (values[mid - 1]! + values[mid]!);
@@ -176,6 +182,24 @@ function retrievalClaim(r: RetrievalResult | undefined): Claim {
   };
 }
 
+function localityClaim(l: LocalityResult | undefined): Claim {
+  const measure = 'share of the final image’s squared change inside a region, after ±a kicks along the top local direction vs the top global Jacobian direction, finishing the run';
+  const expected = '≥ 0.8 where global ones are far lower (holds if at some step the mean over seeds and regions is ≥ 0.8 for local and ≤ 0.5 for global)';
+  if (!l) return { claim: 'Local variations stay in their region', measure, expected, measured: 'not run', holds: null };
+  const bySteps = l.settings.injectSteps.map((step) => {
+    const cells = l.cells.filter((c) => c.step === step);
+    const mean = (pick: (c: (typeof cells)[number]) => number): number => cells.reduce((s, c) => s + pick(c), 0) / cells.length;
+    return { step, local: mean((c) => c.local.mean), global: mean((c) => c.global.mean) };
+  });
+  return {
+    claim: 'Local variations stay in their region',
+    measure: `${measure} (${l.settings.seeds.length} seeds × ${l.regions.length} regions)`,
+    expected,
+    measured: bySteps.map((s) => `step ${s.step}: local ${s.local.toFixed(2)}, global ${s.global.toFixed(2)}`).join('; '),
+    holds: bySteps.some((s) => s.local >= 0.8 && s.global <= 0.5),
+  };
+}
+
 export function evaluateClaims(results: ReportResults): Claim[] {
   return [
     ...trajectoryClaims(results.trajectory),
@@ -185,5 +209,6 @@ export function evaluateClaims(results: ReportResults): Claim[] {
     perturbationClaim(results.perturbation),
     teleportClaim(results.teleport),
     retrievalClaim(results.retrieval),
+    localityClaim(results.locality),
   ];
 }

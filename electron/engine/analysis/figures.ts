@@ -7,13 +7,14 @@ import type { ImageSpec } from '../manifest';
 import { imageToRaster, rasterGrid, type Raster } from '../png';
 import type { AgreementResult } from './agreement';
 import type { EmergenceResult } from './emergence';
+import type { LocalityResult } from './locality';
 import type { ManifoldResult } from './manifold';
 import type { PerturbationResult } from './perturbation';
 import type { RetrievalResult } from './retrieval';
 import type { TeleportResult } from './teleport';
 import type { TrajectoryResult } from './trajectory';
 
-export type AnalysisResult = TrajectoryResult | AgreementResult | EmergenceResult | PerturbationResult | TeleportResult | RetrievalResult | ManifoldResult;
+export type AnalysisResult = TrajectoryResult | AgreementResult | EmergenceResult | PerturbationResult | TeleportResult | RetrievalResult | ManifoldResult | LocalityResult;
 
 function dimOf(image: ImageSpec): number {
   return image.channels * image.height * image.width;
@@ -39,6 +40,25 @@ export function directionImages(directions: Float32Array, count: number, image: 
 
 function scaleFor(image: ImageSpec): number {
   return Math.max(1, Math.floor(64 / image.width));
+}
+
+/** An RGB copy of a raster with the region (H·W weights, the image's own size) tinted orange. */
+export function tintRegion(raster: Raster, mask: ArrayLike<number>, strength = 0.45): Raster {
+  const { width, height } = raster;
+  const pixels = new Uint8Array(width * height * 3);
+  for (let p = 0; p < width * height; p++) {
+    const w = Math.min(1, Math.max(0, mask[p] ?? 0)) * strength;
+    for (let c = 0; c < 3; c++) {
+      const value = raster.pixels[p * raster.channels + (raster.channels === 3 ? c : 0)]!;
+      const tint = [255, 140, 40][c]!;
+      pixels[p * 3 + c] = Math.round((1 - w) * value + w * tint);
+    }
+  }
+  return { width, height, channels: 3, pixels };
+}
+
+function rgb(raster: Raster): Raster {
+  return raster.channels === 3 ? raster : tintRegion(raster, [], 0);
 }
 
 /** Stacks grids vertically (same width assumed; narrower ones are padded). */
@@ -93,9 +113,24 @@ export function analysisPicture(result: AnalysisResult, image: ImageSpec): Raste
         const marks = directionImages(directions, rows, image);
         return rasterGrid(marks.flatMap((mark, d) => [mark, ...images.slice(d * amplitudes, (d + 1) * amplitudes)]), amplitudes + 1, scale);
       };
-      const parts = [grid(result.jacobian.first.directions, result.grids.jacobian), grid(result.x0Trajectory.directions, result.grids.x0Trajectory)];
+      const parts: Raster[] = [];
+      if (result.grids.jacobian.length > 0) parts.push(grid(result.jacobian.first.directions, result.grids.jacobian));
+      parts.push(grid(result.x0Trajectory.directions, result.grids.x0Trajectory));
       if (result.generator !== null && result.grids.generator !== null) parts.push(grid(result.generator.imageDirections, result.grids.generator));
+      if (result.local !== null && result.grids.local !== null && result.grids.local.length > 0) {
+        // The local grid in colour: each direction image with its region tinted.
+        const rows = result.grids.local.length / (dimOf(image) * amplitudes);
+        const images = cells(result.grids.local, image).map(rgb);
+        const marks = directionImages(result.local.directions, rows, image).map((mark) => tintRegion(mark, result.local!.mask));
+        parts.push(rasterGrid(marks.flatMap((mark, d) => [mark, ...images.slice(d * amplitudes, (d + 1) * amplitudes)]), amplitudes + 1, scale));
+        return stack(parts.map(rgb));
+      }
       return stack(parts);
+    }
+    case 'locality': {
+      // The final image with the region tinted; −a, +a along the top local direction; −a, +a along the top global one.
+      const finals = cells(result.example.images, image).map(rgb);
+      return rasterGrid([tintRegion(finals[0]!, result.example.mask), ...finals.slice(1)], 5, scale);
     }
   }
 }

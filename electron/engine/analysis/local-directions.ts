@@ -43,6 +43,8 @@ import { DEFAULT_TOLERANCE_DEG, denoiserJacobianOperator, fdStepAt, startBlock, 
 import { orthonormalizeRows } from './linalg';
 import { IncrementalGram, ProductBasis } from './product-basis';
 
+/** Inside energies (squared singular values) closer than this share of the top one count as tied: 1 % in singular value. */
+const LOCAL_TIE_SHARE = 0.02;
 /** Default share of the outside's Jacobian energy that the projected-out directions carry. */
 export const DEFAULT_ENERGY_THRESHOLD = 0.98;
 const CHECK_GROWTH = 1.25;
@@ -63,6 +65,8 @@ export interface LocalSearchOptions {
   nullSpaceRank?: number;
   /** Share of the outside's energy the projected-out directions must carry (default 0.98). */
   energyThreshold?: number;
+  /** Start the search with every pixel of the region and a 2-pixel halo (default true, when it fits in a quarter of the budget). */
+  seedRegion?: boolean;
 }
 
 export interface LocalDirections {
@@ -76,10 +80,16 @@ export interface LocalDirections {
   unconstrained: { directions: Float32Array; eigenvalues: number[]; insideShare: number[] };
   /** LOCO Edit's own order of steps (project each unconstrained direction afterwards): its inside shares, for comparison. */
   projectedInsideShare: number[];
+  /**
+   * Per direction: degrees that its change to x̂0 (J v) still moved between the search space at about half its
+   * size and now, under the same null space. (The vector itself can still turn within J's near-null space, which
+   * changes nothing the user sees.)
+   */
   convergenceDeg: number[];
   /** Leading directions converged below the tolerance. */
   found: number;
   toleranceDeg: number;
+  /** Per direction, the others whose inside energies are within 2 % of the top one's (only their span is defined). */
   tiedWith: number[][];
   nullSpaceRank: number;
   rankChosenBy: 'energy' | 'user';
@@ -126,6 +136,8 @@ interface Estimate {
   eigenvalues: number[];
   /** The directions, rows [count][D]: top eigenvectors of Jᵀ M J within the approximate null space. */
   directions: Float64Array;
+  /** Their effect on x̂0, J v, as unit rows [count][D]. */
+  images: Float64Array;
   strengths: number[];
   insideShare: number[];
   /** Top eigenvectors of Jᵀ M J without the null-space constraint, and their eigenvalues and inside shares. */
@@ -136,8 +148,80 @@ interface Estimate {
   projectedShare: number[];
   count: number;
   rank: number;
+  /** The outside's top-R eigenvectors as coefficient rows over the space, [rank][m]. */
+  nullVectors: Float64Array;
   explainedEnergy: number;
   outsideSpectrum: number[];
+}
+
+/**
+ * Top eigenvectors of Cᵀ G C for orthonormal coefficient columns C (m×c, row-major): the best directions in
+ * span(C) for the Gram G. Returns eigenvalues and the directions' coefficients over the space, [count][m].
+ */
+function restrictedTop(g: Float64Array, m: number, columns: Float64Array, c: number, count: number): { values: number[]; coefficients: Float64Array } {
+  const product = new Float64Array(m * c); // G C
+  for (let p = 0; p < m; p++) {
+    for (let q = 0; q < m; q++) {
+      const value = g[p * m + q]!;
+      if (value === 0) continue;
+      for (let j = 0; j < c; j++) product[p * c + j]! += value * columns[q * c + j]!;
+    }
+  }
+  const small = new Float64Array(c * c);
+  for (let p = 0; p < m; p++) {
+    for (let a = 0; a < c; a++) {
+      const cpa = columns[p * c + a]!;
+      if (cpa === 0) continue;
+      for (let b = 0; b < c; b++) small[a * c + b]! += cpa * product[p * c + b]!;
+    }
+  }
+  const solved = symmetrizedEigen(small, c);
+  const n = Math.min(count, c);
+  const coefficients = new Float64Array(n * m);
+  for (let j = 0; j < n; j++) {
+    for (let p = 0; p < m; p++) {
+      let sum = 0;
+      for (let a = 0; a < c; a++) sum += columns[p * c + a]! * solved.vectors[a * c + j]!;
+      coefficients[j * m + p] = sum;
+    }
+  }
+  return { values: Array.from(solved.values.subarray(0, n)), coefficients };
+}
+
+/**
+ * The same restricted problem in a smaller search space — the first `size` of the m vectors, each with the
+ * current null space projected out — for the convergence check: how much the directions still move as the
+ * space grows, under one and the same constraint.
+ */
+function smallerSpaceDirections(basis: ProductBasis, inside: Float64Array, m: number, size: number, nullVectors: Float64Array, rank: number, count: number): { vectors: Float64Array; images: Float64Array; count: number } {
+  const candidates = new Float64Array(size * m); // rows: P e_p
+  for (let p = 0; p < size; p++) {
+    candidates[p * m + p] = 1;
+    for (let r = 0; r < rank; r++) {
+      const qp = nullVectors[r * m + p]!;
+      if (qp === 0) continue;
+      for (let i = 0; i < m; i++) candidates[p * m + i]! -= qp * nullVectors[r * m + i]!;
+    }
+  }
+  const orthonormal = orthonormalizeRows(candidates, size, m);
+  const c = orthonormal.count;
+  const columns = new Float64Array(m * c);
+  for (let a = 0; a < c; a++) for (let p = 0; p < m; p++) columns[p * c + a] = orthonormal.rows[a * m + p]!;
+  const solved = restrictedTop(inside, m, columns, c, count);
+  const n = Math.min(count, c);
+  const vectors = new Float64Array(n * basis.dim);
+  const images = new Float64Array(n * basis.dim);
+  for (let j = 0; j < n; j++) {
+    const { vector, image } = basis.combine(solved.coefficients.subarray(j * m, (j + 1) * m), m);
+    vectors.set(vector, j * basis.dim);
+    images.set(unit(image), j * basis.dim);
+  }
+  return { vectors, images, count: n };
+}
+
+function unit(values: Float64Array): Float64Array {
+  const length = Math.hypot(...values);
+  return length > 0 ? values.map((v) => v / length) : values;
 }
 
 /** Column j of a row-major m×m eigenvector matrix. */
@@ -167,7 +251,7 @@ function shareOf(inside: Float64Array, outside: Float64Array, m: number, z: Floa
  * of G_out = (JV)ᵀ(I − M)(JV)), R by the energy threshold unless fixed, and the top eigenvectors of
  * G_in = (JV)ᵀ M (JV) in their orthogonal complement.
  */
-function estimate(basis: ProductBasis, inside: Float64Array, outside: Float64Array, m: number, count: number, options: LocalSearchOptions, fixedRank?: number): Estimate {
+function estimate(basis: ProductBasis, inside: Float64Array, outside: Float64Array, m: number, count: number, options: LocalSearchOptions): Estimate {
   const dim = basis.dim;
   const inner = symmetrizedEigen(inside, m);
   const outer = symmetrizedEigen(outside, m);
@@ -176,8 +260,8 @@ function estimate(basis: ProductBasis, inside: Float64Array, outside: Float64Arr
   const insideTotal = Array.from(inner.values).reduce((a, b) => a + Math.max(b, 0), 0);
   const threshold = options.energyThreshold ?? DEFAULT_ENERGY_THRESHOLD;
   let rank: number;
-  if (fixedRank !== undefined || options.nullSpaceRank !== undefined) {
-    rank = Math.min(fixedRank ?? options.nullSpaceRank!, m - 1);
+  if (options.nullSpaceRank !== undefined) {
+    rank = Math.min(options.nullSpaceRank, m - 1);
   } else if (total <= 1e-12 * Math.max(insideTotal, 1e-300)) {
     rank = 0; // nothing outside the region moves (the region is the whole image)
   } else {
@@ -191,26 +275,12 @@ function estimate(basis: ProductBasis, inside: Float64Array, outside: Float64Arr
   const c = m - rank;
   const complement = new Float64Array(m * c); // row-major m×c
   for (let p = 0; p < m; p++) for (let j = 0; j < c; j++) complement[p * c + j] = outer.vectors[p * m + rank + j]!;
-  const product = new Float64Array(m * c); // G_in C
-  for (let p = 0; p < m; p++) {
-    for (let q = 0; q < m; q++) {
-      const g = inside[p * m + q]!;
-      if (g === 0) continue;
-      for (let j = 0; j < c; j++) product[p * c + j]! += g * complement[q * c + j]!;
-    }
-  }
-  const restricted = new Float64Array(c * c);
-  for (let p = 0; p < m; p++) {
-    for (let a = 0; a < c; a++) {
-      const cpa = complement[p * c + a]!;
-      if (cpa === 0) continue;
-      for (let b = 0; b < c; b++) restricted[a * c + b]! += cpa * product[p * c + b]!;
-    }
-  }
-  const solved = symmetrizedEigen(restricted, c);
-
+  const solved = restrictedTop(inside, m, complement, c, count);
+  const nullVectors = new Float64Array(rank * m);
+  for (let r = 0; r < rank; r++) for (let p = 0; p < m; p++) nullVectors[r * m + p] = outer.vectors[p * m + r]!;
   const n = Math.min(count, c);
   const directions = new Float64Array(n * dim);
+  const images = new Float64Array(n * dim);
   const unconstrained = new Float64Array(n * dim);
   const strengths: number[] = [];
   const insideShare: number[] = [];
@@ -218,13 +288,10 @@ function estimate(basis: ProductBasis, inside: Float64Array, outside: Float64Arr
   const projectedShare: number[] = [];
   const nullBasis = Array.from({ length: rank }, (_, r) => column(outer.vectors, m, r));
   for (let j = 0; j < n; j++) {
-    const z = new Float64Array(m);
-    for (let p = 0; p < m; p++) {
-      let sum = 0;
-      for (let a = 0; a < c; a++) sum += complement[p * c + a]! * solved.vectors[a * c + j]!;
-      z[p] = sum;
-    }
-    directions.set(basis.combine(z, m).vector, j * dim);
+    const z = solved.coefficients.subarray(j * m, (j + 1) * m);
+    const combined = basis.combine(z, m);
+    directions.set(combined.vector, j * dim);
+    images.set(unit(combined.image), j * dim);
     strengths.push(Math.sqrt(Math.max(solved.values[j]!, 0)));
     insideShare.push(shareOf(inside, outside, m, z));
     // Without the constraint, and LOCO Edit's projection of it, for comparison.
@@ -240,7 +307,9 @@ function estimate(basis: ProductBasis, inside: Float64Array, outside: Float64Arr
     projectedShare.push(shareOf(inside, outside, m, projected));
   }
   return {
-    eigenvalues: Array.from(solved.values.subarray(0, n)),
+    eigenvalues: solved.values.slice(0, n),
+    nullVectors,
+    images,
     directions,
     strengths,
     insideShare,
@@ -253,6 +322,30 @@ function estimate(basis: ProductBasis, inside: Float64Array, outside: Float64Arr
     explainedEnergy: total > 0 ? carried / total : 0,
     outsideSpectrum: energies.slice(0, 32).map((e) => Math.sqrt(e)),
   };
+}
+
+/** Pixels around a region in which its local directions live: those within `halo` pixels of a weight > 0. */
+const REGION_HALO = 2;
+
+/** Indices (into C·H·W) of the values within `halo` pixels (Chebyshev distance) of the region, every channel. */
+function regionPixels(weights: Float64Array, image: { channels: number; height: number; width: number }, halo: number): number[] {
+  const { channels, height, width } = image;
+  const plane = height * width;
+  const out: number[] = [];
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let near = false;
+      for (let dy = -halo; dy <= halo && !near; dy++) {
+        for (let dx = -halo; dx <= halo && !near; dx++) {
+          const yy = y + dy;
+          const xx = x + dx;
+          if (yy >= 0 && yy < height && xx >= 0 && xx < width && weights[yy * width + xx]! > 0) near = true;
+        }
+      }
+      if (near) for (let c = 0; c < channels; c++) out.push(c * plane + y * width + x);
+    }
+  }
+  return out;
 }
 
 interface Chain {
@@ -349,8 +442,9 @@ export async function localDirections(
     if (m >= dim) angles = new Array<number>(shown).fill(0); // the whole of R^D: exact
     else if (half === undefined) angles = new Array<number>(shown).fill(Number.NaN);
     else {
-      const earlier = estimate(basis, inside.matrix(half), outside.matrix(half), half, wanted, options, next.rank);
-      angles = groupAngles(next.directions, shown, earlier.directions, earlier.count, tiedGroups(next.eigenvalues, shown), dim);
+      const earlier = smallerSpaceDirections(basis, inside.matrix(m), m, half, next.nullVectors, next.rank, wanted);
+      // What the user sees of a direction is the change it makes to x̂0, J v: its convergence is that change's angle.
+      angles = groupAngles(next.images, shown, earlier.images, earlier.count, tiedGroups(next.eigenvalues, shown, LOCAL_TIE_SHARE), dim);
     }
     if (process.env['LOCAL_DEBUG']) console.error(`m=${m} passes=${counter.images} R=${next.rank} E=${next.explainedEnergy.toFixed(3)} in=${next.eigenvalues.slice(0, 6).map((v) => v.toExponential(2)).join(' ')} conv=${angles.map((a) => a.toFixed(0)).join(',')} share=${next.insideShare.slice(0, 6).map((v) => v.toFixed(2)).join(',')} loco=${next.projectedShare.slice(0, 3).map((v) => v.toFixed(2)).join(',')}`);
     checkpoints.push(m);
@@ -365,6 +459,19 @@ export async function localDirections(
   // The outside chain gets twice the block: its top-R space (R of order tens) is the larger problem.
   const start = startBlock(dim, Math.min(2 * blockSize, dim), options.seed);
   const first = await evaluate(start.rows, start.count);
+  if (options.seedRegion ?? true) {
+    // Every pixel of the region and a halo around it joins the space at once: the inside problem is then solved
+    // exactly there (a local direction lives mostly there), and only the outside's null space is left to converge.
+    const pixels = regionPixels(weights, denoiser.image, REGION_HALO);
+    if (2 * pixels.length <= budget / 4) {
+      for (let from = 0; from < pixels.length; from += 64) {
+        const chunk = pixels.slice(from, from + 64);
+        const rows = new Float64Array(chunk.length * dim);
+        chunk.forEach((pixel, r) => (rows[r * dim + pixel] = 1));
+        await evaluate(rows, chunk.length);
+      }
+    }
+  }
   let chains: Chain[] = [
     { weights, images: first.products.subarray(0, Math.min(blockSize, first.count) * dim), count: Math.min(blockSize, first.count) },
     { weights: outsideWeights, images: first.products, count: first.count },
@@ -409,7 +516,7 @@ export async function localDirections(
     }
   }
   const shown = Math.min(k, final.count);
-  const groups = tiedGroups(final.eigenvalues, shown);
+  const groups = tiedGroups(final.eigenvalues, shown, LOCAL_TIE_SHARE);
   return {
     directions: Float32Array.from(final.directions.subarray(0, shown * dim)),
     strengths: final.strengths.slice(0, shown),
@@ -436,4 +543,22 @@ export async function localDirections(
     spaceSize: m,
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+/**
+ * Per cell, the share of the final image's squared change (against the run's own final image) inside the
+ * region, weighted by the region's soft mask; null where nothing changed (amplitude 0).
+ */
+export function insideShares(images: Float32Array, final: ArrayLike<number>, weights: Float64Array, cells: number): Array<number | null> {
+  const dim = weights.length;
+  return Array.from({ length: cells }, (_, c) => {
+    let inside = 0;
+    let total = 0;
+    for (let i = 0; i < dim; i++) {
+      const change = (images[c * dim + i]! - final[i]!) ** 2;
+      inside += weights[i]! * change;
+      total += change;
+    }
+    return total > 0 ? inside / total : null;
+  });
 }

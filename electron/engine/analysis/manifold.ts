@@ -16,6 +16,7 @@ import type { Denoiser } from '../denoisers/types';
 import { PainterError } from '../errors';
 import type { Trajectory } from '../samplers';
 import { DEFAULT_TOLERANCE_DEG, jacobianDirections, type JacobianDirections } from './jacobian';
+import { insideShares, localDirections, regionWeights, type LocalDirections } from './local-directions';
 import { blockKrylov, restrictedSvd, type BlockOperator } from './krylov';
 import { columnMeanSd, meanSd, pca, principalAngles, type MeanSd } from './linalg';
 import {
@@ -58,6 +59,16 @@ export interface ManifoldOptions extends RunSettings {
   amplitudes?: readonly number[];
   /** Directions per variation grid (default 6; 0 for none). */
   gridDirections?: number;
+  /**
+   * A region of the image (H·W weights in [0, 1]): also find the local directions that change it and keep the
+   * rest (issue 14; local-directions.ts), at the step, for the first seed, with their grid.
+   */
+  mask?: Float32Array;
+  /** Local directions wanted (default min(k, 6)); the null-space rank (default: energy threshold) and threshold (default 0.98); their forward-pass cap (default 1600). */
+  localK?: number;
+  nullSpaceRank?: number;
+  energyThreshold?: number;
+  localBudget?: number;
 }
 
 export interface ManifoldResult {
@@ -98,7 +109,9 @@ export interface ManifoldResult {
     seconds: number;
   } | null;
   /** Final images [direction][amplitude][D] of the first seed. */
-  grids: { jacobian: Float32Array; x0Trajectory: Float32Array; generator: Float32Array | null; directions: number };
+  grids: { jacobian: Float32Array; x0Trajectory: Float32Array; generator: Float32Array | null; local: Float32Array | null; directions: number };
+  /** With a mask: the local directions of the first seed, and each grid cell's share of the final change inside the region. */
+  local: (LocalDirections & { mask: Float32Array; gridInside: Array<number | null> }) | null;
 }
 
 /** Final images after a kick a·v (model convention) at grid index `step` of one seed, [direction][amplitude][D]. */
@@ -157,8 +170,10 @@ export async function manifoldAnalysis(denoiser: Denoiser, gaussian: GaussianMod
   const gridDirections = Math.min(options.gridDirections ?? 6, k);
   const generatorBlockSize = generatorK + 2;
 
-  const gridUnits = gridDirections > 0 ? (run.steps - step) * 2 + (generatorK > 0 ? run.steps : 0) : 0;
-  const meter = new ProgressMeter(context, run.steps + run.seeds.length * budget + (generatorK > 0 ? generatorBlocks * run.steps : 0) + gridUnits);
+  const weights = options.mask !== undefined ? regionWeights(options.mask, denoiser.image) : null;
+  const localBudget = options.localBudget ?? 1600;
+  const gridUnits = gridDirections > 0 ? (run.steps - step) * (weights !== null ? 3 : 2) + (generatorK > 0 ? run.steps : 0) : 0;
+  const meter = new ProgressMeter(context, run.steps + run.seeds.length * budget + (weights !== null ? localBudget : 0) + (generatorK > 0 ? generatorBlocks * run.steps : 0) + gridUnits);
   const base = await sampleBatch(denoiser, run, run.seeds, meter, 'sampling', context);
   const sigma = base.sigmas[step]!;
   const evaluated = effectiveSigma(denoiser, sigma);
@@ -183,6 +198,37 @@ export async function manifoldAnalysis(denoiser: Denoiser, gaussian: GaussianMod
     const data = new Float64Array(count * dim);
     for (let c = 0; c < count; c++) for (let i = 0; i < dim; i++) data[c * dim + i] = gaussian.eigvecs[i * gaussian.rank + c]!;
     anglesToData = Array.from(principalAngles(first.directions, count, data, count, dim), (a) => (a * 180) / Math.PI);
+  }
+
+  // Local directions of the region (issue 14), first seed.
+  let local: ManifoldResult['local'] = null;
+  if (weights !== null) {
+    const x = base.states.slice(step * base.batch * dim, (step * base.batch + 1) * dim);
+    let reported = 0;
+    const found = await localDirections(
+      denoiser,
+      x,
+      sigma,
+      run,
+      weights,
+      {
+        k: Math.min(options.localK ?? Math.min(k, 6), dim),
+        blockSize: 4,
+        budget: localBudget,
+        toleranceDeg,
+        fdStep,
+        maxBatch,
+        seed: run.seeds[0]!,
+        ...(options.nullSpaceRank !== undefined ? { nullSpaceRank: options.nullSpaceRank } : {}),
+        ...(options.energyThreshold !== undefined ? { energyThreshold: options.energyThreshold } : {}),
+      },
+      (done) => {
+        meter.advance(done - reported, 'local directions');
+        reported = done;
+      },
+    );
+    meter.advance(localBudget - reported, 'local directions');
+    local = { ...found, mask: Float32Array.from(options.mask!), gridInside: [] };
   }
 
   // (b) principal components of the first seed's x̂0 trajectory.
@@ -228,9 +274,16 @@ export async function manifoldAnalysis(denoiser: Denoiser, gaussian: GaussianMod
   }
 
   const empty = new Float32Array(0);
-  const grids: ManifoldResult['grids'] = { jacobian: empty, x0Trajectory: empty, generator: null, directions: gridDirections };
+  const grids: ManifoldResult['grids'] = { jacobian: empty, x0Trajectory: empty, generator: null, local: null, directions: gridDirections };
   if (gridDirections > 0) {
-    grids.jacobian = await kickGrid(denoiser, run, base, 0, step, first.directions, gridDirections, amplitudes, meter, context, 'Jacobian variations');
+    // Only directions that converged are shown (issue 13 part 2).
+    grids.jacobian = await kickGrid(denoiser, run, base, 0, step, first.directions, Math.min(gridDirections, first.found), amplitudes, meter, context, 'Jacobian variations');
+    if (local !== null) {
+      const count = Math.min(gridDirections, local.found);
+      grids.local = await kickGrid(denoiser, run, base, 0, step, local.directions, count, amplitudes, meter, context, 'local variations');
+      const final = base.x0Hat.subarray((base.sigmas.length - 1) * base.batch * dim, ((base.sigmas.length - 1) * base.batch + 1) * dim);
+      local.gridInside = insideShares(grids.local, final, weights!, count * amplitudes.length);
+    }
     grids.x0Trajectory = await kickGrid(denoiser, run, base, 0, step, x0Pca.components, Math.min(gridDirections, x0Pca.explained.length), amplitudes, meter, context, 'x̂0-PC variations');
     if (generator !== null) {
       const count = Math.min(gridDirections, generator.singularValues.length);
@@ -251,5 +304,6 @@ export async function manifoldAnalysis(denoiser: Denoiser, gaussian: GaussianMod
     x0Trajectory: { explained: Array.from(x0Pca.explained), directions: Float32Array.from(x0Pca.components) },
     generator,
     grids,
+    local,
   };
 }

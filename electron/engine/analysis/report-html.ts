@@ -183,7 +183,10 @@ function manifoldSection(data: ReportData, image: ImageSpec): string {
   const index = m.jacobian.eigenvalues.map((_, i) => i + 1);
   const generator = m.generator;
   return `<h2>7 · Interpretable directions</h2>
-<p>Step ${m.settings.step} (σ = ${m.settings.sigma.toPrecision(3)}): top ${m.settings.k} eigenvectors of the symmetrised denoiser Jacobian from ${m.jacobian.first.forwardPasses} forward passes in ${m.jacobian.first.calls} batched calls (${m.jacobian.first.seconds.toFixed(1)} s; blocks of ${m.settings.blockSize}); skew share of the Jacobian ${fixed(m.jacobian.asymmetry.mean, 3)};
+<p>Step ${m.settings.step} (σ = ${m.settings.sigma.toPrecision(3)}): top ${m.settings.k} eigenvectors of the symmetrised denoiser Jacobian; the search grows until each has moved less than ${m.jacobian.first.toleranceDeg}° since the search space was half its size, up to ${m.jacobian.first.budget} forward passes.
+<b>${m.jacobian.first.found} of ${m.settings.k} converged</b> in ${m.jacobian.first.forwardPasses} forward passes (${m.jacobian.first.calls} batched calls, ${m.jacobian.first.seconds.toFixed(1)} s; blocks of ${m.settings.blockSize}); only those are in the grid below.
+Per direction, degrees still moving: ${m.jacobian.first.convergenceDeg.map((a, i) => `J${i + 1} ${Number.isFinite(a) ? a.toFixed(1) : '–'}${m.jacobian.first.tiedWith[i]!.length > 0 ? ` (tied with ${m.jacobian.first.tiedWith[i]!.map((t) => `J${t + 1}`).join(', ')})` : ''}`).join(', ')}.
+Skew share of the Jacobian ${fixed(m.jacobian.asymmetry.mean, 3)};
 principal angles to the data's top-${m.jacobian.anglesToData.length} PCs: ${m.jacobian.anglesToData.map((a) => a.toFixed(0)).join('°, ')}°.
 ${generator ? `Generator map: ${generator.forwardPasses} forward passes (${generator.seconds.toFixed(1)} s).` : ''}</p>
 <div class="charts">${lineChart(
@@ -203,7 +206,32 @@ ${generator ? `Generator map: ${generator.forwardPasses} forward passes (${gener
         )
       : ''
   }</div>
-${png(m, image, `Variation grids (rows: direction, then amplitude ${m.settings.amplitudes.join(', ')}): Jacobian eigenvectors at the step; x̂0-trajectory PCs; generator singular directions at x_T.`)}`;
+${png(m, image, `Variation grids (rows: direction, then amplitude ${m.settings.amplitudes.join(', ')}): converged Jacobian eigenvectors at the step; x̂0-trajectory PCs; generator singular directions at x_T${m.local ? '; local directions of the region (tinted)' : ''}.`)}`;
+}
+
+function localitySection(data: ReportData, image: ImageSpec): string {
+  const l = data.results.locality;
+  if (!l) return '';
+  const rows = l.cells
+    .map(
+      (c) =>
+        `<tr><td>${c.step} (σ = ${c.sigma.toPrecision(3)})</td><td>${escapeHtml(c.region)}</td><td><b>${formatMeanSd(c.local, 2)}</b></td><td>${formatMeanSd(c.global, 2)}</td><td>${formatMeanSd(c.linear, 2)}</td><td>${(100 * c.insideAtLeast80).toFixed(0)} %</td><td>${formatMeanSd(c.rank, 0)}</td><td>${(100 * c.convergedShare).toFixed(0)} %</td><td>${formatMeanSd(c.forwardPasses, 0)}</td><td>${formatMeanSd(c.seconds, 1)}</td></tr>`,
+    )
+    .join('');
+  const transfer = l.transfer
+    .map(
+      (t) =>
+        `<tr><td>${t.step}</td><td>${escapeHtml(t.region)}</td><td>${t.source.local.toFixed(2)}</td><td>${t.source.change.toFixed(3)}</td><td>${formatMeanSd(t.others.local, 2)}</td><td>${formatMeanSd(t.others.change, 3)}</td></tr>`,
+    )
+    .join('');
+  const regions = l.regions.map((r) => `${escapeHtml(r.name)} (${(100 * r.area).toFixed(0)} % of the image)`).join(', ');
+  return `<h2>8 · Local variations</h2>
+<p>After LOCO Edit (Chen et al., NeurIPS 2024): the top eigenvector of JᵀMJ (M the region) within the approximate null space of (I − M)J, whose top-R right singular vectors — R for ${(100 * l.settings.energyThreshold).toFixed(0)} % of its energy in the search space — are removed; J by central-difference JVPs, Jᵀ only to grow the search space (skew share of the Jacobian there ${formatMeanSd(l.asymmetry, 2)}; 0 for an exact denoiser).
+Kicks of ±${l.settings.amplitude} (unit-variance x_t) along the top local and the top global Jacobian direction, the run finished from there; cells: the share of the final image's squared change inside the region, over ${l.settings.seeds.length} seeds. Regions: ${regions}.</p>
+<table><tr><th>step</th><th>region</th><th>local</th><th>global</th><th>first order (x̂0 at the step)</th><th>local ≥ 0.8</th><th>null-space R</th><th>converged</th><th>forward passes</th><th>seconds</th></tr>${rows}</table>
+${transfer ? `<p>Transfer: the local direction found on seed ${l.transfer[0]!.sourceSeed}, kicked at the same step on the ${l.transfer[0]!.others.seeds.length} other seeds: share inside, and the coarse-scale content change of the final image (RMS after a blur of 1/20 of the side, over the data range).</p>
+<table><tr><th>step</th><th>region</th><th>inside, own seed</th><th>change, own seed</th><th>inside, other seeds</th><th>change, other seeds</th></tr>${transfer}</table>` : ''}
+${png(l, image, `Seed ${l.settings.seeds[0]}, step ${l.example.step}, region “${l.example.region}”: the final image (region tinted); −a, +a along the top local direction; −a, +a along the top global direction.`)}`;
 }
 
 /** The generator mark in every report.html (the CLI replaces only its own reports, electron/cli/overwrite.ts). */
@@ -239,6 +267,7 @@ ${perturbationSection(data, image)}
 ${teleportSection(data, image)}
 ${retrievalSection(data, image)}
 ${manifoldSection(data, image)}
+${localitySection(data, image)}
 </body></html>
 `;
 }

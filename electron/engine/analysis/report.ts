@@ -13,6 +13,7 @@ import { agreementAnalysis } from './agreement';
 import { evaluateClaims, type Claim, type ReportResults } from './claims';
 import type { AnalysisContext } from './context';
 import { emergenceAnalysis } from './emergence';
+import { localityAnalysis } from './locality';
 import { manifoldAnalysis } from './manifold';
 import { perturbationAnalysis } from './perturbation';
 import { dataProbes, localTrainingOverlap, matchingClassGaussians, referenceModels, type FoundGaussian } from './resources';
@@ -20,7 +21,7 @@ import { retrievalAnalysis } from './retrieval';
 import { teleportAnalysis } from './teleport';
 import { trajectoryAnalysis } from './trajectory';
 
-export const ANALYSIS_NAMES = ['trajectory', 'agreement', 'emergence', 'perturbation', 'teleport', 'retrieval', 'manifold'] as const;
+export const ANALYSIS_NAMES = ['trajectory', 'agreement', 'emergence', 'perturbation', 'teleport', 'retrieval', 'manifold', 'locality'] as const;
 export type AnalysisName = (typeof ANALYSIS_NAMES)[number];
 
 export interface ReportInputs {
@@ -143,7 +144,15 @@ export async function runReport(inputs: ReportInputs, options: ReportOptions = {
       gaussian,
       quick
         ? { ...base, sampler: sampler === 'ddpm' ? 'euler' : sampler, seeds: [0], k: 4, budget: 40, generatorK: 2, generatorBlocks: 2, gridDirections: 2, amplitudes: [-3, 0, 3] }
-        : { ...base, sampler: sampler === 'ddpm' ? 'euler' : sampler, seeds: [0], k: 16, budget: 400, generatorK: 8, generatorBlocks: 3, gridDirections: 6 },
+        : { ...base, sampler: sampler === 'ddpm' ? 'euler' : sampler, seeds: [0], k: 16, budget: 1600, generatorK: 8, generatorBlocks: 3, gridDirections: 6 },
+      ctx,
+    );
+  });
+  await stage('locality', async (ctx) => {
+    // Local variations (issue 14): top local vs top global direction, 3 regions × 3 steps; transfer from seed 0.
+    results.locality = await localityAnalysis(
+      denoiser,
+      quick ? { ...base, sampler: sampler === 'ddpm' ? 'euler' : sampler, seeds: seedList(2), budget: 400, jacobianBudget: 200 } : { ...base, sampler: sampler === 'ddpm' ? 'euler' : sampler, seeds: seedList(8) },
       ctx,
     );
   });

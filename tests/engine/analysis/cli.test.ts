@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { encodePng } from '../../../electron/engine/png';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const FIXTURES = join(ROOT, 'tests', 'fixtures');
@@ -49,13 +50,46 @@ describe('painter analyze / report', () => {
     expect(perturbation.result.settings.direction).toEqual({ kind: 'patch', size: 2, top: 1, left: 1 });
   });
 
+  it('analyze manifold --mask finds local directions for the painted region; analyze locality measures them', () => {
+    // The fixture's 4×4 images: the top-left 2×2 pixels are the region (white), drawn at 8×8 and resampled.
+    const pixels = new Uint8Array(64);
+    for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) pixels[y * 8 + x] = 255;
+    const mask = join(out, 'region.png');
+    writeFileSync(mask, encodePng({ width: 8, height: 8, channels: 1, pixels }));
+    const json = join(out, 'local.json');
+    let result = painter('analyze', 'manifold', '--model', join(FIXTURES, 'fixture-eps-int64'), '--steps', '10', '--k', '3', '--budget', '64', '--generator-k', '0', '--grid-directions', '2', '--amplitudes', '-1,0,1', '--mask', mask, '--null-space-rank', '2', '--json', json, '--png', join(out, 'local.png'));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/local directions: \d of 3 converged/);
+    expect(result.stdout).toMatch(/null space R = 2 \(.*given\)/);
+    const written = JSON.parse(readFileSync(json, 'utf-8')) as {
+      result: { local: { mask: number[]; nullSpaceRank: number; rankChosenBy: string; insideShare: number[]; convergenceDeg: number[]; forwardPasses: number; directions: number[] } };
+    };
+    expect(written.result.local.mask).toEqual([1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(written.result.local).toMatchObject({ nullSpaceRank: 2, rankChosenBy: 'user' });
+    expect(written.result.local.forwardPasses).toBeLessThanOrEqual(1600);
+    expect(written.result.local.directions).toHaveLength(3 * 16);
+    expect(readFileSync(join(out, 'local.png')).subarray(1, 4).toString()).toBe('PNG');
+
+    const locality = join(out, 'locality.json');
+    result = painter('analyze', 'locality', '--model', join(FIXTURES, 'gauss16'), '--steps', '10', '--seeds', '3', '--inject-steps', '3,6', '--budget', '64', '--json', locality, '--png', join(out, 'locality.png'));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/step 3 .* top: final change inside — local/);
+    expect(result.stdout).toMatch(/transfer step 6 /);
+    const measured = JSON.parse(readFileSync(locality, 'utf-8')) as { result: { cells: Array<{ local: { n: number } }>; transfer: Array<{ others: { seeds: number[] } }>; cases: unknown[] } };
+    expect(measured.result.cells).toHaveLength(2 * 3);
+    expect(measured.result.cases).toHaveLength(3 * 2 * 3);
+    expect(measured.result.transfer[0]!.others.seeds).toEqual([1, 2]);
+  });
+
   it('report --quick writes a self-contained HTML page with every claim and figure', () => {
     const dir = join(out, 'report');
     const result = painter('report', '--model', join(FIXTURES, 'fixture-eps-int64'), '--delta', join(FIXTURES, 'gauss16-delta'), '--gmm', join(FIXTURES, 'gauss16-gmm'), '--quick', '--out', dir);
     expect(result.code, result.stderr).toBe(0);
     const html = readFileSync(join(dir, 'report.html'), 'utf-8');
     expect(html).toMatch(/<h2>Claims<\/h2>/);
-    for (const claim of ['Trajectories are low-dimensional', 'Gaussian theory describes the early phase', 'High-variance features emerge first', 'Early perturbations', 'Teleportation', 'delta mixture retrieves']) expect(html).toContain(claim);
+    for (const claim of ['Trajectories are low-dimensional', 'Gaussian theory describes the early phase', 'High-variance features emerge first', 'Early perturbations', 'Teleportation', 'delta mixture retrieves', 'Local variations stay in their region']) expect(html).toContain(claim);
+    expect(html).toContain('<h2>8 · Local variations</h2>');
+    expect(html).toMatch(/converged<\/b> in \d+ forward passes/);
     expect(html).toMatch(/<svg /);
     expect(html).toMatch(/src="data:image\/png;base64,/);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
@@ -67,6 +101,7 @@ describe('painter analyze / report', () => {
     ['a flag of another analysis', ['analyze', 'trajectory', '--model', 'fashion-mnist-gaussian', '--budget', '3', '--json', 'x.json'], /Unknown flag --budget/],
     ['a bad direction', ['analyze', 'perturbation', '--model', 'fashion-mnist-gaussian', '--direction', 'sideways', '--json', 'x.json'], /--direction must be random, data-pc:K/],
     ['a retrieval without a training set', ['analyze', 'retrieval', '--model', join(FIXTURES, 'gauss16'), '--json', 'x.json'], /No training set/],
+    ['a mask that is not a PNG', ['analyze', 'manifold', '--model', join(FIXTURES, 'gauss16'), '--mask', join(FIXTURES, 'gauss16', 'manifest.json'), '--json', 'x.json'], /is not a PNG file/],
   ];
   for (const [what, args, message] of failures) {
     it(`refuses ${what} with one line on stderr`, () => {
