@@ -97,6 +97,15 @@ describe.skipIf(!enabled)('screenshots of the main screens', () => {
     await studio.waitForJob();
     await shoot('variations');
 
+    // Local variations: a region painted on x̂0 (the shaft of the boot), its directions and their grid.
+    await page.getByTestId('family-local').check();
+    await studio.drag('region-canvas', [0.3, 0.15], [0.55, 0.45]);
+    await page.getByTestId('find-variations').click();
+    await page.getByTestId('variation-grid').waitFor({ timeout: 300_000 });
+    await studio.waitForJob(300_000);
+    await shoot('variations-local');
+    await page.getByTestId('family-jacobian').check();
+
     await page.getByTestId('tab-theory').click();
     await page.getByTestId('compute-trajectories').click();
     await page.getByTestId('trajectory-canvas').waitFor({ timeout: 120_000 });

@@ -38,7 +38,7 @@ export interface JacobianSearchOptions {
   blockSize: number;
   /** The most forward passes (images through the denoiser) the search may use. */
   budget: number;
-  /** Found = moved less than this (degrees) since half the space's size; 0 spends the whole budget. */
+  /** Found = moved less than this (degrees) since half the space's size; 0 spends the whole budget and counts every direction. */
   toleranceDeg: number;
   /** Central-difference step relative to σ (h = fdStep·σ, σ form). */
   fdStep: number;
@@ -159,7 +159,7 @@ export async function jacobianDirections(
   const history = new IterateHistory();
   const wanted = Math.min(k + EXTRA, dim);
   let block = startBlock(dim, blockSize, options.seed);
-  let nextCheck = Math.max(k + 2, 2 * blockSize, 8);
+  let nextCheck = Math.max(k, blockSize, 4);
   const state: { estimate: RitzEstimate | null; angles: number[]; checkedAt: number } = { estimate: null, angles: [], checkedAt: -1 };
 
   const checkpoint = (): boolean => {
@@ -221,7 +221,8 @@ export async function jacobianDirections(
     eigenvalues: final.values.slice(0, shown),
     directions: Float32Array.from(final.vectors.subarray(0, shown * dim)),
     convergenceDeg: angles.slice(0, shown),
-    found: Math.min(shown, convergedPrefix(angles, toleranceDeg)),
+    // Tolerance 0: a fixed budget, no convergence test — every direction counts.
+    found: toleranceDeg > 0 ? Math.min(shown, convergedPrefix(angles, toleranceDeg)) : shown,
     toleranceDeg,
     tiedWith: groups.map((group, j) => group.filter((i) => i !== j && i < shown)),
     residuals,

@@ -414,7 +414,7 @@ export async function localDirections(
   const skewGram = new IncrementalGram(basis, 'rows', 'images');
   const checkpoints: number[] = [];
   const wanted = Math.min(k + EXTRA, dim);
-  let nextCheck = Math.max(k + 2, 4 * blockSize, 8);
+  let nextCheck = Math.max(k, 2 * blockSize, 4);
   const state: { estimate: Estimate | null; angles: number[]; checkedAt: number } = { estimate: null, angles: [], checkedAt: -1 };
 
   const room = (): number => Math.floor((budget - counter.images) / 2);
@@ -528,7 +528,8 @@ export async function localDirections(
     },
     projectedInsideShare: final.projectedShare.slice(0, shown),
     convergenceDeg: angles.slice(0, shown),
-    found: Math.min(shown, convergedPrefix(angles, toleranceDeg)),
+    // Tolerance 0: a fixed budget, no convergence test — every direction counts.
+    found: toleranceDeg > 0 ? Math.min(shown, convergedPrefix(angles, toleranceDeg)) : shown,
     toleranceDeg,
     tiedWith: groups.map((group, j) => group.filter((i) => i !== j && i < shown)),
     nullSpaceRank: final.rank,

@@ -23,7 +23,9 @@ describe('Jacobian and generator directions on the Gaussian', () => {
     // (Fewer, larger blocks of the same budget converge worse: 4 blocks of 3 leave the 4th direction 2e-2 rad off.)
     const result = await manifoldAnalysis(analytic, gaussian, { steps: 40, seeds: [2], step: 20, k, budget: 24, toleranceDeg: 0, blockSize: 2, generatorK: 0, gridDirections: 2, amplitudes: [-1, 0, 1] });
     const { sigma } = result.settings;
+    // Tolerance 0: the whole budget, 6 blocks of 2, and every direction counts as found.
     expect(result.jacobian.first.forwardPasses).toBe(24);
+    expect(result.jacobian.first.found).toBe(k);
     const values = result.jacobian.first.eigenvalues;
     values.forEach((value, c) => {
       const lambda = gaussian.eigvals[c]!;
