@@ -22,6 +22,36 @@ export default defineConfig({
         },
       },
       {
+        // The Electron shell's modules under test doubles of the `electron` module (vi.mock), and its pure parts.
+        test: {
+          name: 'shell',
+          include: ['tests/shell/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+        },
+      },
+      {
+        // The real desktop app (Electron), where an Electron binary exists; skipped with the reason printed elsewhere.
+        test: {
+          name: 'electron',
+          include: ['tests/electron/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // The packaged app's layout (electron-builder --dir against a stand-in Electron); needs out/ built.
+        test: {
+          name: 'packaging',
+          include: ['tests/packaging/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
         test: {
           name: 'e2e',
           include: ['tests/e2e/**/*.test.ts'],

@@ -7,6 +7,7 @@ const entryPoints = { cli: 'electron/cli/main.ts', 'engine-worker': 'electron/ho
 if (existsSync('bench/bench.ts')) entryPoints.bench = 'bench/bench.ts';
 if (existsSync('bench/studio-bench.ts')) entryPoints['studio-bench'] = 'bench/studio-bench.ts';
 if (existsSync('bench/analysis-bench.ts')) entryPoints['analysis-bench'] = 'bench/analysis-bench.ts';
+if (existsSync('bench/gpu-providers.ts')) entryPoints['gpu-providers'] = 'bench/gpu-providers.ts';
 if (existsSync('bench/variations-bench.ts')) entryPoints['variations-bench'] = 'bench/variations-bench.ts';
 if (existsSync('bench/sampler-accuracy.ts')) entryPoints['sampler-accuracy'] = 'bench/sampler-accuracy.ts';
 if (existsSync('bench/local-patch.ts')) entryPoints['local-patch'] = 'bench/local-patch.ts';

@@ -37,6 +37,37 @@ export const SAMPLER_NAMES: readonly SamplerName[] = ['euler', 'heun', 'ddpm'];
 
 export type ModelKind = 'onnx' | 'gaussian' | 'gmm' | 'delta' | 'local';
 
+/** ONNX Runtime execution providers the engine knows (DESIGN.md §4: GPU where present, CPU always). */
+export type ProviderName = 'webgpu' | 'cuda' | 'dml' | 'coreml' | 'cpu';
+/** What the user picks: one provider, or `auto` (the first that works of WebGPU → CUDA → DirectML → CoreML → CPU). */
+export type ProviderChoice = 'auto' | ProviderName;
+export const PROVIDER_CHOICES: readonly ProviderChoice[] = ['auto', 'webgpu', 'cuda', 'dml', 'coreml', 'cpu'];
+
+/** One provider as this machine's ONNX Runtime build offers it. */
+export interface ProviderOption {
+  name: ProviderName;
+  /** "WebGPU", "CUDA", "DirectML", "CoreML", "CPU". */
+  label: string;
+  /** Listed by this build of ONNX Runtime (`ort.listSupportedBackends()`), bundled or not. */
+  inBuild: boolean;
+  /** Listed by this build of ONNX Runtime and (CUDA) its libraries installed; whether a device answers shows at the next load. */
+  available: boolean;
+  /** Why it is unavailable, or what it needs (a sentence). */
+  note: string;
+  /** Self-check tolerance: max |output − CPU output| / RMS(CPU output) on a fixed input (0 for CPU, the reference). */
+  tolerance: number;
+}
+
+export interface ProviderSettings {
+  /** The choice in force for networks loaded from now on. */
+  choice: ProviderChoice;
+  /** Where the choice comes from: the studio's saved setting, or the command line / environment (then the picker cannot change it). */
+  source: 'settings' | 'override';
+  /** `${process.platform}-${process.arch}` of the engine's machine. */
+  platform: string;
+  providers: ProviderOption[];
+}
+
 export interface ModelInfo {
   id: string;
   name: string;
@@ -49,8 +80,13 @@ export interface ModelInfo {
   unconditional: boolean;
   defaultGuidance: number;
   defaultSteps: number;
-  /** Execution provider the model runs on ("cpu", "cuda", …; "analytic" for closed-form models). */
+  /**
+   * Execution provider the model runs on ("cpu", "webgpu", "cuda", …) once loaded; before its first
+   * load the choice that will be tried ("auto", …); "analytic" for closed-form models.
+   */
   provider: string;
+  /** Why the network is not on the provider asked for (one line per provider that fell back), or null. */
+  providerNotice?: string | null;
   /** Where the model came from. */
   source: 'bundled' | 'user';
   folder: string;
@@ -513,6 +549,8 @@ export interface RunSummary {
   seconds: number;
   createdAt: string;
   branch: BranchInfo | null;
+  /** Execution provider the run's network ran on ("cpu", "webgpu", …; "analytic"); absent in runs saved before it was recorded. */
+  provider?: string;
   /**
    * How `xt` is stored: `vp` (x_t = α_t x0 + σ_t ε, unit variance) or `sigma`
    * (x0 + σ ε, the EDM and analytic models' own convention).
@@ -635,6 +673,10 @@ export interface ApiMethods {
   exportAnimation: [ExportAnimationRequest, ExportResult];
   exportTrajectories: [ExportTrajectoriesRequest, ExportResult];
   studioPaths: [Record<string, never>, StudioPaths];
+  /** The execution provider choice and what this machine offers. */
+  providerSettings: [Record<string, never>, ProviderSettings];
+  /** Saves the provider choice; loaded networks are released and reload on it at their next use. */
+  setProvider: [{ provider: ProviderChoice }, ProviderSettings];
   /** The storage budgets and their use. */
   storage: [Record<string, never>, StorageStatus];
   /** Changes the storage budgets (the desktop keeps them in its settings file; browser mode for the launch). */
@@ -706,6 +748,26 @@ export const STUDIO_COMMANDS: readonly StudioCommand[] = [
   'glossary',
 ];
 
+/** What a file or folder opened from outside the studio holds (File → Open…, Open Recent, a drop, a double-click, the command line). */
+export type OpenedFileKind = 'session' | 'run' | 'model-folder';
+
+export interface OpenedFile {
+  path: string;
+  kind: OpenedFileKind;
+}
+
+export interface FileFilter {
+  name: string;
+  extensions: string[];
+}
+
+export interface FileDialogRequest {
+  title: string;
+  /** Absolute path: the folder to start in, or the file name to suggest (save). */
+  defaultPath?: string;
+  filters: FileFilter[];
+}
+
 /** What the preload exposes on `window.painter`. */
 export interface PainterBridge {
   invoke(method: ApiMethod, params: unknown): Promise<ApiResponse<unknown>>;
@@ -718,4 +780,15 @@ export interface PainterBridge {
   setUnsavedChanges?(unsaved: boolean): void;
   /** The file system path of a dropped file (Electron's webUtils.getPathForFile); null when it has none. */
   pathForFile?(file: unknown): string | null;
+  /** Files and folders opened from outside the page (menu, Open Recent, double-click, command line, a drop); Electron only. */
+  onOpenFile?(listener: (file: OpenedFile) => void): () => void;
+  /** Paths dropped on the window: the shell sorts them and answers through `onOpenFile` (or says what it cannot open). */
+  openPaths?(paths: string[]): void;
+  /** The close prompt's "Save…": save (asking where if never saved), then call `closeAfterSave()`; a cancelled save keeps the window. */
+  onSaveBeforeClose?(listener: () => void): () => void;
+  closeAfterSave?(): void;
+  /** Native save dialog: the chosen absolute path, or null when cancelled (Electron only). */
+  showSaveDialog?(request: FileDialogRequest): Promise<string | null>;
+  /** Native open dialog for one file (Electron only). */
+  showOpenDialog?(request: FileDialogRequest): Promise<string | null>;
 }

@@ -5,6 +5,7 @@
 import {
   BRUSH_KINDS,
   DIRECTION_FAMILIES,
+  PROVIDER_CHOICES,
   SAMPLER_NAMES,
   THEORY_ANALYSES,
   TRAJECTORY_BASES,
@@ -210,6 +211,16 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
   listRuns: empty('listRuns'),
   recentSessions: empty('recentSessions'),
   studioPaths: empty('studioPaths'),
+  providerSettings: empty('providerSettings'),
+  setProvider: (params) => {
+    const method = 'setProvider';
+    onlyKeys(method, params, ['provider']);
+    const provider = params['provider'];
+    if (typeof provider !== 'string' || !(PROVIDER_CHOICES as readonly string[]).includes(provider)) {
+      bad(method, `"provider" must be one of ${PROVIDER_CHOICES.join(', ')}.`, provider);
+    }
+    return { provider: provider as ApiMethods['setProvider'][0]['provider'] };
+  },
   storage: empty('storage'),
   setStorage: (params) => {
     onlyKeys('setStorage', params, ['runMemoryMB', 'autosaveDiskMB']);

@@ -1,5 +1,7 @@
 /** A small, strict flag parser: unknown flags and missing values are errors that name them. */
 import { PainterError } from '../engine/errors';
+import type { ProviderChoice } from '../api/contract';
+import { parseProviderChoice } from '../engine/providers';
 
 export interface FlagSpec {
   /** Flags that take a value. */
@@ -69,4 +71,31 @@ export function requiredFlag(flags: ParsedFlags, name: string, command: string):
   const value = flags.values.get(name);
   if (value === undefined) throw new PainterError('BAD_ARGUMENT', `"painter ${command}" needs --${name}.`);
   return value;
+}
+
+/**
+ * Takes `--provider X` (or `--provider=X`) out of a verb's arguments, so every
+ * verb that runs a model accepts it; falls back to PAINTER_PROVIDER. Returns
+ * undefined when neither is given (the saved setting, else auto, applies).
+ */
+export function takeProviderFlag(args: readonly string[]): { provider: ProviderChoice | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let text: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--provider') {
+      const value = args[i + 1];
+      if (value === undefined || value.startsWith('--')) throw new PainterError('BAD_ARGUMENT', '--provider needs a value: auto, webgpu, cuda, dml, coreml or cpu.');
+      text = value;
+      i++;
+    } else if (arg.startsWith('--provider=')) {
+      text = arg.slice('--provider='.length);
+    } else {
+      rest.push(arg);
+    }
+  }
+  if (text !== undefined) return { provider: parseProviderChoice(text, '--provider'), rest };
+  const fromEnvironment = process.env['PAINTER_PROVIDER'];
+  if (fromEnvironment !== undefined && fromEnvironment.trim() !== '') return { provider: parseProviderChoice(fromEnvironment, 'PAINTER_PROVIDER'), rest };
+  return { provider: undefined, rest };
 }

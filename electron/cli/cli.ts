@@ -6,13 +6,15 @@
  *                  [--seed S] --out RUN.safetensors [--png STRIP.png] [--json]
  *   painter serve [--port P] [--workspace DIR] [--models DIR]...
  *
+ * Every verb that runs a model takes --provider auto|webgpu|cuda|dml|coreml|cpu.
+ *
  * Errors print one line on stderr and exit non-zero; output files are
  * written atomically, so a failure leaves none behind.
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SAMPLER_NAMES, type SamplerName } from '../api/contract';
-import { integerFlag, numberFlag, parseFlags, requiredFlag } from './args';
+import { integerFlag, numberFlag, parseFlags, requiredFlag, takeProviderFlag } from './args';
 import { Engine } from '../engine/service';
 import { PainterError, quoteText, toErrorPayload } from '../engine/errors';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -20,7 +22,7 @@ import { encodePng, imageToRaster, rasterGrid } from '../engine/png';
 import { serializeRun, type RunRecord } from '../engine/runs';
 import { writeFileAtomic } from '../engine/safetensors';
 import { saveRunFile } from '../engine/service';
-import type { ProviderName } from '../engine/denoisers/onnx';
+import type { ProviderChoice } from '../api/contract';
 import { checkOverwrite } from './overwrite';
 
 const PACKAGE_ROOT = resolve(__dirname, '..', '..');
@@ -44,8 +46,13 @@ const USAGE = `painter — watch diffusion models paint
   painter calibrate-local --model ID|FOLDER --out CALIBRATION.json [--delta ID] [--training N]
                   [--probes M] [--sigmas a,b] [--sizes 1,3,…] [--shift S] [--force]
 
+Every verb that runs a model (models, sample, serve, evaluate, analyze, report, calibrate-local) takes
+--provider auto|webgpu|cuda|dml|coreml|cpu: the ONNX Runtime execution provider; auto
+tries WebGPU, CUDA, DirectML, CoreML (those this build has), then CPU, and says why it
+passed one over. Default: the studio's saved choice, else auto.
+
 Environment: PAINTER_HOME (settings and autosaved runs; default ~/.config/painter),
-PAINTER_PROVIDERS (execution providers to try, e.g. "cuda,cpu"), PAINTER_RUN_MEMORY_MB
+PAINTER_PROVIDER (the default for --provider), PAINTER_RUN_MEMORY_MB
 (open runs kept in memory, default 1024), PAINTER_AUTOSAVE_DISK_MB (autosaves kept, default 4096).
 Output files are never replaced unless Painter wrote them (same kind) or --force is given.`;
 
@@ -53,25 +60,23 @@ export function userDataDir(): string {
   return process.env['PAINTER_HOME'] ?? join(process.env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'), 'painter');
 }
 
-export function preferredProviders(): ProviderName[] | undefined {
-  const text = process.env['PAINTER_PROVIDERS'];
-  if (text === undefined || text.trim() === '') return undefined;
-  const known: ProviderName[] = ['cuda', 'dml', 'coreml', 'cpu'];
-  return text.split(',').map((name) => {
-    const provider = name.trim().toLowerCase() as ProviderName;
-    if (!known.includes(provider)) throw new PainterError('BAD_ARGUMENT', `PAINTER_PROVIDERS: unknown provider "${name}"; known: ${known.join(', ')}.`);
-    return provider;
+/** Notices (a provider that fell back, …) go to stderr as they happen, one line each. */
+function printNotice(message: string): void {
+  process.stderr.write(`painter: notice: ${message}\n`);
+}
+
+function makeEngine(provider: ProviderChoice | undefined): Engine {
+  return new Engine({
+    nativeModelsDir: join(PACKAGE_ROOT, 'native-models'),
+    userDataDir: userDataDir(),
+    ...(provider ? { provider } : {}),
+    onNotice: printNotice,
   });
 }
 
-function makeEngine(): Engine {
-  const providers = preferredProviders();
-  return new Engine({ nativeModelsDir: join(PACKAGE_ROOT, 'native-models'), userDataDir: userDataDir(), ...(providers ? { providers } : {}) });
-}
-
-async function commandModels(args: string[]): Promise<void> {
+async function commandModels(args: string[], provider: ProviderChoice | undefined): Promise<void> {
   const flags = parseFlags(args, { values: [], switches: ['json'] }, 'models');
-  const engine = makeEngine();
+  const engine = makeEngine(provider);
   try {
     const models = await engine.call('listModels', {});
     if (flags.switches.has('json')) {
@@ -105,7 +110,7 @@ function stripPng(run: RunRecord): Uint8Array {
   return encodePng(rasterGrid([...top, ...bottom], columns, scale));
 }
 
-async function commandSample(args: string[]): Promise<void> {
+async function commandSample(args: string[], provider: ProviderChoice | undefined): Promise<void> {
   const flags = parseFlags(args, { values: ['model', 'class', 'guidance', 'steps', 'sampler', 'seed', 'out', 'png'], switches: ['json', 'force'] }, 'sample');
   const force = flags.switches.has('force');
   const modelId = requiredFlag(flags, 'model', 'sample');
@@ -117,7 +122,7 @@ async function commandSample(args: string[]): Promise<void> {
   if (!(SAMPLER_NAMES as readonly string[]).includes(sampler)) {
     throw new PainterError('BAD_ARGUMENT', `--sampler must be one of ${SAMPLER_NAMES.join(', ')}; got "${sampler}".`);
   }
-  const engine = makeEngine();
+  const engine = makeEngine(provider);
   try {
     const info = await engine.registry.info(engine.registry.get(modelId).manifest.id);
     const classText = flags.values.get('class');
@@ -142,13 +147,14 @@ async function commandSample(args: string[]): Promise<void> {
         seed: summary.settings.seed,
         evaluations: summary.evaluations[summary.evaluations.length - 1],
         seconds: Number(summary.seconds.toFixed(4)),
+        provider: summary.provider,
         out,
         ...(png === undefined ? {} : { png: resolve(png) }),
         ...(summary.warnings === undefined ? {} : { warnings: summary.warnings }),
       };
       process.stdout.write(`${JSON.stringify(line)}\n`);
     } else {
-      process.stdout.write(`Wrote ${out} (${summary.stepCount} states, ${summary.seconds.toFixed(2)} s)\n`);
+      process.stdout.write(`Wrote ${out} (${summary.stepCount} states, ${summary.seconds.toFixed(2)} s on ${summary.provider})\n`);
     }
     for (const warning of summary.warnings ?? []) process.stderr.write(`warning: ${warning}\n`);
   } finally {
@@ -156,13 +162,12 @@ async function commandSample(args: string[]): Promise<void> {
   }
 }
 
-async function commandServe(args: string[]): Promise<void> {
+async function commandServe(args: string[], provider: ProviderChoice | undefined): Promise<void> {
   const flags = parseFlags(args, { values: ['port', 'workspace', 'run-memory', 'autosave-disk', 'engine-memory'], switches: [], lists: ['models'] }, 'serve');
   const engineMemory = flags.values.get('engine-memory');
   const runMemory = flags.values.get('run-memory');
   const autosaveDisk = flags.values.get('autosave-disk');
   const { startServer } = await import('../serve/server');
-  const providers = preferredProviders();
   // Browser mode reads and writes only in its workspace and the model folders named here (issue 9, item 9).
   const workspace = resolve(flags.values.get('workspace') ?? join(userDataDir(), 'workspace'));
   const modelFolders = modelFoldersOf(flags.lists.get('models') ?? []);
@@ -179,7 +184,7 @@ async function commandServe(args: string[]): Promise<void> {
     workerPath: join(__dirname, 'engine-worker.cjs'),
     nativeModelsDir: join(PACKAGE_ROOT, 'native-models'),
     userDataDir: userDataDir(),
-    ...(providers ? { providers } : {}),
+    ...(provider ? { provider } : {}),
   });
   process.stdout.write(`Painter is serving the studio at\n  ${server.url}\n(127.0.0.1 only; the token in the URL is required; Ctrl+C stops)\n`);
   process.stdout.write(`Workspace: ${workspace} — the studio reads and writes files only there${modelFolders.length > 0 ? ` and reads the model folders ${modelFolders.join(', ')}` : ''}.\n`);
@@ -196,6 +201,9 @@ async function commandServe(args: string[]): Promise<void> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }
+
+/** The verbs that run (or list) models, and so take --provider. */
+const MODEL_VERBS = new Set(['models', 'sample', 'serve', 'evaluate', 'analyze', 'report', 'calibrate-local']);
 
 /**
  * `--models DIR`: a model folder (it has manifest.json) or a folder of model
@@ -220,23 +228,24 @@ function modelFoldersOf(folders: readonly string[]): string[] {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...args] = argv;
   try {
+    const { provider, rest } = command !== undefined && MODEL_VERBS.has(command) ? takeProviderFlag(args) : { provider: undefined, rest: args };
     switch (command) {
       case 'models':
-        await commandModels(rest);
+        await commandModels(rest, provider);
         return 0;
       case 'sample':
-        await commandSample(rest);
+        await commandSample(rest, provider);
         return 0;
       case 'serve':
-        await commandServe(rest);
+        await commandServe(rest, provider);
         return 0;
       case 'inspect':
         await (await import('./inspect')).commandInspect(rest);
         return 0;
       case 'evaluate': {
-        const engine = makeEngine();
+        const engine = makeEngine(provider);
         try {
           await (await import('./evaluate')).commandEvaluate(rest, engine);
         } finally {
@@ -246,7 +255,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'analyze':
       case 'report': {
-        const engine = makeEngine();
+        const engine = makeEngine(provider);
         try {
           const lab = await import('./analyze');
           await (command === 'analyze' ? lab.commandAnalyze(rest, engine) : lab.commandReport(rest, engine));
@@ -256,7 +265,7 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'calibrate-local': {
-        const engine = makeEngine();
+        const engine = makeEngine(provider);
         try {
           await (await import('./calibrate')).commandCalibrateLocal(rest, engine);
         } finally {

@@ -291,6 +291,7 @@ export async function branchRun(options: BranchOptions): Promise<RunRecord> {
     seconds: (performance.now() - started) / 1000,
     createdAt: new Date().toISOString(),
     branch: { parentRunId: summary.runId, step, perturbation: describeBrush(brush, step, sigma), contentChange: change, pixelChange },
+    provider: denoiser.provider,
   };
   return { summary: branchSummary, manifestHash: parent.manifestHash, image: parent.image, xt, x0Hat };
 }

@@ -7,7 +7,7 @@ export { readRun, writeRun, parseRun, serializeRun, type RunRecord } from './run
 export { sample, initialNoise, toModelConvention, type Trajectory, type SampleOptions } from './samplers';
 export { GaussianModel } from './denoisers/gaussian';
 export { AnalyticDenoiser } from './denoisers/analytic';
-export { OnnxDenoiser, availableProviders } from './denoisers/onnx';
+export { OnnxDenoiser, providerOptionsHere } from './denoisers/onnx';
 export type { Denoiser, DenoiseCondition } from './denoisers/types';
 export * from './schedules';
 export type * from './manifest';

@@ -6,11 +6,11 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import type { ModelInfo } from '../api/contract';
+import type { ModelInfo, ProviderChoice } from '../api/contract';
 import { AnalyticDenoiser, gaussianFromStats } from './denoisers/analytic';
 import type { GaussianModel } from './denoisers/gaussian';
 import { readSafetensors } from './safetensors';
-import { OnnxDenoiser, type ProviderName } from './denoisers/onnx';
+import { OnnxDenoiser } from './denoisers/onnx';
 import type { Denoiser } from './denoisers/types';
 import { PainterError } from './errors';
 import { fileError, quoteText, readTextFile } from './files';
@@ -56,7 +56,8 @@ export function readManifest(folder: string): { manifest: ModelManifest; hash: s
 export interface RegistryOptions {
   bundledFolder: string;
   userFolders?: readonly string[];
-  providers?: readonly ProviderName[];
+  /** Execution provider choice for ONNX networks; `auto` when absent. */
+  provider?: ProviderChoice;
   onNotice?: (message: string) => void;
   /** Throws when a model's files may not be read (browser mode's path policy); absent: any path. */
   checkRead?: (path: string) => void;
@@ -79,8 +80,10 @@ export class ModelRegistry {
   private readonly gaussians = new Map<string, GaussianModel | null>();
   /** Problems met while scanning the bundled folder (shown, never fatal). */
   readonly scanProblems: string[] = [];
+  private providerChoice: ProviderChoice;
 
   constructor(private readonly options: RegistryOptions) {
+    this.providerChoice = options.provider ?? 'auto';
     if (existsSync(options.bundledFolder)) {
       for (const entry of readdirSync(options.bundledFolder).sort()) {
         const folder = join(options.bundledFolder, entry);
@@ -155,13 +158,28 @@ export class ModelRegistry {
   private async loadModel(model: RegisteredModel): Promise<Denoiser> {
     const { manifest, folder } = model;
     if (manifest.kind === 'onnx') {
-      const options = {
-        ...(this.options.providers ? { providers: this.options.providers } : {}),
+      return OnnxDenoiser.load(manifest, join(folder, manifest.onnx.file), {
+        provider: this.providerChoice,
         ...(this.options.onNotice ? { onProviderFallback: this.options.onNotice } : {}),
-      };
-      return OnnxDenoiser.load(manifest, join(folder, manifest.onnx.file), options);
+      });
     }
     return AnalyticDenoiser.load(manifest, folder);
+  }
+
+  get provider(): ProviderChoice {
+    return this.providerChoice;
+  }
+
+  /**
+   * Switches the provider choice: every loaded network is released and loads
+   * on the new choice at its next use. The caller makes sure no job is using one.
+   */
+  async setProvider(choice: ProviderChoice): Promise<void> {
+    if (choice === this.providerChoice) return;
+    this.providerChoice = choice;
+    const onnx = [...this.loaded.entries()].filter(([id]) => this.models.get(id)?.manifest.kind === 'onnx');
+    for (const [id] of onnx) this.loaded.delete(id);
+    await Promise.all(onnx.map(async ([, pending]) => (await pending.catch(() => null))?.dispose()));
   }
 
   /** The Gaussian statistics a model names (its own for a Gaussian), for theory overlays. */
@@ -193,11 +211,14 @@ export class ModelRegistry {
 
   async info(id: string): Promise<ModelInfo> {
     const { manifest, folder, source } = this.get(id);
-    // Before a network loads, the provider it will try first; after, the one it runs on.
-    let provider = manifest.kind === 'onnx' ? (this.options.providers?.[0] ?? 'cpu') : 'analytic';
+    // Before a network loads, the choice it will try; after, the provider it runs on and why not another.
+    let provider: string = manifest.kind === 'onnx' ? this.providerChoice : 'analytic';
+    let providerNotice: string | null = null;
     if (this.loaded.has(id)) {
       try {
-        provider = (await this.loaded.get(id)!).provider;
+        const denoiser = await this.loaded.get(id)!;
+        provider = denoiser.provider;
+        if (denoiser instanceof OnnxDenoiser && denoiser.providerNotices.length > 0) providerNotice = denoiser.providerNotices.join(' ');
       } catch {
         provider = 'failed to load';
       }
@@ -215,6 +236,7 @@ export class ModelRegistry {
       defaultGuidance: manifest.conditioning?.defaultGuidance ?? 1,
       defaultSteps: manifest.kind === 'delta' || manifest.kind === 'gmm' || manifest.kind === 'local' ? 30 : 50,
       provider,
+      providerNotice,
       source,
       folder,
     };

@@ -36,6 +36,8 @@ interface RunMetadata {
   branch: BranchInfo | null;
   convention: StateConvention;
   origin?: RunSummary['origin'];
+  /** Execution provider the network ran on; absent in runs written before it was recorded. */
+  provider?: string;
   warnings?: string[];
 }
 
@@ -54,6 +56,7 @@ export function serializeRun(run: RunRecord): Uint8Array {
     branch: summary.branch,
     convention: summary.convention,
     ...(summary.origin ? { origin: summary.origin } : {}),
+    ...(summary.provider !== undefined ? { provider: summary.provider } : {}),
     ...(summary.warnings === undefined ? {} : { warnings: summary.warnings }),
   };
   return serializeSafetensors(
@@ -192,6 +195,8 @@ export function runFromSafetensors(file: SafetensorsFile, path: string): RunReco
     }
     summary.origin = { kind: 'image', name: quoteText(origin['name'], 255), step: origin['step'] as number };
   }
+  // A provider name as the engine writes it ("cpu", "webgpu", "analytic", …); anything else in a file is dropped.
+  if (typeof meta['provider'] === 'string' && /^[a-z0-9-]{1,32}$/.test(meta['provider'])) summary.provider = meta['provider'];
   const warnings = meta['warnings'];
   if (Array.isArray(warnings) && warnings.every((w) => typeof w === 'string')) summary.warnings = warnings.slice(0, 8).map((w) => quoteText(w, 2000));
   return {

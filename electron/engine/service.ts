@@ -6,8 +6,9 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import type { ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, RunSummary, JobPreview, JobProgress, SessionSummary, StorageSettings, StorageStatus } from '../api/contract';
-import type { ProviderName } from './denoisers/onnx';
+import type { ApiMethods, ApiParams, ApiResult, GenerateRequest, ModelInfo, ProviderChoice, ProviderSettings, RunSummary, JobPreview, JobProgress, SessionSummary, StorageSettings, StorageStatus } from '../api/contract';
+import { platformName, providerOptionsHere } from './denoisers/onnx';
+import { readProviderSetting, writeProviderSetting } from './settings';
 import type { Denoiser } from './denoisers/types';
 import type { ImageSpec } from './manifest';
 import { PainterError } from './errors';
@@ -40,7 +41,14 @@ export interface EngineOptions {
   nativeModelsDir: string;
   /** Where user settings and autosaved runs live. */
   userDataDir: string;
-  providers?: ProviderName[];
+  /**
+   * Execution provider choice that overrides the saved setting (the CLI's
+   * --provider, `painter serve --provider`); the studio's saved choice, else
+   * `auto`, when absent.
+   */
+  provider?: ProviderChoice;
+  /** Told each notice as it happens (the CLI prints them); the studio reads a model's from its ModelInfo. */
+  onNotice?: (message: string) => void;
   /**
    * Browser mode: confine every path the API names to a workspace (read and
    * written) and read-only model folders (DESIGN.md §4). Absent: not confined.
@@ -101,19 +109,33 @@ export class Engine {
     this.paths = options.confine
       ? PathPolicy.confined({ workspace: options.confine.workspace, readOnly: [...options.confine.readOnly, options.nativeModelsDir] })
       : PathPolicy.unconfined(options.baseDir);
-    this.storage = resolveStorageSettings(options.userDataDir, options.storage, (message) => this.notices.push(message));
-    this.runs = new RunStore(join(options.userDataDir, 'runs'), toBudgets(this.storage), (message) => this.notices.push(message));
+    this.storage = resolveStorageSettings(options.userDataDir, options.storage, (message) => this.notice(message));
+    this.runs = new RunStore(join(options.userDataDir, 'runs'), toBudgets(this.storage), (message) => this.notice(message));
     this.registry = new ModelRegistry({
       bundledFolder: options.nativeModelsDir,
       userFolders: [...this.readUserFolders(), ...(options.modelFolders ?? [])],
-      ...(options.providers ? { providers: options.providers } : {}),
-      onNotice: (message) => this.notices.push(message),
+      provider: options.provider ?? readProviderSetting(options.userDataDir) ?? 'auto',
+      onNotice: (message) => this.notice(message),
       ...(options.confine ? { checkRead: (path: string) => void this.paths.forRead(path) } : {}),
     });
     this.gaussians = new GaussianStatsCache(this.registry);
     // Temporary files of writes that a crash or kill cut short (autosaves, settings).
     cleanStaleTemporaries(options.userDataDir);
     cleanStaleTemporaries(join(options.userDataDir, 'runs'));
+  }
+
+  private notice(message: string): void {
+    this.notices.push(message);
+    this.options.onNotice?.(message);
+  }
+
+  private providerSettings(): ProviderSettings {
+    return {
+      choice: this.registry.provider,
+      source: this.options.provider === undefined ? 'settings' : 'override',
+      platform: platformName(),
+      providers: providerOptionsHere(),
+    };
   }
 
   private readUserFolders(): string[] {
@@ -124,7 +146,7 @@ export class Engine {
       if (!Array.isArray(value)) throw new PainterError('BAD_FILE', `${quoteText(path)} is not a list of model folders.`, { path });
       return value.filter((v): v is string => typeof v === 'string' && v.length > 0 && v.length <= 4096).slice(0, MAX_USER_MODELS);
     } catch (error) {
-      this.notices.push(`Your added model folders were not loaded: ${(error as Error).message}`);
+      this.notice(`Your added model folders were not loaded: ${(error as Error).message}`);
       return [];
     }
   }
@@ -398,6 +420,18 @@ export class Engine {
       const root = this.paths.workspace ?? this.options.userDataDir;
       return { dataDir: root, sessionsDir: join(root, 'sessions'), exportsDir: join(root, 'exports') };
     },
+    providerSettings: async () => this.providerSettings(),
+    setProvider: async ({ provider }) => {
+      if (this.options.provider !== undefined) {
+        throw new PainterError('BAD_ARGUMENT', `The execution provider was fixed to "${this.options.provider}" when the engine started (--provider); restart without it to choose here.`, {
+          provider: this.options.provider,
+        });
+      }
+      if (this.jobs.size > 0) throw new PainterError('BAD_ARGUMENT', 'A job is running; wait for it or cancel it before switching the execution provider.');
+      writeProviderSetting(this.options.userDataDir, provider);
+      await this.registry.setProvider(provider);
+      return this.providerSettings();
+    },
   };
 
   /**
@@ -511,6 +545,7 @@ export class Engine {
       createdAt: new Date().toISOString(),
       branch: null,
       convention: denoiser.schedule.kind === 'vp' ? 'vp' : 'sigma',
+      provider: denoiser.provider,
     };
     const warning = await this.samplerWarning(request, denoiser);
     if (warning !== null) summary.warnings = [warning];
@@ -586,7 +621,7 @@ export class Engine {
       writeRun(path, run);
       return path;
     } catch (error) {
-      this.notices.push(`Could not autosave run ${run.summary.runId}: ${(error as Error).message}`);
+      this.notice(`Could not autosave run ${run.summary.runId}: ${(error as Error).message}`);
       return null;
     }
   }

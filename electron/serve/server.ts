@@ -75,7 +75,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     engine: {
       nativeModelsDir: options.nativeModelsDir,
       userDataDir: options.userDataDir,
-      ...(options.providers ? { providers: options.providers } : {}),
+      ...(options.provider ? { provider: options.provider } : {}),
       confine: options.confine,
       ...(options.modelFolders ? { modelFolders: options.modelFolders } : {}),
       ...(options.storage ? { storage: options.storage } : {}),

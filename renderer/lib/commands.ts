@@ -7,6 +7,7 @@
  */
 import { STUDIO_COMMANDS, type StudioCommand } from '../../electron/api/contract';
 import { api } from './api';
+import { shell } from './shell';
 import { history } from './state/history.svelte';
 import { models } from './state/models.svelte';
 import { session } from './state/session.svelte';
@@ -63,7 +64,7 @@ export const COMMANDS: Record<StudioCommand, CommandInfo> = {
     label: 'New session',
     enabled: () => session.runs.length > 0,
     run: async () => {
-      if (await mayDiscard('New session')) await session.clear();
+      if (await mayDiscard('New session')) session.clear();
     },
   },
   export: { label: 'Export…', shortcut: 'Ctrl+E', enabled: () => run.summary !== null, run: () => ui.open('export') },
@@ -136,6 +137,8 @@ export function connectCommands(): () => void {
     if (event.defaultPrevented || document.querySelector('dialog[open]') !== null) return;
     const command = shortcutFor(event);
     if (command === null) return;
+    // In the desktop app the menu's accelerators run these (DesktopShell.svelte): never twice.
+    if (shell !== null && command !== 'shortcuts' && command !== 'glossary') return;
     event.preventDefault();
     void runCommand(command);
   };
@@ -147,12 +150,11 @@ export function connectCommands(): () => void {
   };
   window.addEventListener('keydown', onKeydown);
   window.addEventListener('beforeunload', onBeforeUnload);
-  const stopShell = window.painter?.onCommand?.((command) => void runCommand(command));
+  // The desktop shell's menu commands arrive through DesktopShell.svelte (lib/desktop.svelte.ts), which uses these actions.
   window.painterStudio = { runCommand, hasUnsavedChanges };
   return () => {
     delete window.painterStudio;
     window.removeEventListener('keydown', onKeydown);
     window.removeEventListener('beforeunload', onBeforeUnload);
-    stopShell?.();
   };
 }

@@ -13,7 +13,7 @@ export interface SortedDrop {
   other: File[];
 }
 
-const IMAGE = /\.(png|jpe?g|webp|gif|bmp)$/i;
+export const IMAGE_FILE = /\.(png|jpe?g|webp|gif|bmp)$/i;
 
 export function sortFiles(files: readonly File[]): SortedDrop {
   const sorted: SortedDrop = { sessions: [], tensors: [], images: [], other: [] };
@@ -21,7 +21,7 @@ export function sortFiles(files: readonly File[]): SortedDrop {
     const name = file.name.toLowerCase();
     if (name.endsWith('.painter')) sorted.sessions.push(file);
     else if (name.endsWith('.safetensors')) sorted.tensors.push(file);
-    else if (IMAGE.test(name) || file.type.startsWith('image/')) sorted.images.push(file);
+    else if (IMAGE_FILE.test(name) || file.type.startsWith('image/')) sorted.images.push(file);
     else sorted.other.push(file);
   }
   return sorted;

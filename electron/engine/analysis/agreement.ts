@@ -13,8 +13,7 @@ import type { GaussianModel } from '../denoisers/gaussian';
 import type { DenoiseCondition, Denoiser } from '../denoisers/types';
 import { PainterError } from '../errors';
 import { Random } from '../rng';
-import { columnMeanSd, meanSd, type MeanSd } from './linalg';
-import { median, rSquared } from './local-calibration';
+import { columnMeanSd, meanSd, median, rSquared, type MeanSd } from './linalg';
 import {
   conditionFor,
   effectiveSigma,

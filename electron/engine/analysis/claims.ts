@@ -11,7 +11,7 @@ import type { PerturbationResult } from './perturbation';
 import type { RetrievalResult } from './retrieval';
 import type { TeleportResult } from './teleport';
 import type { TrajectoryResult } from './trajectory';
-import type { MeanSd } from './linalg';
+import { median, type MeanSd } from './linalg';
 
 export interface ReportResults {
   trajectory?: TrajectoryResult;
@@ -87,10 +87,8 @@ export const R2_BANDS: ReadonlyArray<{ name: string; low: number; high: number }
 
 /** Median over a band's σ (low ≤ σ < high) of a reference's median r²(σ) (seed means); null when the band is empty. */
 export function bandR2(a: AgreementResult, reference: { r2: MeanSd[] }, band: { low: number; high: number }): number | null {
-  const values = a.ev.sigmas.flatMap((s, i) => (s >= band.low && s < band.high ? [reference.r2[i]!.mean] : [])).sort((x, y) => x - y);
-  if (values.length === 0) return null;
-  const mid = values.length >> 1;
-  return values.length % 2 === 1 ? values[mid]! : 0.5 * (values[mid - 1]! + values[mid]!);
+  const values = a.ev.sigmas.flatMap((s, i) => (s >= band.low && s < band.high ? [reference.r2[i]!.mean] : []));
+  return values.length === 0 ? null : median(values);
 }
 
 function localClaim(a: AgreementResult | undefined): Claim {

@@ -232,3 +232,23 @@ export function columnMeanSd(rows: readonly (readonly number[])[]): MeanSd[] {
   const length = rows[0]?.length ?? 0;
   return Array.from({ length }, (_, j) => meanSd(rows.map((row) => row[j]!)));
 }
+
+/** r² of b as a prediction of a, over one image (1 − SSE / variance of a). */
+export function rSquared(a: ArrayLike<number>, b: ArrayLike<number>, offset: number, length: number): number {
+  let mean = 0;
+  for (let i = 0; i < length; i++) mean += a[offset + i]!;
+  mean /= length;
+  let error = 0;
+  let spread = 0;
+  for (let i = 0; i < length; i++) {
+    error += (a[offset + i]! - b[offset + i]!) ** 2;
+    spread += (a[offset + i]! - mean) ** 2;
+  }
+  return spread > 0 ? 1 - error / spread : error === 0 ? 1 : -Infinity;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : 0.5 * (sorted[mid - 1]! + sorted[mid]!);
+}

@@ -14,6 +14,7 @@ import type { Denoiser } from '../denoisers/types';
 import { PainterError } from '../errors';
 import { Random } from '../rng';
 import { effectiveSigma, ProgressMeter, type AnalysisContext } from './context';
+import { median, rSquared } from './linalg';
 
 export interface LocalCalibrationOptions {
   /** The local model's training set: the first `trainingImages` images of the training set. */
@@ -62,26 +63,6 @@ export function defaultCalibrationSigmas(network: Denoiser): number[] {
 export function defaultCandidates(height: number, width: number): number[] {
   const whole = 2 * Math.max(height, width) - 1;
   return [...[1, 3, 5, 7, 9, 11, 13, 15, 19, 23, 27].filter((p) => p < whole), whole];
-}
-
-/** r² of b as a prediction of a, over one image (1 − SSE / variance of a). */
-export function rSquared(a: ArrayLike<number>, b: ArrayLike<number>, offset: number, length: number): number {
-  let mean = 0;
-  for (let i = 0; i < length; i++) mean += a[offset + i]!;
-  mean /= length;
-  let error = 0;
-  let spread = 0;
-  for (let i = 0; i < length; i++) {
-    error += (a[offset + i]! - b[offset + i]!) ** 2;
-    spread += (a[offset + i]! - mean) ** 2;
-  }
-  return spread > 0 ? 1 - error / spread : error === 0 ? 1 : -Infinity;
-}
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : 0.5 * (sorted[mid - 1]! + sorted[mid]!);
 }
 
 export async function calibrateLocalPatches(

@@ -4,11 +4,29 @@
  * prediction type and schedule. The manifest is checked against the session's
  * own input/output metadata at load, so a mismatch is reported by name before
  * any sampling starts.
+ *
+ * Sessions open on an execution provider through {@link openCheckedSession}:
+ * the fallback chain and self-check of ../providers.ts.
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import type { ProviderChoice, ProviderName, ProviderOption } from '../../api/contract';
 import { PainterError } from '../errors';
 import { checkRegularFile } from '../files';
 import type { OnnxManifest, TensorDtype } from '../manifest';
+import {
+  notInBuildNotice,
+  passesSelfCheck,
+  providerChain,
+  providerFailureReason,
+  providerOptions,
+  relativeMaxDifference,
+  selfCheckNotice,
+  startFailureNotice,
+} from '../providers';
+import { seededNormal } from '../rng';
 import { ContinuousVpSchedule, DiscreteVpSchedule, scheduleFromSpec, vpAlpha, type NoiseSchedule } from '../schedules';
 import { combineGuidance, needsGuidancePair } from './guidance';
 import { imageDim, type DenoiseCondition, type Denoiser } from './types';
@@ -24,13 +42,182 @@ import { imageDim, type DenoiseCondition, type Denoiser } from './types';
  */
 process.env['ORT_DISABLE_TELEMETRY'] ??= '1';
 
-export type ProviderName = 'cpu' | 'cuda' | 'dml' | 'coreml';
+export type { ProviderName } from '../../api/contract';
 
 export interface OnnxLoadOptions {
-  /** Providers to try in order; CPU is always the last resort. */
-  providers?: readonly ProviderName[];
-  /** Called when a preferred provider failed and a later one is used. */
+  /** `auto` or one provider; CPU when absent (the engine passes the user's choice). */
+  provider?: ProviderChoice;
+  /** Called with a one-line notice for each provider that could not be used. */
   onProviderFallback?: (message: string) => void;
+}
+
+/** `${platform}-${arch}` of this process, as the notices and settings name it. */
+export function platformName(): string {
+  return `${process.platform}-${process.arch}`;
+}
+
+/**
+ * The folder of onnxruntime-node's native binding for this platform, found in
+ * the module cache (whatever bundle or asar the engine runs from), or null
+ * before ONNX Runtime has loaded.
+ */
+function ortBinaryFolder(): string | null {
+  const cache = createRequire(join(process.cwd(), 'painter.cjs')).cache;
+  const binding = Object.keys(cache).find((path) => basename(path) === 'onnxruntime_binding.node');
+  return binding === undefined ? null : dirname(binding);
+}
+
+/** CUDA's provider library, which onnxruntime-node's installer fetches (`npm run gpu:cuda`) rather than bundles. */
+const CUDA_LIBRARY: Partial<Record<NodeJS.Platform, string>> = {
+  linux: 'libonnxruntime_providers_cuda.so',
+  win32: 'onnxruntime_providers_cuda.dll',
+};
+
+function libraryInstalled(provider: ProviderName): boolean {
+  if (provider !== 'cuda') return true;
+  const folder = ortBinaryFolder();
+  const library = CUDA_LIBRARY[process.platform];
+  return folder !== null && library !== undefined && existsSync(join(folder, library));
+}
+
+/** Each execution provider as this machine's ONNX Runtime build offers it. */
+export function providerOptionsHere(): ProviderOption[] {
+  return providerOptions(ort.listSupportedBackends(), libraryInstalled, platformName());
+}
+
+let ortConfigured = false;
+/** ONNX Runtime's own log lines repeat the errors that become one-line notices; keep only fatal ones. */
+function configureOrt(): void {
+  if (ortConfigured) return;
+  ort.env.logLevel = 'fatal';
+  ortConfigured = true;
+}
+
+/** A fixed forward pass used to check a provider against CPU. */
+export interface SessionSelfCheck {
+  feeds(): Record<string, ort.Tensor>;
+  /** The output compared. */
+  output: string;
+}
+
+export interface OpenSessionOptions {
+  provider: ProviderChoice;
+  /** Names the network in notices and errors, e.g. `model "fashion-mnist"`. */
+  subject: string;
+  /** Checks the graph once, on the first session made; throws to refuse it. */
+  validate?: (session: ort.InferenceSession) => void;
+  /** Without one, a provider that starts is used unchecked. */
+  selfCheck?: SessionSelfCheck;
+  onNotice?: (message: string) => void;
+  sessionOptions?: Omit<ort.InferenceSession.SessionOptions, 'executionProviders'>;
+}
+
+export interface CheckedSession {
+  session: ort.InferenceSession;
+  provider: ProviderName;
+  /** One line per provider that was skipped, failed to start or failed its self-check. */
+  notices: string[];
+  /** The self-check's max |y − y_cpu| / RMS(y_cpu) on the provider used (0 on CPU; null when not checked). */
+  selfCheckDifference: number | null;
+}
+
+async function runSelfCheck(session: ort.InferenceSession, check: SessionSelfCheck): Promise<Float32Array> {
+  const result = await session.run(check.feeds());
+  const output = result[check.output];
+  const data = output?.data instanceof Float32Array ? output.data.slice() : null;
+  for (const tensor of Object.values(result)) tensor.dispose();
+  if (data === null) throw new Error(`output "${check.output}" is missing or not float32`);
+  return data;
+}
+
+/**
+ * Opens a session on the first provider of the choice's chain that starts and
+ * agrees with CPU on a fixed input ({@link SELF_CHECK_TOLERANCE}); each
+ * provider passed over leaves one notice. A model ONNX Runtime cannot read at
+ * all is BAD_MODEL, whatever the provider.
+ */
+export async function openCheckedSession(modelPath: string, options: OpenSessionOptions): Promise<CheckedSession> {
+  configureOrt();
+  const offered = providerOptionsHere();
+  const chain = providerChain(options.provider, offered);
+  const notices: string[] = [];
+  const notice = (message: string): void => {
+    notices.push(message);
+    options.onNotice?.(message);
+  };
+  const create = async (provider: ProviderName): Promise<ort.InferenceSession> =>
+    ort.InferenceSession.create(modelPath, { graphOptimizationLevel: 'all', ...options.sessionOptions, executionProviders: [provider] });
+  let validated = false;
+  const validate = async (session: ort.InferenceSession): Promise<void> => {
+    if (validated) return;
+    try {
+      options.validate?.(session);
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
+    validated = true;
+  };
+
+  let cpu: ort.InferenceSession | null = null;
+  const openCpu = async (): Promise<ort.InferenceSession> => {
+    if (cpu !== null) return cpu;
+    let session: ort.InferenceSession;
+    try {
+      session = await create('cpu');
+    } catch (error) {
+      throw new PainterError('BAD_MODEL', `${capitalise(options.subject)}: ONNX Runtime cannot load ${modelPath}: ${providerFailureReason(error)}`, { path: modelPath });
+    }
+    await validate(session);
+    cpu = session;
+    return session;
+  };
+
+  const accelerated = chain.filter((provider) => provider !== 'cpu');
+  let reference: Float32Array | null = null;
+  if (accelerated.length > 0 && options.selfCheck !== undefined) {
+    // The model must load on CPU anyway (the reference, and the last resort); a broken file fails here, named.
+    reference = await runSelfCheck(await openCpu(), options.selfCheck);
+  }
+  for (const [index, provider] of chain.entries()) {
+    if (provider === 'cpu') break;
+    const next = chain[index + 1] ?? 'cpu';
+    if (!offered.find((option) => option.name === provider)!.inBuild) {
+      notice(notInBuildNotice(provider, options.subject, platformName(), next));
+      continue;
+    }
+    let session: ort.InferenceSession;
+    try {
+      session = await create(provider);
+    } catch (error) {
+      if (cpu === null && isUnreadableModel(error)) await openCpu(); // throws BAD_MODEL, named
+      notice(startFailureNotice(provider, options.subject, providerFailureReason(error), next));
+      continue;
+    }
+    await validate(session);
+    let difference: number | null = null;
+    if (reference !== null && options.selfCheck !== undefined) {
+      try {
+        difference = relativeMaxDifference(await runSelfCheck(session, options.selfCheck), reference);
+      } catch (error) {
+        await session.release();
+        notice(startFailureNotice(provider, options.subject, `its first forward pass failed: ${providerFailureReason(error)}`, next));
+        continue;
+      }
+      if (!passesSelfCheck(provider, difference)) {
+        await session.release();
+        notice(selfCheckNotice(provider, options.subject, difference, next));
+        continue;
+      }
+    }
+    if (cpu !== null) await (cpu as ort.InferenceSession).release();
+    return { session, provider, notices, selfCheckDifference: difference };
+  }
+  return { session: await openCpu(), provider: 'cpu', notices, selfCheckDifference: reference !== null ? 0 : null };
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 type TensorMetadata = { name: string; type: string; shape: ReadonlyArray<number | string> };
@@ -141,7 +328,11 @@ export class OnnxDenoiser implements Denoiser {
   private constructor(
     readonly manifest: OnnxManifest,
     private readonly session: ort.InferenceSession,
-    readonly provider: string,
+    readonly provider: ProviderName,
+    /** Why the network is not on the provider asked for (one line per provider passed over). */
+    readonly providerNotices: readonly string[] = [],
+    /** The provider's self-check difference from CPU (null when not checked). */
+    readonly selfCheckDifference: number | null = null,
   ) {
     this.dim = imageDim(manifest.image);
     this.schedule = scheduleFromSpec(manifest.schedule, manifest.onnx.timestep.encoding === 'continuous');
@@ -155,30 +346,15 @@ export class OnnxDenoiser implements Denoiser {
 
   static async load(manifest: OnnxManifest, modelPath: string, options: OnnxLoadOptions = {}): Promise<OnnxDenoiser> {
     checkRegularFile(modelPath, 'onnx'); // ONNX Runtime opens it by path: a FIFO or device would hang it
-    const preferred = [...(options.providers ?? []), 'cpu' as const].filter((p, i, all) => all.indexOf(p) === i);
-    let lastError: unknown;
-    for (const provider of preferred) {
-      let session: ort.InferenceSession;
-      try {
-        session = await ort.InferenceSession.create(modelPath, { executionProviders: [provider], graphOptimizationLevel: 'all' });
-      } catch (error) {
-        lastError = error;
-        if (isUnreadableModel(error)) break;
-        const next = preferred[preferred.indexOf(provider) + 1];
-        options.onProviderFallback?.(
-          `The ${provider.toUpperCase()} execution provider could not start (${firstLine(error)}); using ${next?.toUpperCase() ?? 'nothing'} instead.`,
-        );
-        continue;
-      }
-      try {
-        checkSessionAgainstManifest(manifest, session.inputMetadata, session.outputMetadata);
-      } catch (error) {
-        await session.release();
-        throw error;
-      }
-      return new OnnxDenoiser(manifest, session, provider);
-    }
-    throw badModel(manifest, `ONNX Runtime cannot load ${modelPath}: ${firstLine(lastError)}`, { path: modelPath });
+    const schedule = scheduleFromSpec(manifest.schedule, manifest.onnx.timestep.encoding === 'continuous');
+    const opened = await openCheckedSession(modelPath, {
+      provider: options.provider ?? 'cpu',
+      subject: `model "${manifest.id}"`,
+      validate: (session) => checkSessionAgainstManifest(manifest, session.inputMetadata, session.outputMetadata),
+      selfCheck: { feeds: () => selfCheckFeeds(manifest, schedule), output: manifest.onnx.output.name },
+      ...(options.onProviderFallback ? { onNotice: options.onProviderFallback } : {}),
+    });
+    return new OnnxDenoiser(manifest, opened.session, opened.provider, opened.notices, opened.selfCheckDifference);
   }
 
   /**
@@ -271,11 +447,11 @@ export class OnnxDenoiser implements Denoiser {
     const { channels, height, width } = this.manifest.image;
     const feeds: Record<string, ort.Tensor> = {
       [io.sample.name]: new ort.Tensor('float32', input, [rows, channels, height, width]),
-      [io.timestep.name]: this.timestepTensor(io.timestep.shape === 'scalar' ? timesteps.subarray(0, 1) : timesteps, io.timestep.dtype, io.timestep.shape === 'scalar'),
+      [io.timestep.name]: timestepTensor(io.timestep.shape === 'scalar' ? timesteps.subarray(0, 1) : timesteps, io.timestep.dtype, io.timestep.shape === 'scalar'),
     };
     if (io.classLabel !== undefined) {
       const values = Array.from({ length: rows }, (_, r) => this.labelValue(labels[start + Math.min(r, count - 1)] ?? null));
-      feeds[io.classLabel.name] = this.intTensor(values, io.classLabel.dtype, [rows]);
+      feeds[io.classLabel.name] = intTensor(values, io.classLabel.dtype, [rows]);
     }
     let result: ort.InferenceSession.ReturnType;
     try {
@@ -297,24 +473,7 @@ export class OnnxDenoiser implements Denoiser {
    * network's nearest timestep; a continuous one's float32 time).
    */
   private timestepInput(sigma: number): { timestep: number; sigma: number } {
-    const schedule = this.schedule;
-    switch (this.manifest.onnx.timestep.encoding) {
-      case 'index':
-      case 'fraction': {
-        const discrete = schedule as DiscreteVpSchedule;
-        const t = discrete.timestepOf(sigma);
-        return { timestep: this.manifest.onnx.timestep.encoding === 'index' ? t : t / discrete.timesteps, sigma: discrete.sigmas[t]! };
-      }
-      case 'continuous': {
-        const continuous = schedule as ContinuousVpSchedule;
-        const u = Math.fround(continuous.timeOf(sigma));
-        return { timestep: u, sigma: continuous.sigmaAt(u) };
-      }
-      case 'sigma':
-        return { timestep: sigma, sigma };
-      case 'edm-cnoise':
-        return { timestep: Math.log(sigma) / 4, sigma };
-    }
+    return timestepInput(this.manifest, this.schedule, sigma);
   }
 
   private toX0(modelInput: Float32Array, output: Float32Array, sigmas: Float64Array, count: number): Float32Array {
@@ -341,43 +500,13 @@ export class OnnxDenoiser implements Denoiser {
     return x0;
   }
 
-  private timestepTensor(values: Float64Array, dtype: TensorDtype, scalar: boolean): ort.Tensor {
-    const dims = scalar ? [] : [values.length];
-    if (dtype === 'int64') {
-      const data = new BigInt64Array(values.length);
-      let previous = Number.NaN;
-      let big = 0n;
-      for (let i = 0; i < values.length; i++) {
-        if (values[i] !== previous) {
-          previous = values[i]!;
-          big = BigInt(Math.round(previous));
-        }
-        data[i] = big;
-      }
-      return new ort.Tensor('int64', data, dims);
-    }
-    return new ort.Tensor('float32', Float32Array.from(values), dims);
-  }
-
-  private intTensor(values: number[], dtype: TensorDtype, dims: number[]): ort.Tensor {
-    if (dtype === 'int64') return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
-    return new ort.Tensor('float32', Float32Array.from(values), dims);
-  }
-
   /**
    * Seconds per bare `session.run` at batch `batch` (inputs prepared once,
    * mid-schedule timestep): the denominator of the engine-overhead benchmark.
    */
   async timeBareForward(batch: number, repeats: number): Promise<number> {
-    const io = this.manifest.onnx;
-    const rows = io.fixedBatch ?? batch;
-    const { channels, height, width } = this.manifest.image;
-    const { timestep } = this.timestepInput(this.schedule.samplingSigmas(2)[0]! / 10);
-    const feeds: Record<string, ort.Tensor> = {
-      [io.sample.name]: new ort.Tensor('float32', new Float32Array(rows * this.dim).fill(0.1), [rows, channels, height, width]),
-      [io.timestep.name]: this.timestepTensor(new Float64Array(io.timestep.shape === 'scalar' ? 1 : rows).fill(timestep), io.timestep.dtype, io.timestep.shape === 'scalar'),
-    };
-    if (io.classLabel !== undefined) feeds[io.classLabel.name] = this.intTensor(new Array<number>(rows).fill(0), io.classLabel.dtype, [rows]);
+    const rows = this.manifest.onnx.fixedBatch ?? batch;
+    const feeds = fixedFeeds(this.manifest, this.schedule, new Float32Array(rows * this.dim).fill(0.1));
     const run = async (): Promise<void> => {
       const result = await this.session.run(feeds);
       for (const tensor of Object.values(result)) tensor.dispose();
@@ -393,6 +522,74 @@ export class OnnxDenoiser implements Denoiser {
   }
 }
 
+/** The network's timestep input for σ, and the σ it stands for (the nearest grid σ for a discrete schedule). */
+function timestepInput(manifest: OnnxManifest, schedule: NoiseSchedule, sigma: number): { timestep: number; sigma: number } {
+  switch (manifest.onnx.timestep.encoding) {
+    case 'index':
+    case 'fraction': {
+      const discrete = schedule as DiscreteVpSchedule;
+      const t = discrete.timestepOf(sigma);
+      return { timestep: manifest.onnx.timestep.encoding === 'index' ? t : t / discrete.timesteps, sigma: discrete.sigmas[t]! };
+    }
+    case 'continuous': {
+      const continuous = schedule as ContinuousVpSchedule;
+      const u = Math.fround(continuous.timeOf(sigma));
+      return { timestep: u, sigma: continuous.sigmaAt(u) };
+    }
+    case 'sigma':
+      return { timestep: sigma, sigma };
+    case 'edm-cnoise':
+      return { timestep: Math.log(sigma) / 4, sigma };
+  }
+}
+
+function timestepTensor(values: Float64Array, dtype: TensorDtype, scalar: boolean): ort.Tensor {
+  const dims = scalar ? [] : [values.length];
+  if (dtype === 'int64') {
+    const data = new BigInt64Array(values.length);
+    let previous = Number.NaN;
+    let big = 0n;
+    for (let i = 0; i < values.length; i++) {
+      if (values[i] !== previous) {
+        previous = values[i]!;
+        big = BigInt(Math.round(previous));
+      }
+      data[i] = big;
+    }
+    return new ort.Tensor('int64', data, dims);
+  }
+  return new ort.Tensor('float32', Float32Array.from(values), dims);
+}
+
+function intTensor(values: number[], dtype: TensorDtype, dims: number[]): ort.Tensor {
+  if (dtype === 'int64') return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims);
+  return new ort.Tensor('float32', Float32Array.from(values), dims);
+}
+
+/**
+ * Feeds for one forward pass of `sample` ([rows·C·H·W]) at a mid-schedule
+ * timestep (σ a tenth of σ_max, on the model's own grid) with class 0 where
+ * the graph takes a label: the benchmark's and the self-check's input.
+ */
+function fixedFeeds(manifest: OnnxManifest, schedule: NoiseSchedule, sample: Float32Array): Record<string, ort.Tensor> {
+  const io = manifest.onnx;
+  const { channels, height, width } = manifest.image;
+  const rows = sample.length / (channels * height * width);
+  const { timestep } = timestepInput(manifest, schedule, schedule.samplingSigmas(2)[0]! / 10);
+  const feeds: Record<string, ort.Tensor> = {
+    [io.sample.name]: new ort.Tensor('float32', sample, [rows, channels, height, width]),
+    [io.timestep.name]: timestepTensor(new Float64Array(io.timestep.shape === 'scalar' ? 1 : rows).fill(timestep), io.timestep.dtype, io.timestep.shape === 'scalar'),
+  };
+  if (io.classLabel !== undefined) feeds[io.classLabel.name] = intTensor(new Array<number>(rows).fill(0), io.classLabel.dtype, [rows]);
+  return feeds;
+}
+
+/** The self-check's fixed input: standard normal values (seed 0), two images or the graph's fixed batch. */
+function selfCheckFeeds(manifest: OnnxManifest, schedule: NoiseSchedule): Record<string, ort.Tensor> {
+  const rows = manifest.onnx.fixedBatch ?? 2;
+  return fixedFeeds(manifest, schedule, seededNormal(0, 0, rows * imageDim(manifest.image)));
+}
+
 function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.split('\n')[0]!.trim();
@@ -401,11 +598,6 @@ function firstLine(error: unknown): string {
 function isUnreadableModel(error: unknown): boolean {
   const text = firstLine(error);
   return /protobuf|no such file|load model|INVALID_PROTOBUF|NO_SUCHFILE/i.test(text);
-}
-
-/** Execution providers this onnxruntime-node build ships. */
-export function availableProviders(): string[] {
-  return ort.listSupportedBackends().filter((backend) => backend.bundled || backend.name === 'cuda').map((backend) => backend.name);
 }
 
 /**

@@ -10,6 +10,7 @@
 import type { Brush, DirectionFamily, GenerateRequest, ImageStartRequest, JobPreview, JobProgress, TrajectoryBasis, TrajectorySpace, VariationGrid, VariationRequest } from '../../../electron/api/contract';
 import { api, ApiError } from '../api';
 import { newJobId } from '../random';
+import { models } from './models.svelte';
 import { notices } from './notices.svelte';
 import { run } from './run.svelte';
 import { session } from './session.svelte';
@@ -113,6 +114,7 @@ class Jobs {
       const summary = await api.call('generate', { ...request, jobId: entry.jobId });
       this.loading(entry, 'Loading the run…');
       await session.add(summary);
+      void models.load(); // the network may have just loaded: its provider and any fallback notice
       return summary.runId;
     });
   }

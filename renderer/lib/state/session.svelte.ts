@@ -189,40 +189,39 @@ class Session {
     history.record({ label: `rename to "${after}"`, coalesce: 'session-name', undo: () => apply(before), redo: () => apply(after) });
   }
 
-  /** Starts an empty session (the caller has asked about unsaved work). The runs go to the engine's trash: undo brings them back. */
-  async clear(): Promise<void> {
+  /** Starts an empty, unsaved session (the engine keeps the old runs and their autosaves). */
+  reset(): void {
+    this.tensors.clear();
+    this.runs = [];
+    this.name = UNTITLED;
+    this.path = null;
+    this.dirty = false;
+    run.clear();
+    notices.dismiss();
+  }
+
+  /**
+   * Starts an empty session (the caller has asked about unsaved work), as one
+   * undoable step: the engine still holds the runs, so Undo shows them again.
+   */
+  clear(): void {
     const summaries = this.runs;
-    const before = { name: this.name, path: this.path, dirty: this.dirty, shown: this.currentId };
-    if (summaries.length > 0) {
-      try {
-        await api.call('deleteRuns', { runIds: summaries.map((summary) => summary.runId) });
-      } catch (error) {
-        notices.report(error);
-        return;
-      }
-    }
-    const reset = (): void => {
-      this.runs = [];
-      this.tensors.clear();
-      this.name = UNTITLED;
-      this.path = null;
-      this.dirty = false;
-      run.clear();
-    };
-    reset();
+    const before = { name: this.name, path: this.path, dirty: this.dirty, shown: this.currentId, step: run.step };
+    this.reset();
     if (summaries.length === 0) return;
     history.record({
       label: 'new session',
       undo: async () => {
-        await this.restore(summaries, before.shown, 'Cannot bring the previous session back');
+        this.append(summaries);
         this.name = before.name;
         this.path = before.path;
         this.dirty = before.dirty;
+        if (before.shown !== null) {
+          await this.select(before.shown);
+          run.timeline.go(before.step);
+        }
       },
-      redo: async () => {
-        await api.call('deleteRuns', { runIds: summaries.map((summary) => summary.runId) });
-        reset();
-      },
+      redo: () => this.reset(),
     });
   }
 
