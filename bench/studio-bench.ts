@@ -9,12 +9,17 @@
  *   released → branch on screen). Target < 0.5 s on 2 CPU cores.
  * - 3-D: frames per second of the trajectory view with 16 trajectories while
  *   it turns, in headless Chromium's requestAnimationFrame timing. Target 60.
+ * - Live preview (issue 12): Generate pressed → the first x̂0 preview frame on
+ *   screen, the model already loaded. Target ≤ 200 ms.
+ * - 3-D view of 16 seeds (press Compute → the view drawn), target ≤ 5 s; the
+ *   perturbation chart with 4 seeds (press Run → the heat map drawn), target
+ *   ≤ 30 s; both with the run's settings on the Fashion-MNIST network.
  *
  * Uses the trained network (native-models/fashion-mnist) when it is installed;
  * otherwise says so and uses the analytic Gaussian.
  */
 import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Brush } from '../electron/api/contract';
@@ -62,6 +67,9 @@ interface BrowserResults {
   fps: number;
   frames: number;
   trajectories: number;
+  firstPreviewMs: number[];
+  trajectorySeconds: number;
+  perturbationSeconds: number;
 }
 
 async function browser(): Promise<BrowserResults> {
@@ -89,6 +97,25 @@ async function browser(): Promise<BrowserResults> {
     await page.getByTestId('step-slider').waitFor({ timeout: 120_000 });
     await page.waitForFunction(() => !document.querySelector('[data-testid="cancel"]'));
     await page.getByTestId('ghost-canvas').waitFor({ timeout: 60_000 });
+
+    // First live-preview frame: Generate pressed (model loaded) → the preview canvas drawn, in the page's own clock.
+    const firstPreviewMs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      firstPreviewMs.push(
+        await page.evaluate(async () => {
+          const button = document.querySelector('[data-testid="generate"]') as HTMLButtonElement;
+          const started = performance.now();
+          button.click();
+          for (;;) {
+            await new Promise((r) => requestAnimationFrame(r));
+            if (document.querySelector('[data-testid="live-canvas"]') !== null) return performance.now() - started;
+            if (performance.now() - started > 30_000) return Number.NaN;
+          }
+        }),
+      );
+      await page.waitForFunction(() => !document.querySelector('[data-testid="cancel"]'), undefined, { timeout: 120_000 });
+      await page.getByTestId('ghost-canvas').waitFor({ timeout: 60_000 });
+    }
 
     // Scrub: two passes over every step (the first draws and caches), timing the second.
     const scrub = await page.evaluate(async () => {
@@ -141,11 +168,13 @@ async function browser(): Promise<BrowserResults> {
       return start.map((s, i) => ({ call: computed[i]! - s, fetchAndShow: shown[i]! - computed[i]! }));
     });
 
-    // 3-D: 16 trajectories, turntable on, frames counted over 3 s.
+    // 3-D: 16 trajectories (timed from the press to the view drawn), then turntable on, frames counted over 3 s.
     await page.getByTestId('tab-theory').click();
     await page.locator('select[aria-label="Number of trajectories"]').selectOption('16');
+    const trajectoriesStarted = Date.now();
     await page.getByTestId('compute-trajectories').click();
     await page.getByTestId('trajectory-canvas').waitFor({ timeout: 300_000 });
+    const trajectorySeconds = (Date.now() - trajectoriesStarted) / 1000;
     await page.waitForFunction(() => !document.querySelector('[data-testid="cancel"]'), undefined, { timeout: 300_000 });
     await page.getByTestId('auto-rotate').check();
     const fps = await page.evaluate(async () => {
@@ -157,7 +186,28 @@ async function browser(): Promise<BrowserResults> {
       const frames = Number(canvas.dataset['frames'] ?? 0) - frames0;
       return { frames, fps: frames / ((performance.now() - started) / 1000) };
     });
-    return { scrubMs: scrub.update, scrubFrameMs: scrub.toFrame, branchUiSeconds, branchMarks: marks, fps: fps.fps, frames: fps.frames, trajectories: 16 };
+    await page.getByTestId('auto-rotate').uncheck();
+
+    // Perturbation chart, 4 seeds: the press of Run → the heat map drawn.
+    await page.getByTestId('chart-perturbation').click();
+    await page.locator('select[aria-label="Seeds to average over"]').selectOption('4');
+    const perturbationStarted = Date.now();
+    await page.getByTestId('run-analysis').click();
+    await page.getByTestId('perturbation-heatmap').waitFor({ timeout: 600_000 });
+    const perturbationSeconds = (Date.now() - perturbationStarted) / 1000;
+
+    return {
+      scrubMs: scrub.update,
+      scrubFrameMs: scrub.toFrame,
+      branchUiSeconds,
+      branchMarks: marks,
+      fps: fps.fps,
+      frames: fps.frames,
+      trajectories: 16,
+      firstPreviewMs,
+      trajectorySeconds,
+      perturbationSeconds,
+    };
   } finally {
     await browserProcess.close();
     await server.close();
@@ -177,6 +227,10 @@ async function main(): Promise<void> {
     `    in the page: branch call median ${median(ui.branchMarks.map((m) => m.call)).toFixed(0)} ms, fetch + show median ${median(ui.branchMarks.map((m) => m.fetchAndShow)).toFixed(0)} ms`,
   );
   console.log(`  3-D view, ${ui.trajectories} trajectories turning: ${ui.fps.toFixed(1)} fps (${ui.frames} frames in 3 s; target 60)`);
+  console.log(`  first live-preview frame after Generate: median ${median(ui.firstPreviewMs).toFixed(0)} ms of ${ui.firstPreviewMs.map((v) => v.toFixed(0)).join(', ')} (target ≤ 200 ms)`);
+  console.log(`  3-D view of ${ui.trajectories} seeds, press → drawn: ${ui.trajectorySeconds.toFixed(2)} s (target ≤ 5 s)`);
+  console.log(`  perturbation chart, 4 seeds, press → drawn: ${ui.perturbationSeconds.toFixed(2)} s (target ≤ 30 s)`);
+  console.log(`  (machine load average now: ${loadavg().map((v) => v.toFixed(2)).join(', ')} on ${cpus().length} cores; the targets assume no other load)`);
   console.log(
     JSON.stringify({
       model: MODEL,
@@ -184,6 +238,10 @@ async function main(): Promise<void> {
       scrubToFrameMs: { median: median(ui.scrubFrameMs) },
       branchSeconds: { engineMedian: median(branch.seconds), uiMedian: median(ui.branchUiSeconds) },
       trajectoryFps: ui.fps,
+      firstPreviewMs: { median: median(ui.firstPreviewMs) },
+      trajectorySeconds: ui.trajectorySeconds,
+      perturbationSeconds: ui.perturbationSeconds,
+      loadAverage: loadavg()[0],
     }),
   );
 }

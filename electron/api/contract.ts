@@ -322,16 +322,24 @@ export type LocalGhost =
     }
   | { available: false; runId: string; reason: string };
 
+/**
+ * The axes of the 3-D view:
+ * - `plane`: each path in its own rotation plane (DESIGN.md §2): its final
+ *   image's direction, its start noise's direction orthogonal to that, and
+ *   its largest residual outside the plane. Every path then reads as the arc
+ *   the theory predicts, and the Gaussian ghost's arc sits beside it.
+ * - `run`: the top principal components of the run's own trajectory.
+ * - `all`: the top principal components of all the trajectories together.
+ */
+export type TrajectoryBasis = 'plane' | 'run' | 'all';
+export const TRAJECTORY_BASES: readonly TrajectoryBasis[] = ['plane', 'run', 'all'];
+
 export interface TrajectorySpaceRequest {
   jobId: string;
   runId: string;
   /** Trajectories to draw, the run's own seed first, then seed+1, …; 1 … 32. */
   count: number;
-  /**
-   * Whose principal components span the view: the run's own trajectory (the
-   * theory's 2-D rotation shows best) or all the trajectories together.
-   */
-  basis: 'run' | 'all';
+  basis: TrajectoryBasis;
 }
 
 /**
@@ -352,9 +360,15 @@ export interface TrajectorySpace {
    * final image, as 4 corners [4][3] (a·x0 + b·x_T, a, b ∈ {−0.1, 1.1}).
    */
   plane: Float32Array;
-  basis: 'run' | 'all';
-  /** Fraction of the basis states' variance each of the 3 axes explains. */
+  basis: TrajectoryBasis;
+  /**
+   * Fraction of the basis states' variance each of the 3 axes explains; for
+   * the `plane` basis, the mean fraction of each state's squared norm along
+   * each of its path's own axes.
+   */
   explained: number[];
+  /** What each axis is, for the view's labels (absent in files saved before it existed). */
+  axisLabels?: [string, string, string];
 }
 
 /** The theory lab's analyses the studio charts (DESIGN.md §1.5, §3). */
@@ -371,7 +385,13 @@ export interface TheoryRequest {
 }
 
 /** Chart-ready results of the theory lab's analyses (electron/engine/analysis/), means over seeds. */
-export type TheoryChart = { modelId: string; seeds: number[]; seconds: number } & (
+export type TheoryChart = {
+  /** The run whose settings the analysis used (absent in results made before it was recorded). */
+  runId?: string;
+  modelId: string;
+  seeds: number[];
+  seconds: number;
+} & (
   | {
       analysis: 'emergence';
       /** σ of each state (σ form), descending to 0. */
@@ -440,6 +460,19 @@ export interface SessionSummary {
   runs: RunSummary[];
   /** The run and step on screen when it was saved. */
   current: { runId: string; step: number } | null;
+  /** Results saved with the session (variation grids, 3-D views, theory charts); absent in older files. */
+  results?: SessionResults;
+}
+
+/**
+ * Results computed for a session's runs, saved beside it so that reopening
+ * does not mean recomputing: the engine keeps the latest of each kind per run
+ * (per analysis for charts), and a session save writes those of its runs.
+ */
+export interface SessionResults {
+  variations: VariationGrid[];
+  trajectories: TrajectorySpace[];
+  charts: TheoryChart[];
 }
 
 export interface RecentSession {
@@ -488,6 +521,11 @@ export interface ExportTrajectoriesRequest {
 export interface ExportResult {
   path: string;
   bytes: number;
+  /**
+   * Browser mode only: a same-origin URL (token-checked, short-lived) that
+   * downloads the exported file to the browser's machine.
+   */
+  download?: string;
 }
 
 /**
@@ -540,6 +578,13 @@ export interface RunSummary {
    */
   convention: StateConvention;
   /**
+   * A run started from an image instead of pure noise: the image, noised to
+   * `step`'s level with the seed's noise, then denoised by the model (SDEdit,
+   * Meng et al. 2022). States before `step` are that image under the same
+   * noise at each level; their x̂0 is the image itself.
+   */
+  origin?: { kind: 'image'; name: string; step: number };
+  /**
    * Sentences for the user about the run's settings, e.g. a sampler and step
    * count whose result is far from converged (engine/sampler-accuracy.ts).
    * Absent when there is nothing to say; kept in run files (metadata `warnings`).
@@ -565,7 +610,51 @@ export interface JobProgress {
   jobId: string;
   done: number;
   total: number;
+  /** What is being done, a short sentence ("step 12 of 50", "Jacobian directions: 3 of 6"). */
   message: string;
+  /** Seconds left, from the pace so far; absent until it can be estimated. */
+  etaSeconds?: number;
+  /** Waiting for other work to finish: its place in line (1 = next). */
+  queued?: number;
+  /** Generation and branch: the latest x̂0, for a live preview. */
+  preview?: JobPreview;
+}
+
+/**
+ * The latest estimate x̂0 of a run in progress, as an image (at most
+ * {@link PREVIEW_MAX_VALUES} values; larger images come downsampled, with
+ * `image` describing what is sent).
+ */
+export interface JobPreview {
+  /** Recorded state the estimate belongs to (0 … stepCount − 1), counted in the run's own steps. */
+  step: number;
+  stepCount: number;
+  image: ImageSpec;
+  values: Float32Array;
+}
+export const PREVIEW_MAX_VALUES = 3 * 128 * 128;
+
+/** A run's final image, small: for lists of runs. */
+export interface RunThumbnail {
+  runId: string;
+  image: ImageSpec;
+  values: Float32Array;
+}
+
+export interface ImageStartRequest extends GenerateRequest {
+  jobId: string;
+  /** The image in the model's data layout and range: C·H·W values, NCHW. */
+  image: Float32Array;
+  /** Recorded state the run starts from, 0 … steps − 1 (0: pure noise, nothing of the image is kept). */
+  startStep: number;
+  /** The image file's name, kept in the run. */
+  name: string;
+}
+
+/** A file the user dropped on the studio (browser mode has no path for it). */
+export interface DroppedFile {
+  name: string;
+  bytes: Uint8Array;
 }
 
 /** Every call: name → [params, result]. */
@@ -584,6 +673,16 @@ export interface ApiMethods {
   theory: [TheoryRequest, TheoryChart];
   /** Forgets runs (and their autosaved files); the caller decides which, e.g. a branch and its descendants. */
   deleteRuns: [{ runIds: string[] }, { deleted: string[] }];
+  /** Brings back runs deleted in this session (undo), as long as the engine still holds them. */
+  restoreRuns: [{ runIds: string[] }, RunSummary[]];
+  /** Final images of runs, small, for the list of runs. */
+  runThumbnails: [{ runIds: string[] }, RunThumbnail[]];
+  /** A run that starts from an image (a dropped file) noised to `startStep`, then denoised by the model. */
+  generateFromImage: [ImageStartRequest, RunSummary];
+  /** Opens a run file the user dropped (its bytes). */
+  importRun: [{ file: DroppedFile }, RunSummary];
+  /** Opens a session file the user dropped, with the run files dropped beside it (or its folder). */
+  importSession: [{ session: DroppedFile; runs: DroppedFile[] }, SessionSummary];
   gaussianGhost: [{ runId: string }, GaussianGhost];
   /** A job: the local patch model's own run from the run's x_T (seconds, with progress). */
   localGhost: [{ jobId: string; runId: string }, LocalGhost];
@@ -642,7 +741,7 @@ export const IPC_EVENT_CHANNEL = 'painter:event';
 
 /**
  * The studio's actions a menu, a shortcut or the desktop shell can invoke
- * (the renderer runs them).
+ * (renderer/lib/commands.ts runs them).
  */
 export type StudioCommand =
   | 'undo'

@@ -8,6 +8,7 @@ import {
   PROVIDER_CHOICES,
   SAMPLER_NAMES,
   THEORY_ANALYSES,
+  TRAJECTORY_BASES,
   type ApiMethod,
   type ApiMethods,
   type ApiParams,
@@ -15,6 +16,7 @@ import {
   type Brush,
   type BrushPoint,
   type DirectionSource,
+  type DroppedFile,
   type ExportLayer,
   type TheoryRequest,
   type VariationRequest,
@@ -186,6 +188,21 @@ function ganGenerateExtras(method: string, params: Record<string, unknown>): { l
   return out;
 }
 
+/** Dropped files travel inside one WebSocket message (16 MB) in browser mode; over IPC the same cap keeps memory in check. */
+const MAX_DROPPED_BYTES = 10 * 1024 * 1024;
+
+function droppedFile(method: string, value: unknown, what: string, maxBytes = MAX_DROPPED_BYTES): DroppedFile {
+  const file = record(method, value, what);
+  onlyKeys(method, file, ['name', 'bytes']);
+  const bytes = file['bytes'];
+  if (!(bytes instanceof Uint8Array) || bytes.length === 0 || bytes.length > maxBytes) {
+    bad(method, `"${what}.bytes" must hold 1 to ${maxBytes} bytes.`);
+  }
+  const name = text(method, file, 'name', 255);
+  if (/[\\/]/.test(name)) bad(method, `"${what}.name" must be a file name, not a path.`, name);
+  return { name, bytes };
+}
+
 function current(method: string, value: unknown): { runId: string; step: number } | null {
   if (value === null) return null;
   const entry = record(method, value, 'current');
@@ -255,6 +272,20 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
       ...ganGenerateExtras(method, params),
     };
   },
+  generateFromImage: (params) => {
+    const method = 'generateFromImage';
+    const { image, startStep, name, ...rest } = params;
+    const request = validators.generate(rest);
+    if (!(image instanceof Float32Array) || image.length === 0 || image.length > MAX_DIRECTION_VALUES || !image.every((v) => Number.isFinite(v))) {
+      bad(method, `"image" must be a Float32Array of 1 to ${MAX_DIRECTION_VALUES} finite values.`);
+    }
+    return {
+      ...request,
+      image,
+      startStep: integer(method, { startStep }, 'startStep', 0, 999),
+      name: text(method, { name }, 'name', 255),
+    };
+  },
   cancel: (params) => {
     onlyKeys('cancel', params, ['jobId']);
     return { jobId: text('cancel', params, 'jobId', 128) };
@@ -322,6 +353,25 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
     onlyKeys('deleteRuns', params, ['runIds']);
     return { runIds: list('deleteRuns', params, 'runIds', 1, 10000).map((id) => runId('deleteRuns', id, 'runIds[]')) };
   },
+  restoreRuns: (params) => {
+    onlyKeys('restoreRuns', params, ['runIds']);
+    return { runIds: list('restoreRuns', params, 'runIds', 1, 10000).map((id) => runId('restoreRuns', id, 'runIds[]')) };
+  },
+  runThumbnails: (params) => {
+    onlyKeys('runThumbnails', params, ['runIds']);
+    return { runIds: list('runThumbnails', params, 'runIds', 1, 1000).map((id) => runId('runThumbnails', id, 'runIds[]')) };
+  },
+  importRun: (params) => {
+    onlyKeys('importRun', params, ['file']);
+    return { file: droppedFile('importRun', params['file'], 'file') };
+  },
+  importSession: (params) => {
+    onlyKeys('importSession', params, ['session', 'runs']);
+    const runs = list('importSession', params, 'runs', 0, 10000).map((file, i) => droppedFile('importSession', file, `runs[${i}]`));
+    const total = runs.reduce((sum, file) => sum + file.bytes.length, 0);
+    if (total > MAX_DROPPED_BYTES) bad('importSession', `the dropped files hold ${total} bytes; at most ${MAX_DROPPED_BYTES} can be opened at once.`);
+    return { session: droppedFile('importSession', params['session'], 'session', 16 * 1024 * 1024), runs };
+  },
   gaussianGhost: (params) => {
     onlyKeys('gaussianGhost', params, ['runId']);
     return { runId: runId('gaussianGhost', params['runId']) };
@@ -334,8 +384,13 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
     const method = 'trajectorySpace';
     onlyKeys(method, params, ['jobId', 'runId', 'count', 'basis']);
     const basis = params['basis'];
-    if (basis !== 'run' && basis !== 'all') bad(method, '"basis" must be "run" or "all".', basis);
-    return { jobId: text(method, params, 'jobId', 128), runId: runId(method, params['runId']), count: integer(method, params, 'count', 1, 32), basis };
+    if (typeof basis !== 'string' || !(TRAJECTORY_BASES as readonly string[]).includes(basis)) bad(method, `"basis" must be one of ${TRAJECTORY_BASES.join(', ')}.`, basis);
+    return {
+      jobId: text(method, params, 'jobId', 128),
+      runId: runId(method, params['runId']),
+      count: integer(method, params, 'count', 1, 32),
+      basis: basis as ApiParams<'trajectorySpace'>['basis'],
+    };
   },
   saveSession: (params) => {
     const method = 'saveSession';

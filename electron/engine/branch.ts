@@ -216,7 +216,8 @@ export interface BranchOptions {
   brush: Brush;
   gaussian: GaussianModel | null;
   signal?: AbortSignal;
-  onStep?: (done: number, total: number) => void;
+  /** After each step; `x0Hat` is that step's estimate of the final image. */
+  onStep?: (done: number, total: number, x0Hat: Float32Array) => void;
 }
 
 /**

@@ -35,6 +35,7 @@ interface RunMetadata {
   createdAt: string;
   branch: BranchInfo | null;
   convention: StateConvention;
+  origin?: RunSummary['origin'];
   /** Execution provider the network ran on; absent in runs written before it was recorded. */
   provider?: string;
   warnings?: string[];
@@ -54,6 +55,7 @@ export function serializeRun(run: RunRecord): Uint8Array {
     createdAt: summary.createdAt,
     branch: summary.branch,
     convention: summary.convention,
+    ...(summary.origin ? { origin: summary.origin } : {}),
     ...(summary.provider !== undefined ? { provider: summary.provider } : {}),
     ...(summary.warnings === undefined ? {} : { warnings: summary.warnings }),
   };
@@ -188,6 +190,13 @@ export function runFromSafetensors(file: SafetensorsFile, path: string): RunReco
     branch,
     convention: meta['convention'] === 'vp' ? 'vp' : 'sigma',
   };
+  const origin = meta['origin'];
+  if (isRecord(origin)) {
+    if (origin['kind'] !== 'image' || typeof origin['name'] !== 'string' || !Number.isInteger(origin['step']) || (origin['step'] as number) < 0 || (origin['step'] as number) >= stepCount) {
+      throw notARun(path, 'its origin is malformed');
+    }
+    summary.origin = { kind: 'image', name: quoteText(origin['name'], 255), step: origin['step'] as number };
+  }
   // A provider name as the engine writes it ("cpu", "webgpu", "analytic", …); anything else in a file is dropped.
   if (typeof meta['provider'] === 'string' && /^[a-z0-9-]{1,32}$/.test(meta['provider'])) summary.provider = meta['provider'];
   const warnings = meta['warnings'];

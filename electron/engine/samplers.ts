@@ -36,7 +36,8 @@ export interface SampleOptions {
   /** Added to the state at grid index `step`, in the model's own x_t convention, [B·D]. */
   perturbation?: { step: number; delta: Float32Array };
   signal?: AbortSignal;
-  onStep?: (done: number, total: number) => void;
+  /** After each step; `x0Hat` is the step's estimate D(x, σ) for the whole batch [B·D] (read it at once: it is reused). */
+  onStep?: (done: number, total: number, x0Hat: Float32Array) => void;
 }
 
 /**
@@ -210,7 +211,7 @@ export async function sample(options: SampleOptions): Promise<Trajectory> {
         }
       }
     }
-    options.onStep?.(i + 1 - firstStep, steps - firstStep);
+    options.onStep?.(i + 1 - firstStep, steps - firstStep, denoised);
   }
   const last = steps - firstStep;
   trajectory.states.set(x, last * batch * dim);

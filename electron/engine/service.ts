@@ -6,11 +6,12 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import type { ApiMethods, ApiParams, ApiResult, DirectionFamily, GenerateRequest, ModelInfo, ProviderChoice, ProviderSettings, RunSummary, JobProgress, StorageSettings, StorageStatus, VariationGrid } from '../api/contract';
+import type { ApiMethods, ApiParams, ApiResult, DirectionFamily, GenerateRequest, ModelInfo, ProviderChoice, ProviderSettings, RunSummary, JobPreview, JobProgress, SessionSummary, StorageSettings, StorageStatus, VariationGrid } from '../api/contract';
 import { ganRun, ganVariationGridForRun } from './gan-studio';
 import { platformName, providerOptionsHere } from './denoisers/onnx';
 import { readProviderSetting, writeProviderSetting } from './settings';
 import type { Denoiser } from './denoisers/types';
+import type { ImageSpec } from './manifest';
 import { PainterError } from './errors';
 import { cleanStaleTemporaries, fileError, quoteText, readJsonFile } from './files';
 import { writeFileAtomic } from './safetensors';
@@ -23,7 +24,12 @@ import { filmstripPng, timelineGif, trajectoriesSafetensors, writeExport } from 
 import { GaussianStatsCache, gaussianGhost } from './ghost';
 import { findAnalytic } from './analysis/resources';
 import { localGhost } from './local-ghost';
-import { listRecentSessions, openSession, rememberSession, saveSession, sessionRunsFolder } from './session';
+import { importSession, listRecentSessions, openSession, rememberSession, saveSession, sessionRunsFolder, type OpenedSession } from './session';
+import { JobReporter, previewImage } from './jobs/progress';
+import { JobScheduler, type JobLane } from './jobs/scheduler';
+import { ResultStore } from './results';
+import { parseRun } from './runs';
+import { runFromImage } from './image-start';
 import { PathPolicy, type ConfinementOptions } from './path-policy';
 import { RunStore, type OpenRunFile } from './run-store';
 import { resolveStorageSettings, saveStorageSettings, toBudgets } from './storage-settings';
@@ -73,8 +79,13 @@ export interface CallContext {
 
 export interface JobContext {
   signal?: AbortSignal;
-  onProgress?: (done: number, total: number) => void;
+  /** After each step; `x0Hat` is the latest estimate of the final image (batch of one). */
+  onProgress?: (done: number, total: number, x0Hat?: Float32Array) => void;
 }
+
+/** Deleted runs kept for undo, at most this many bytes of tensors (oldest go first). */
+const TRASH_BYTES = 256 * 1024 * 1024;
+const ANALYSIS_NAMES: Record<string, string> = { emergence: 'Emergence', perturbation: 'Perturbation', agreement: 'EV(σ)', teleport: 'Teleport' };
 
 const USER_MODELS_FILE = 'models.json';
 /** Model folders a user adds; more is a damaged file, not a collection. */
@@ -90,6 +101,12 @@ export class Engine {
   private readonly jobs = new Map<string, AbortController>();
   readonly notices: string[] = [];
   private readonly gaussians: GaussianStatsCache;
+  /** Decides which jobs run now and which wait (generations never wait for an analysis). */
+  private readonly scheduler = new JobScheduler();
+  /** Latest variation grid, 3-D view and charts per run, saved with sessions. */
+  readonly results = new ResultStore();
+  /** Runs deleted in this session, newest last, so that undo can bring them back. */
+  private readonly trash = new Map<string, RunRecord>();
 
   /** Where the API may read and write. */
   readonly paths: PathPolicy;
@@ -165,12 +182,41 @@ export class Engine {
       return this.registry.info(model.manifest.id);
     },
     generate: ({ jobId, ...request }, context) =>
-      this.runJob(jobId, context, (signal) =>
-        this.generate(request, {
+      this.runJob(jobId, 'interactive', context, async (signal, reporter) => {
+        const model = this.registry.get(request.modelId);
+        return this.generate(request, {
           signal,
-          onProgress: (done, total) => context.emit?.('progress', { jobId, done, total, message: `step ${done} of ${total}` }),
-        }),
-      ),
+          onProgress: (done, total, x0Hat) =>
+            reporter.report({
+              done,
+              total,
+              message: `Step ${done} of ${total}`,
+              ...(x0Hat ? { preview: () => this.preview(model.manifest.image, x0Hat, done - 1, total + 1) } : {}),
+            }),
+        });
+      }),
+    generateFromImage: ({ jobId, ...request }, context) =>
+      this.runJob(jobId, 'interactive', context, async (signal, reporter) => {
+        const model = this.registry.get(request.modelId);
+        const denoiser = await this.registry.load(request.modelId);
+        this.checkRequest(request, denoiser, await this.registry.info(request.modelId));
+        const stepCount = request.steps + 1;
+        const run = await runFromImage({
+          request,
+          denoiser,
+          manifestHash: model.manifestHash,
+          signal,
+          onStep: (done, total, x0Hat) =>
+            reporter.report({
+              done,
+              total,
+              message: `From ${request.name}: step ${request.startStep + done} of ${request.steps}`,
+              preview: () => this.preview(denoiser.image, x0Hat, request.startStep + done - 1, stepCount),
+            }),
+        });
+        this.keep(run);
+        return run.summary;
+      }),
     cancel: async ({ jobId }) => {
       const job = this.jobs.get(jobId);
       job?.abort();
@@ -193,7 +239,7 @@ export class Engine {
       return run.summary;
     },
     branch: ({ jobId, runId, step, brush }, context) =>
-      this.runJob(jobId, context, async (signal) => {
+      this.runJob(jobId, 'interactive', context, async (signal, reporter) => {
         const parent = this.getRunRecord(runId);
         const denoiser = await this.registry.load(parent.summary.modelId);
         const needsStats = brush.kind === 'direction' && brush.direction?.kind === 'gaussian-pc';
@@ -204,13 +250,19 @@ export class Engine {
           brush,
           gaussian: needsStats ? (await this.gaussians.get(parent.summary.modelId)).model : null,
           signal,
-          onStep: (done, total) => context.emit?.('progress', { jobId, done, total, message: `Branch: step ${done} of ${total}` }),
+          onStep: (done, total, x0Hat) =>
+            reporter.report({
+              done,
+              total,
+              message: `Branch: step ${step + done} of ${parent.summary.stepCount - 1}`,
+              preview: () => this.preview(parent.image, x0Hat, step + done - 1, parent.summary.stepCount),
+            }),
         });
         this.keep(run);
         return run.summary;
       }),
     variations: ({ jobId, runId, step, family, directions, amplitudes, mask, nullSpaceRank, apply }, context) =>
-      this.runJob(jobId, context, async (signal) => {
+      this.runJob(jobId, 'analysis', context, async (signal, reporter) => {
         const run = this.getRunRecord(runId);
         const ganGrid = await this.ganVariations(run, family, directions, amplitudes, signal, (done, total, message) => context.emit?.('progress', { jobId, done, total, message: `Variations: ${message}` }));
         if (ganGrid !== null) return ganGrid;
@@ -222,7 +274,7 @@ export class Engine {
             target: run.summary.modelId,
           });
         }
-        return variationGrid({
+        const grid = await variationGrid({
           denoiser: await this.registry.load(run.summary.modelId),
           run,
           step,
@@ -233,25 +285,64 @@ export class Engine {
           ...(nullSpaceRank !== undefined ? { nullSpaceRank } : {}),
           ...(apply !== undefined ? { apply } : {}),
           signal,
-          onProgress: (done, total, message) => context.emit?.('progress', { jobId, done, total, message: `Variations: ${message}` }),
+          onProgress: (done, total, message) => reporter.report({ done, total, message: `Variations: ${message}` }),
         });
+        this.results.keepVariations(grid);
+        return grid;
       }),
     theory: ({ jobId, runId, analysis, seeds }, context) =>
-      this.runJob(jobId, context, async (signal) =>
-        theoryChart({
+      this.runJob(jobId, 'analysis', context, async (signal, reporter) => {
+        const chart = await theoryChart({
           registry: this.registry,
           summary: this.getRunRecord(runId).summary,
           analysis,
           seeds,
-          context: { signal, onProgress: (done, total, message) => context.emit?.('progress', { jobId, done, total, message: `${analysis}: ${message}` }) },
-        }),
-      ),
+          context: { signal, onProgress: (done, total, message) => reporter.report({ done, total, message: `${ANALYSIS_NAMES[analysis]}: ${message}` }) },
+        });
+        this.results.keepChart(chart);
+        return chart;
+      }),
     deleteRuns: async ({ runIds }) => {
-      const deleted = runIds.filter((runId) => this.runs.delete(runId));
-      for (const runId of deleted) {
+      const deleted: string[] = [];
+      for (const runId of runIds) {
+        if (!this.runs.has(runId)) continue;
+        // Kept in memory for undo (restoreRuns), within a budget; its autosave goes now.
+        this.toTrash(this.runs.get(runId));
+        this.runs.delete(runId);
+        deleted.push(runId);
         if (FILE_SAFE_RUN_ID.test(runId)) rmSync(this.runs.autosavePath(runId), { force: true });
       }
       return { deleted };
+    },
+    restoreRuns: async ({ runIds }) => {
+      const missing = runIds.filter((runId) => !this.trash.has(runId) && !this.runs.has(runId));
+      if (missing.length > 0) {
+        throw new PainterError('RUN_NOT_FOUND', `Run ${missing[0]} was deleted too long ago to bring back (the engine keeps the most recently deleted runs only).`, { runIds: missing });
+      }
+      return runIds.map((runId) => {
+        const run = this.trash.get(runId);
+        if (run === undefined) return this.getRunRecord(runId).summary;
+        this.trash.delete(runId);
+        this.keep(run);
+        return run.summary;
+      });
+    },
+    runThumbnails: async ({ runIds }) =>
+      runIds.map((runId) => {
+        const run = this.getRunRecord(runId);
+        const dim = run.image.channels * run.image.height * run.image.width;
+        const { image, values } = previewImage(run.image, run.x0Hat.subarray((run.summary.stepCount - 1) * dim, run.summary.stepCount * dim));
+        return { runId, image, values };
+      }),
+    importRun: async ({ file }) => {
+      const run = parseRun(file.bytes, file.name);
+      this.keep(run);
+      return run.summary;
+    },
+    importSession: async ({ session, runs }) => {
+      const opened = importSession(session, runs);
+      opened.runs.forEach((run) => this.keep(run));
+      return this.sessionSummary(opened);
     },
     gaussianGhost: async ({ runId }) => {
       const run = this.getRunRecord(runId);
@@ -267,7 +358,7 @@ export class Engine {
       return gaussianGhost(run, model);
     },
     localGhost: ({ jobId, runId }, context) =>
-      this.runJob(jobId, context, async (signal) => {
+      this.runJob(jobId, 'analysis', context, async (signal, reporter) => {
         const run = this.getRunRecord(runId);
         const model = this.registry.get(run.summary.modelId);
         if (model.manifest.kind === 'local') return { available: false, runId, reason: 'This run is the local patch model itself.' };
@@ -280,14 +371,14 @@ export class Engine {
           local: found.denoiser,
           localId: found.id,
           signal,
-          onStep: (done, total) => context.emit?.('progress', { jobId, done, total, message: `Local ghost: step ${done} of ${total}` }),
+          onStep: (done, total) => reporter.report({ done, total, message: `Local ghost: step ${done} of ${total}` }),
         });
       }),
     trajectorySpace: ({ jobId, runId, count, basis }, context) =>
-      this.runJob(jobId, context, async (signal) => {
+      this.runJob(jobId, 'analysis', context, async (signal, reporter) => {
         const run = this.getRunRecord(runId);
         const denoiser = await this.registry.load(run.summary.modelId);
-        return trajectorySpace({
+        const space = await trajectorySpace({
           denoiser,
           runId,
           settings: run.summary.settings,
@@ -296,8 +387,10 @@ export class Engine {
           basis,
           gaussian: (await this.gaussians.get(run.summary.modelId)).model,
           signal,
-          onStep: (done, total) => context.emit?.('progress', { jobId, done, total, message: `${count} trajectories: step ${done} of ${total}` }),
+          onStep: (done, total) => reporter.report({ done, total, message: `Sampling ${count} seeds: step ${done} of ${total}` }),
         });
+        this.results.keepTrajectories(space);
+        return space;
       }),
     saveSession: async ({ path, name, runIds, current }) => {
       const target = this.paths.forWrite(path);
@@ -315,6 +408,7 @@ export class Engine {
           },
         },
         current,
+        this.results.forRuns(runIds),
       );
       rememberSession(this.options.userDataDir, saved);
       return { path: saved.path };
@@ -323,7 +417,7 @@ export class Engine {
       const opened = openSession(this.paths.forRead(path));
       opened.runs.forEach((run, i) => this.runs.add(run, opened.files[i]!, false));
       rememberSession(this.options.userDataDir, opened);
-      return { path: opened.path, name: opened.name, savedAt: opened.savedAt, runs: opened.runs.map((run) => run.summary), current: opened.current };
+      return this.sessionSummary(opened);
     },
     // Browser mode lists only the sessions it could open (the desktop's list may name any folder).
     recentSessions: async () => listRecentSessions(this.options.userDataDir).filter((session) => !this.paths.confined || this.paths.allowsRead(session.path)),
@@ -365,18 +459,62 @@ export class Engine {
     },
   };
 
-  private async runJob<T>(jobId: string, context: CallContext, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /**
+   * Runs a job in its lane (the scheduler may make it wait; it says so in its
+   * progress), cancellable by its id from the moment it is submitted.
+   */
+  private async runJob<T>(jobId: string, lane: JobLane, context: CallContext, work: (signal: AbortSignal, reporter: JobReporter) => Promise<T>): Promise<T> {
     if (this.jobs.has(jobId)) throw new PainterError('BAD_ARGUMENT', `Job id "${jobId}" is already running.`, { jobId });
     const controller = new AbortController();
     context.signal?.addEventListener('abort', () => controller.abort(), { once: true });
     this.jobs.set(jobId, controller);
-    const progress = (done: number, total: number, message: string): void =>
-      context.emit?.('progress', { jobId, done, total, message } satisfies JobProgress);
+    const emit = context.emit ? (progress: JobProgress): void => context.emit!('progress', progress) : undefined;
     try {
-      return await work(controller.signal).finally(() => progress(1, 1, 'done'));
+      return await this.scheduler.run(
+        lane,
+        async () => {
+          const reporter = new JobReporter(jobId, emit);
+          return work(controller.signal, reporter).finally(() => reporter.report({ done: 1, total: 1, message: 'Done' }));
+        },
+        {
+          signal: controller.signal,
+          onQueued: (position) =>
+            new JobReporter(jobId, emit).queued(position, position === 1 ? 'Waiting for the job before it to finish' : `Waiting: ${position - 1} jobs before it`),
+        },
+      );
     } finally {
       this.jobs.delete(jobId);
     }
+  }
+
+  private preview(image: ImageSpec, x0Hat: Float32Array, step: number, stepCount: number): JobPreview {
+    const dim = image.channels * image.height * image.width;
+    return { step, stepCount, ...previewImage(image, x0Hat.subarray(0, dim)) };
+  }
+
+  private toTrash(run: RunRecord): void {
+    this.trash.set(run.summary.runId, run);
+    let bytes = 0;
+    for (const kept of this.trash.values()) bytes += kept.xt.byteLength + kept.x0Hat.byteLength;
+    for (const [runId, kept] of this.trash) {
+      if (bytes <= TRASH_BYTES || this.trash.size === 1) break;
+      bytes -= kept.xt.byteLength + kept.x0Hat.byteLength;
+      this.trash.delete(runId);
+      this.results.drop([runId]);
+    }
+  }
+
+  /** An opened session's summary for the UI; its results join the engine's. */
+  private sessionSummary(opened: OpenedSession): SessionSummary {
+    this.results.add(opened.results);
+    return {
+      path: opened.path,
+      name: opened.name,
+      savedAt: opened.savedAt,
+      runs: opened.runs.map((run) => run.summary),
+      current: opened.current,
+      results: opened.results,
+    };
   }
 
   getRunRecord(runId: string): RunRecord {

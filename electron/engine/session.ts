@@ -12,10 +12,11 @@
  */
 import { existsSync, lstatSync, mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { RecentSession, RunSummary, SessionRun } from '../api/contract';
+import type { DroppedFile, RecentSession, RunSummary, SessionResults, SessionRun } from '../api/contract';
 import { PainterError } from './errors';
-import { cleanStaleTemporaries, quoteText, readJsonFile, readTextFile } from './files';
-import { readRun, runIdOfFile, writeRun, type RunRecord } from './runs';
+import { cleanStaleTemporaries, quoteText, readJsonFile, readRegularFile, readTextFile } from './files';
+import { emptyResults, isResultsFile, parseResults, resultCount, RESULTS_FILE, serializeResults } from './results';
+import { parseRun, readRun, runIdOfFile, writeRun, type RunRecord } from './runs';
 import { writeFileAtomic } from './safetensors';
 
 export const SESSION_FORMAT = 'painter.session/1';
@@ -30,6 +31,8 @@ interface SessionFile {
   savedAt: string;
   runs: SessionRun[];
   current: { runId: string; step: number } | null;
+  /** The results file (variation grids, 3-D views, charts), relative to the session's folder; absent when there are none. */
+  results?: string;
 }
 
 /** The folder of a session's runs: `dir/name-runs/` for `dir/name.painter`. */
@@ -51,7 +54,10 @@ function notASession(path: string, reason: string): PainterError {
 export const MAX_SESSION_RUNS = 10_000;
 
 function readSessionFile(path: string): SessionFile {
-  const text = readTextFile(path, 'session');
+  return parseSessionText(readTextFile(path, 'session'), path);
+}
+
+function parseSessionText(text: string, path: string): SessionFile {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -77,12 +83,16 @@ function readSessionFile(path: string): SessionFile {
   }
   const current = file.current;
   const validCurrent = current !== null && typeof current === 'object' && typeof current.runId === 'string' && Number.isInteger(current.step);
+  if (file.results !== undefined && (typeof file.results !== 'string' || file.results.length === 0 || file.results.length > 4096)) {
+    throw notASession(path, 'its results entry is malformed');
+  }
   return {
     format: SESSION_FORMAT,
     name: typeof file.name === 'string' ? file.name.slice(0, 200) : basename(path, SESSION_EXTENSION),
     savedAt: typeof file.savedAt === 'string' ? file.savedAt.slice(0, 64) : '',
     runs: file.runs.map((run) => ({ runId: run.runId, file: run.file })),
     current: validCurrent ? { runId: current.runId, step: current.step } : null,
+    ...(file.results !== undefined ? { results: file.results } : {}),
   };
 }
 
@@ -104,6 +114,7 @@ export function saveSession(
   name: string,
   runs: readonly RunRecord[] | { runIds: readonly string[]; load: (runId: string) => RunRecord },
   current: SessionFile['current'],
+  results: SessionResults = emptyResults(),
 ): SavedSession {
   const runIds = Array.isArray(runs) ? runs.map((run) => run.summary.runId) : (runs as { runIds: readonly string[] }).runIds;
   const load = Array.isArray(runs) ? (_runId: string, i: number): RunRecord => runs[i]! : (runId: string): RunRecord => (runs as { load: (runId: string) => RunRecord }).load(runId);
@@ -120,7 +131,7 @@ export function saveSession(
     throw new PainterError('IO_ERROR', `Cannot create ${folder} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, { path: folder });
   }
   // Temporary files of a save that was killed half-way (its run files or the session file) go first.
-  cleanStaleTemporaries(folder, (name) => RUN_FILE.test(name));
+  cleanStaleTemporaries(folder, (name) => RUN_FILE.test(name) || name === RESULTS_FILE);
   const entries: SessionRun[] = runIds.map((runId, i) => {
     const file = `${runId}.safetensors`;
     if (!RUN_FILE.test(file)) throw new PainterError('BAD_ARGUMENT', `Run id "${quoteText(runId, 64)}" cannot name a file.`);
@@ -131,8 +142,21 @@ export function saveSession(
     writeRun(target, load(runId, i));
     return { runId, file: relative(dirname(path), join(folder, file)).split(sep).join('/') };
   });
+  // Results go beside the runs, before the session file that points at them (same crash argument).
+  const resultsPath = join(folder, RESULTS_FILE);
+  const hasResults = resultCount(results) > 0;
+  if (existsSync(resultsPath) && !isResultsFile(resultsPath)) {
+    if (hasResults) throw new PainterError('BAD_FILE', `${resultsPath} exists and is not a Painter results file; refusing to overwrite it.`, { path: resultsPath });
+  } else if (hasResults) {
+    writeFileAtomic(resultsPath, serializeResults(results));
+  }
   const session: SessionFile = { format: SESSION_FORMAT, name, savedAt: new Date().toISOString(), runs: entries, current };
+  if (hasResults) session.results = relative(dirname(path), resultsPath).split(sep).join('/');
   writeFileAtomic(path, Buffer.from(JSON.stringify(session, null, 2) + '\n', 'utf-8'));
+  // No results this time: the previous save's results file (proved ours by its header) goes.
+  if (!hasResults && previous?.results !== undefined && resolve(dirname(path), previous.results) === resultsPath && isResultsFile(resultsPath)) {
+    rmSync(resultsPath, { force: true });
+  }
 
   // Only now, with the new session file in place, drop the run files that the previous version of
   // this session listed and this one does not — and only those that prove to be Painter's own run
@@ -153,6 +177,11 @@ export interface OpenedSession extends SavedSession {
   /** The file each run was read from (same order as `runs`). */
   files: string[];
   current: SessionFile['current'];
+  results: SessionResults;
+}
+
+function dimsOf(runs: readonly RunRecord[]): Map<string, number> {
+  return new Map(runs.map((run) => [run.summary.runId, run.image.channels * run.image.height * run.image.width]));
 }
 
 /** The real path of `path` (links followed), or null when it does not exist. */
@@ -192,7 +221,45 @@ export function openSession(path: string): OpenedSession {
   });
   const ids = new Set(runs.map((run) => run.summary.runId));
   const current = file.current !== null && ids.has(file.current.runId) ? file.current : null;
-  return { path, name: file.name, savedAt: file.savedAt, runCount: runs.length, runs, files, current };
+  let results = emptyResults();
+  if (file.results !== undefined) {
+    const resultsPath = resolve(base, file.results);
+    if (!isInside(base, resultsPath)) throw notASession(path, `results file ${quoteText(file.results, 120)} lies outside the session's folder`);
+    const real = realPathOrNull(resultsPath);
+    if (real !== null && !isInside(realBase, real)) throw notASession(path, `results file ${quoteText(file.results, 120)} is a link that leads outside the session's folder`);
+    results = parseResults(readRegularFile(resultsPath, 'safetensors'), resultsPath, dimsOf(runs));
+  }
+  return { path, name: file.name, savedAt: file.savedAt, runCount: runs.length, runs, files, current, results };
+}
+
+/**
+ * A session the user dropped on the studio: the session file's bytes and the
+ * run files (and results file) dropped with it, matched by file name. Nothing
+ * is read from disk. The path reported is the dropped file's name.
+ */
+export function importSession(session: DroppedFile, files: readonly DroppedFile[]): OpenedSession {
+  const name = session.name;
+  if (!name.endsWith(SESSION_EXTENSION)) throw new PainterError('BAD_ARGUMENT', `A session file's name ends in ${SESSION_EXTENSION}; got ${name}.`, { name });
+  const file = parseSessionText(new TextDecoder('utf-8').decode(session.bytes), name);
+  const byName = new Map(files.map((entry) => [basename(entry.name), entry]));
+  const runs = file.runs.map((entry) => {
+    const dropped = byName.get(basename(entry.file));
+    if (dropped === undefined) {
+      throw new PainterError(
+        'BAD_FILE',
+        `${quoteText(name, 120)} needs its run file ${quoteText(entry.file, 120)}: drop the session file together with its folder ${basename(name, SESSION_EXTENSION)}-runs (or the run files in it).`,
+        { path: entry.file },
+      );
+    }
+    const run = parseRun(dropped.bytes, dropped.name);
+    if (run.summary.runId !== entry.runId) throw notASession(name, `${quoteText(entry.file, 120)} holds run ${run.summary.runId}, not ${quoteText(entry.runId, 64)}`);
+    return run;
+  });
+  const ids = new Set(runs.map((run) => run.summary.runId));
+  const current = file.current !== null && ids.has(file.current.runId) ? file.current : null;
+  const resultsFile = file.results !== undefined ? byName.get(basename(file.results)) : undefined;
+  const results = resultsFile !== undefined ? parseResults(resultsFile.bytes, resultsFile.name, dimsOf(runs)) : emptyResults();
+  return { path: name, name: file.name, savedAt: file.savedAt, runCount: runs.length, runs, files: [], current, results };
 }
 
 export function summaries(runs: readonly RunRecord[]): RunSummary[] {

@@ -7,7 +7,7 @@
  * picture of DESIGN.md §2).
  */
 import { symmetricEigen } from './linalg';
-import type { GenerateRequest, TrajectorySpace } from '../api/contract';
+import type { GenerateRequest, TrajectoryBasis, TrajectorySpace } from '../api/contract';
 import type { GaussianModel } from './denoisers/gaussian';
 import type { Denoiser } from './denoisers/types';
 import { PainterError } from './errors';
@@ -176,7 +176,7 @@ export interface TrajectorySpaceOptions {
   settings: GenerateRequest;
   sigmas: Float64Array;
   count: number;
-  basis: 'run' | 'all';
+  basis: TrajectoryBasis;
   gaussian: GaussianModel | null;
   signal?: AbortSignal;
   onStep?: (done: number, total: number) => void;
@@ -212,17 +212,45 @@ export async function trajectorySpace(options: TrajectorySpaceOptions): Promise<
   });
   const states = sigmas.length;
   const pooled = unitVariancePerTrajectory(trajectory.states, sigmas, count, dim);
+  const gaussian = options.gaussian !== null && options.gaussian.dim === dim ? options.gaussian : null;
+  const noiseOf = (b: number): ReturnType<typeof initialNoise> => initialNoise(denoiser, seeds[b]!, sigmas[0]!);
+
+  if (options.basis === 'plane') {
+    const points = new Float32Array(count * states * 3);
+    const ghost = gaussian !== null ? new Float32Array(count * states * 3) : null;
+    const shares = [0, 0, 0];
+    for (let b = 0; b < count; b++) {
+      const path = pooled.subarray(b * states * dim, (b + 1) * states * dim);
+      const axes = rotationPlaneAxes(path, states, dim);
+      points.set(projectOnAxes(path, states, axes), b * states * 3);
+      if (ghost !== null) ghost.set(projectClosedForm(gaussian!, noiseOf(b), sigmas, axes), b * states * 3);
+      const share = normShares(path, states, dim, axes);
+      for (let a = 0; a < 3; a++) shares[a]! += share[a]! / count;
+    }
+    // In each path's own coordinates the plane is the (image, noise) plane: z = 0.
+    const extent = 1.1 * Math.max(...Array.from(points, Math.abs));
+    return {
+      runId: options.runId,
+      seeds,
+      states,
+      sigmas: Array.from(sigmas),
+      points,
+      ghost,
+      plane: Float32Array.from([-0.1 * extent, -0.1 * extent, 0, extent, -0.1 * extent, 0, extent, extent, 0, -0.1 * extent, extent, 0]),
+      basis: 'plane',
+      explained: shares,
+      axisLabels: ['final image', 'start noise (⊥ image)', 'largest residual'],
+    };
+  }
+
   // Trajectory 0 is the run: its states come first in `pooled`.
   const basisCount = options.basis === 'run' ? states : count * states;
   const pca = principalAxes(pooled.subarray(0, basisCount * dim), basisCount, dim, 3);
 
   let ghost: Float32Array | null = null;
-  if (options.gaussian !== null && options.gaussian.dim === dim) {
-    const gaussian = options.gaussian;
+  if (gaussian !== null) {
     ghost = new Float32Array(count * states * 3);
-    seeds.forEach((seed, b) => {
-      ghost!.set(projectClosedForm(gaussian, initialNoise(denoiser, seed, sigmas[0]!), sigmas, pca), b * states * 3);
-    });
+    for (let b = 0; b < count; b++) ghost.set(projectClosedForm(gaussian, noiseOf(b), sigmas, pca), b * states * 3);
   }
 
   // Rotation plane of the first trajectory: a·x0 + b·x_T.
@@ -247,5 +275,109 @@ export async function trajectorySpace(options: TrajectorySpaceOptions): Promise<
     plane: projectOnAxes(corners, 4, pca),
     basis: options.basis,
     explained: Array.from(pca.variances, (v) => (pca.totalVariance > 0 ? v / pca.totalVariance : 0)),
+    axisLabels: ['PC1', 'PC2', 'PC3'],
   };
+}
+
+/**
+ * A path's own rotation-plane axes (DESIGN.md §2, rotation: x_t ≈ α_t·x0 +
+ * σ_t·x_T): e1 along its final image x0, e2 along its start noise x_T made
+ * orthogonal to e1, e3 the largest residual direction of its states outside
+ * span{e1, e2} (top eigenvector of Σ_j r_j r_jᵀ, found by power iteration on
+ * the states, never forming the D×D matrix). Uncentred: the plane passes
+ * through the origin, where the theory puts it. `path` is [states][D]; the
+ * result's `mean` is zero.
+ */
+export function rotationPlaneAxes(path: Float32Array | Float64Array, states: number, dim: number, iterations = 100): PrincipalAxes {
+  const axes = new Float64Array(3 * dim);
+  const first = path.subarray(0, dim);
+  const last = path.subarray((states - 1) * dim, states * dim);
+  for (let d = 0; d < dim; d++) {
+    axes[d] = last[d]!;
+    axes[dim + d] = first[d]!;
+  }
+  const normalise = (a: number): void => {
+    for (let b = 0; b < a; b++) {
+      let overlap = 0;
+      for (let d = 0; d < dim; d++) overlap += axes[a * dim + d]! * axes[b * dim + d]!;
+      for (let d = 0; d < dim; d++) axes[a * dim + d]! -= overlap * axes[b * dim + d]!;
+    }
+    let length = 0;
+    for (let d = 0; d < dim; d++) length += axes[a * dim + d]! ** 2;
+    length = Math.sqrt(length);
+    if (!(length > 1e-12)) throw new PainterError('INTERNAL', 'rotationPlaneAxes: the start noise and the final image do not span a plane.');
+    for (let d = 0; d < dim; d++) axes[a * dim + d]! /= length;
+  };
+  normalise(0);
+  normalise(1);
+
+  // Residuals r_j = x_j − (x_j·e1)e1 − (x_j·e2)e2, then power iteration on RᵀR.
+  const residuals = new Float64Array(states * dim);
+  for (let j = 0; j < states; j++) {
+    let along1 = 0;
+    let along2 = 0;
+    for (let d = 0; d < dim; d++) {
+      along1 += path[j * dim + d]! * axes[d]!;
+      along2 += path[j * dim + d]! * axes[dim + d]!;
+    }
+    for (let d = 0; d < dim; d++) residuals[j * dim + d] = path[j * dim + d]! - along1 * axes[d]! - along2 * axes[dim + d]!;
+  }
+  const random = new Random(20230302, 11);
+  let vector = new Float64Array(dim);
+  for (let d = 0; d < dim; d++) vector[d] = random.normal();
+  const weights = new Float64Array(states);
+  for (let iteration = 0; iteration < iterations; iteration++) {
+    for (let j = 0; j < states; j++) {
+      let w = 0;
+      for (let d = 0; d < dim; d++) w += residuals[j * dim + d]! * vector[d]!;
+      weights[j] = w;
+    }
+    const next = new Float64Array(dim);
+    for (let j = 0; j < states; j++) {
+      const w = weights[j]!;
+      if (w === 0) continue;
+      for (let d = 0; d < dim; d++) next[d]! += w * residuals[j * dim + d]!;
+    }
+    let length = 0;
+    for (let d = 0; d < dim; d++) length += next[d]! ** 2;
+    length = Math.sqrt(length);
+    if (!(length > 1e-30)) break; // the path lies in its plane exactly: any orthogonal direction will do
+    let change = 0;
+    for (let d = 0; d < dim; d++) {
+      next[d]! /= length;
+      change = Math.max(change, Math.abs(next[d]! - vector[d]!));
+    }
+    vector = next;
+    if (change < 1e-10) break;
+  }
+  axes.set(vector, 2 * dim);
+  normalise(2);
+
+  const variances = new Float64Array(3);
+  let totalVariance = 0;
+  for (let j = 0; j < states; j++) {
+    for (let a = 0; a < 3; a++) {
+      let along = 0;
+      for (let d = 0; d < dim; d++) along += path[j * dim + d]! * axes[a * dim + d]!;
+      variances[a]! += (along * along) / states;
+    }
+    for (let d = 0; d < dim; d++) totalVariance += path[j * dim + d]! ** 2 / states;
+  }
+  return { mean: new Float64Array(dim), axes, variances, totalVariance };
+}
+
+/** Mean over a path's states of the share of ‖x_j‖² along each axis (uncentred). */
+function normShares(path: Float32Array | Float64Array, states: number, dim: number, axes: PrincipalAxes): number[] {
+  const shares = [0, 0, 0];
+  for (let j = 0; j < states; j++) {
+    let norm = 0;
+    for (let d = 0; d < dim; d++) norm += path[j * dim + d]! ** 2;
+    if (norm === 0) continue;
+    for (let a = 0; a < 3; a++) {
+      let along = 0;
+      for (let d = 0; d < dim; d++) along += path[j * dim + d]! * axes.axes[a * dim + d]!;
+      shares[a]! += (along * along) / norm / states;
+    }
+  }
+  return shares;
 }

@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { extname, join, normalize, resolve, sep } from 'node:path';
+import { basename, extname, join, normalize, resolve, sep } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiMethod, WireMessage } from '../api/contract';
@@ -19,6 +19,7 @@ import type { EngineOptions } from '../engine/service';
 import type { ConfinementOptions } from '../engine/path-policy';
 import { validateParams } from '../api/validate';
 import { decodeWire, encodeWire } from '../api/wire';
+import { Downloads } from './downloads';
 
 export interface ServeOptions extends EngineOptions {
   /** Browser mode is always confined (DESIGN.md §4): its workspace and read-only model folders. */
@@ -86,8 +87,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const allowedHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
   const allowedOrigins = (): string[] => allowedHosts().map((host) => `http://${host}`);
 
+  const downloads = new Downloads();
   const server: Server = createServer((request, response) => {
     try {
+      if (serveDownload(request, response, downloads, allowedHosts(), token)) return;
       serveStatic(request, response, rendererDir, allowedHosts(), port);
     } catch {
       // A malformed request must never take the server down (hostile pages can send them).
@@ -111,7 +114,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
-    sockets.handleUpgrade(request, socket, head, (ws) => attach(ws, engine));
+    sockets.handleUpgrade(request, socket, head, (ws) => attach(ws, engine, downloads, token));
   });
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
@@ -139,7 +142,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 }
 
-function attach(ws: WebSocket, engine: EngineHost): void {
+function attach(ws: WebSocket, engine: EngineHost, downloads: Downloads, token: string): void {
   const send = (message: WireMessage): void => {
     if (ws.readyState === ws.OPEN) ws.send(encodeWire(message));
   };
@@ -167,6 +170,10 @@ function attach(ws: WebSocket, engine: EngineHost): void {
       try {
         const params = validateParams(request.method as ApiMethod, request.params);
         const response = await engine.call(request.method as ApiMethod, params as never);
+        if (response.ok && Downloads.offers(request.method as ApiMethod)) {
+          const result = response.value as { path: string; download?: string };
+          result.download = `${downloads.register(result.path)}?token=${encodeURIComponent(token)}`;
+        }
         send({ type: 'response', id, response });
       } catch (error) {
         send({ type: 'response', id, response: { ok: false, error: toErrorPayload(error) } });
@@ -184,6 +191,34 @@ function parseRequestUrl(target: string | undefined): URL | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * `GET /download/<id>/<name>?token=…`: an exported file, as an attachment.
+ * Answers (and returns true) only for that path; the token and Host are
+ * checked like the WebSocket's.
+ */
+function serveDownload(request: IncomingMessage, response: ServerResponse, downloads: Downloads, hosts: string[], token: string): boolean {
+  const url = parseRequestUrl(request.url);
+  if (url === null || !url.pathname.startsWith('/download/')) return false;
+  if (!hosts.includes(request.headers.host ?? '') || !sameSecret(url.searchParams.get('token') ?? '', token)) {
+    response.writeHead(403).end('Forbidden');
+    return true;
+  }
+  const path = request.method === 'GET' ? downloads.resolve(url.pathname) : null;
+  if (path === null || !existsSync(path) || !statSync(path).isFile()) {
+    response.writeHead(404).end('This download has expired; export the file again.');
+    return true;
+  }
+  const name = basename(path).replace(/[^\w.-]/g, '_');
+  response.writeHead(200, {
+    'Content-Type': 'application/octet-stream',
+    'Content-Disposition': `attachment; filename="${name}"`,
+    'X-Content-Type-Options': 'nosniff',
+    'Cache-Control': 'no-store',
+  });
+  response.end(readFileSync(path));
+  return true;
 }
 
 function serveStatic(request: IncomingMessage, response: ServerResponse, root: string, hosts: string[], port: number): void {

@@ -10,9 +10,8 @@ import { models } from './state/models.svelte';
 import { notices } from './state/notices.svelte';
 import { session, SESSION_EXTENSION } from './state/session.svelte';
 import { theme } from './state/theme.svelte';
-
-/** Requests for views that own their dialogs (export, shortcuts): counters the views watch. */
-export const viewRequests = $state({ exportDialog: 0, shortcuts: 0 });
+import { history } from './state/history.svelte';
+import { ui } from './state/ui.svelte';
 
 function slug(text: string): string {
   return text.trim().toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'session';
@@ -74,8 +73,9 @@ export async function runShellCommand(command: StudioCommand): Promise<void> {
   switch (command) {
     case 'undo':
     case 'redo':
-      // The studio has no history of its own yet: the menu item undoes typing in a field.
+      // A focused text field undoes its own typing; otherwise the studio's history (lib/undo.ts).
       if (editingText()) document.execCommand(command);
+      else await (command === 'undo' ? history.undo() : history.redo());
       return;
     case 'save':
       await save();
@@ -89,10 +89,11 @@ export async function runShellCommand(command: StudioCommand): Promise<void> {
       return;
     }
     case 'new-session':
-      if (mayDiscard('Start a new session')) session.reset();
+      // Undoable: Ctrl+Z brings the runs back.
+      if (mayDiscard('Start a new session')) session.clear();
       return;
     case 'export':
-      viewRequests.exportDialog++;
+      ui.open('export');
       return;
     case 'add-model-folder': {
       const folder = await shell?.pickFolder();
@@ -104,7 +105,7 @@ export async function runShellCommand(command: StudioCommand): Promise<void> {
       return;
     case 'shortcuts':
     case 'glossary':
-      viewRequests.shortcuts++;
+      ui.open(command);
       return;
   }
 }

@@ -70,3 +70,13 @@ export function stateToRgba(stack: Float32Array, index: number, image: ImageSpec
 export function xtDisplayGain(sigmaForm: boolean, sigma: number): number {
   return sigmaForm ? 1 / Math.sqrt(1 + sigma * sigma) : 1;
 }
+
+/**
+ * An on-screen edge for an image of `size` pixels: a whole multiple of the
+ * size when that costs at most 6 % (every model pixel then the same size on
+ * screen), else the edge itself (pixelated scaling keeps the pixels sharp).
+ */
+export function crispEdge(edge: number, size: number): number {
+  const whole = Math.floor(edge / size) * size;
+  return whole >= size && whole >= 0.94 * edge ? whole : Math.floor(edge);
+}

@@ -28,6 +28,14 @@ describe.skipIf(!enabled)('screenshots of the main screens', () => {
 
   async function shoot(name: string): Promise<void> {
     const page = studio.page;
+    // Late data first: the theory image and every run's thumbnail.
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid="ghost-missing"]') === null &&
+        document.querySelectorAll('[data-testid="tree-row"] canvas').length === document.querySelectorAll('[data-testid="tree-row"]').length,
+      undefined,
+      { timeout: 120_000 },
+    );
     await page.mouse.move(1279, 719); // no hover effects in the picture
     for (const theme of ['dark', 'light'] as const) {
       await page.evaluate((t) => {
@@ -46,6 +54,19 @@ describe.skipIf(!enabled)('screenshots of the main screens', () => {
     await studio.modelItems().first().waitFor({ timeout: 30_000 });
     await shoot('empty');
 
+    // A generation in progress: its x̂0 live in the main area, with the step, the time left and Cancel.
+    await studio.selectModel('fashion-mnist-delta');
+    await studio.setField('#seed', '7');
+    await studio.setField('#steps', '1000');
+    await page.getByTestId('generate').click();
+    await page.waitForFunction(() => Number(/Step (\d+)/.exec(document.querySelector('[data-testid="live-step"]')?.textContent ?? '')?.[1] ?? 0) > 380, undefined, {
+      timeout: 300_000,
+      polling: 100,
+    });
+    await shoot('live');
+    await page.getByTestId('cancel').click();
+    await studio.waitForJob();
+
     await studio.selectModel(MODEL);
     if ((await page.locator('#class').count()) > 0) await page.locator('#class').selectOption({ label: 'Ankle boot' });
     await studio.setField('#seed', '2026');
@@ -59,6 +80,16 @@ describe.skipIf(!enabled)('screenshots of the main screens', () => {
     await studio.paint('xt-canvas', [0.3, 0.35], [0.6, 0.65]);
     await studio.showStep(22);
     await shoot('studio');
+
+    // The branch beside its parent, large, with their difference; then the glossary.
+    await page.getByTestId('compare-large').click();
+    await page.getByTestId('zoom-parent').waitFor();
+    await shoot('compare');
+    await page.getByTestId('zoom-close').click();
+    await page.keyboard.press('F1');
+    await page.getByTestId('glossary-dialog').waitFor({ state: 'visible' });
+    await shoot('glossary');
+    await page.keyboard.press('Escape');
 
     await page.getByTestId('tab-variations').click();
     await page.getByTestId('find-variations').click();
@@ -90,6 +121,9 @@ describe.skipIf(!enabled)('screenshots of the main screens', () => {
     }
 
     await page.getByTestId('tab-studio').click();
+    await page.getByTestId('session-name').click();
+    await page.getByTestId('session-name-input').fill('Ankle boots');
+    await page.getByTestId('session-name-input').press('Enter');
     await page.getByTestId('save-session').click();
     await page.waitForTimeout(300);
     await shoot('save-dialog');
@@ -108,6 +142,7 @@ describe.skipIf(!emojiEnabled)('screenshot of the colour network', () => {
       await studio.setField('#steps', '50');
       await studio.generate();
       await studio.showStep(18);
+      await page.getByTestId('ghost-canvas').waitFor();
       await page.mouse.move(1279, 719);
       await page.waitForTimeout(400);
       await page.screenshot({ path: join(OUT, 'studio-emoji-dark.png') });

@@ -34,6 +34,7 @@ export class Studio {
     nativeModelsDir = join(ROOT, 'native-models'),
     userDataDir = mkdtempSync(join(tmpdir(), 'painter-e2e-')),
     workspace = join(userDataDir, 'workspace'),
+    viewport: { width: number; height: number } = { width: 1280, height: 720 },
   ): Promise<Studio> {
     const server = await startServer({
       confine: { workspace, readOnly: [] },
@@ -48,7 +49,7 @@ export class Studio {
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    const page = await browser.newPage({ viewport });
     await page.goto(server.url);
     return new Studio(server, browser, page, workspace);
   }
@@ -134,6 +135,39 @@ export class Studio {
     return this.page.getByTestId('tree-row');
   }
 
+  /** Answers the studio's confirmation dialog (delete, discard). */
+  async confirm(ok: boolean): Promise<void> {
+    const dialog = this.page.getByTestId('confirm-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    await this.page.getByTestId(ok ? 'confirm-ok' : 'confirm-cancel').click();
+    await dialog.waitFor({ state: 'hidden' });
+  }
+
+  /** Deletes a row of the runs list, answering the confirmation. */
+  async deleteRow(row: ReturnType<Studio['treeRows']>, ok = true): Promise<void> {
+    await row.getByRole('button', { name: /^Delete this/ }).click();
+    await this.confirm(ok);
+  }
+
+  /**
+   * Drops files on the studio as a user dragging them from the desktop: a
+   * DataTransfer with real File objects, through dragenter, dragover and drop.
+   */
+  async dropFiles(files: Array<{ name: string; bytes: Uint8Array; type?: string }>): Promise<void> {
+    const encoded = files.map((file) => ({ name: file.name, type: file.type ?? '', base64: Buffer.from(file.bytes).toString('base64') }));
+    await this.page.evaluate((list) => {
+      const transfer = new DataTransfer();
+      for (const file of list) {
+        const binary = atob(file.base64);
+        const bytes = new Uint8Array(binary.length);
+        for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+        transfer.items.add(new File([bytes], file.name, { type: file.type }));
+      }
+      const target = document.querySelector('main') ?? document.body;
+      for (const type of ['dragenter', 'dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, encoded);
+  }
+
   /** Pixels of a WebGL (or any) canvas, read back through a 2-D canvas. */
   async webglCanvasStats(testId: string): Promise<{ spread: number; distinctColours: number }> {
     return this.page.getByTestId(testId).evaluate((canvas) => {
@@ -155,6 +189,22 @@ export class Studio {
       }
       const n = data.length / 4;
       return { spread: Math.sqrt(Math.max(0, squares / n - (sum / n) ** 2)), distinctColours: colours.size };
+    });
+  }
+
+  /** A hash of a (WebGL or 2-D) canvas's pixels: equal hashes, the same picture. */
+  async canvasHash(testId: string): Promise<number> {
+    return this.page.getByTestId(testId).evaluate((canvas) => {
+      const source = canvas as HTMLCanvasElement;
+      const copy = document.createElement('canvas');
+      copy.width = source.width;
+      copy.height = source.height;
+      const context = copy.getContext('2d')!;
+      context.drawImage(source, 0, 0);
+      const { data } = context.getImageData(0, 0, copy.width, copy.height);
+      let hash = 2166136261;
+      for (let i = 0; i < data.length; i++) hash = Math.imul(hash ^ data[i]!, 16777619) >>> 0;
+      return hash;
     });
   }
 

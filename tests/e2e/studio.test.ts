@@ -85,8 +85,8 @@ describe('studio in a real browser (painter serve + Chromium)', () => {
     const depths = await studio.treeRows().evaluateAll((rows) => rows.map((row) => row.getAttribute('data-depth')));
     expect(depths.slice(-3)).toEqual(['0', '1', '1']);
 
-    // Deleting the late branch removes it from the tree and shows its parent.
-    await studio.treeRows().last().getByRole('button', { name: /Delete this branch/ }).click();
+    // Deleting the late branch (after the studio asks) removes it from the tree and shows its parent.
+    await studio.deleteRow(studio.treeRows().last());
     await expect.poll(() => studio.treeRows().count()).toBe(rowsBefore + 1);
     expect(await studio.page.getByTestId('content-change').count()).toBe(0);
   });
@@ -167,7 +167,7 @@ describe('studio in a real browser (painter serve + Chromium)', () => {
     await studio.page.getByTestId('tab-studio').click();
   });
 
-  it('the 3-D view draws trajectories on a non-blank canvas', async () => {
+  it('the 3-D view draws trajectories on a non-blank canvas, each in its own rotation plane or in PCA space', async () => {
     await studio.page.getByTestId('tab-theory').click();
     await studio.page.locator('select[aria-label="Number of trajectories"]').selectOption('4');
     await studio.page.getByTestId('compute-trajectories').click();
@@ -176,7 +176,21 @@ describe('studio in a real browser (painter serve + Chromium)', () => {
     const stats = await studio.webglCanvasStats('trajectory-canvas');
     expect(stats.distinctColours).toBeGreaterThan(20);
     expect(stats.spread).toBeGreaterThan(1);
-    expect(await studio.page.getByTestId('explained').textContent()).toMatch(/PC1 · PC2 · PC3 explain \d/);
+    expect(await studio.page.getByTestId('explained').textContent()).toMatch(/along the final image [\d.]+%, along the start noise [\d.]+%/);
+    // Reset view brings back the fitted camera after an orbit.
+    const before = await studio.canvasHash('trajectory-canvas');
+    const box = (await studio.page.getByTestId('trajectory-canvas').boundingBox())!;
+    await studio.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await studio.page.mouse.down();
+    await studio.page.mouse.move(box.x + box.width / 2 + 120, box.y + box.height / 2 + 40, { steps: 5 });
+    await studio.page.mouse.up();
+    expect(await studio.canvasHash('trajectory-canvas')).not.toBe(before);
+    await studio.page.getByTestId('reset-view').click();
+    expect(await studio.canvasHash('trajectory-canvas')).toBe(before);
+    await studio.page.getByTestId('trajectory-basis').selectOption('run');
+    await studio.page.getByTestId('compute-trajectories').click();
+    await studio.waitForJob();
+    await expect.poll(() => studio.page.getByTestId('explained').textContent()).toMatch(/PC1 · PC2 · PC3 explain \d/);
     await expect.poll(() => studio.page.getByTestId('decided-chart').locator('svg path').count()).toBeGreaterThan(0);
     await studio.page.getByTestId('tab-studio').click();
   });
@@ -203,18 +217,18 @@ describe('studio in a real browser (painter serve + Chromium)', () => {
 
   it('shows a readable error for a bad model folder and keeps working', async () => {
     const page = studio.page;
-    await page.getByText('Add a model folder').click();
+    await page.getByRole('button', { name: '+ Add…' }).click();
     await page.locator('#model-folder').fill(join(studio.workspace, 'not', 'a', 'model'));
     await page.locator('#model-folder').press('Enter');
-    const banner = page.getByTestId('error-banner');
-    await banner.waitFor({ timeout: 15_000 });
-    expect(await banner.textContent()).toMatch(/not a folder/);
-    await page.getByRole('button', { name: 'Dismiss the error' }).click();
+    const error = page.getByTestId('add-model-error');
+    await error.waitFor({ timeout: 15_000 });
+    expect(await error.textContent()).toMatch(/not a folder/);
     // Browser mode reads nothing outside its workspace and the model folders named on its command line.
     await page.locator('#model-folder').fill('/etc');
     await page.locator('#model-folder').press('Enter');
     await expect.poll(() => page.getByTestId('error-banner').getAttribute('data-code'), { timeout: 15_000 }).toBe('OUTSIDE_WORKSPACE');
-    expect(await page.getByTestId('error-banner').textContent()).toMatch(/Browser mode reads only inside its workspace .*\/etc is outside/);
+    expect(await page.getByTestId('add-model-error').textContent()).toMatch(/Browser mode reads only inside its workspace .*\/etc is outside/);
+    await page.keyboard.press('Escape');
     await studio.selectModel('fashion-mnist-gmm');
     await studio.generate();
     expect((await studio.canvasStats('x0-canvas')).spread).toBeGreaterThan(10);
@@ -267,7 +281,7 @@ describe('sessions in a real browser', () => {
       expect(Object.keys(header)).toEqual(expect.arrayContaining(['run0.x_t', 'run0.x0_hat', 'run0.sigma', 'run0.gaussian_x_t']));
 
       await first.page.getByTestId('save-session').click();
-      await first.page.locator('#session-name-input').fill('My session');
+      await first.page.locator('#session-name-field').fill('My session');
       await first.page.locator('#session-path').fill(path);
       await first.page.getByTestId('save-confirm').click();
       await expect.poll(() => first.page.getByTestId('session-name').textContent()).toBe('My session');

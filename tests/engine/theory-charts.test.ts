@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../electron/engine/service';
+import { STUDIO_STRENGTHS, studioInjectSteps } from '../../electron/engine/theory-charts';
 import { FIXTURES } from '../helpers/fixtures';
 
 const engine = new Engine({ nativeModelsDir: FIXTURES, userDataDir: mkdtempSync(join(tmpdir(), 'painter-theory-')) });
@@ -41,6 +42,17 @@ describe('theory charts for the run on screen', () => {
     if (teleport.analysis !== 'teleport') throw new Error('wrong analysis');
     expect(teleport.rows[0]!.skip).toBe(0);
     expect(teleport.rows.at(-1)!.saved).toBeGreaterThan(0);
-    expect(events.some((message) => message.startsWith('teleport:'))).toBe(true);
+    expect(events.some((message) => message.startsWith('Teleport:'))).toBe(true);
+  });
+});
+
+describe('the studio perturbation chart', () => {
+  it('costs about half the lab default for a 50-step run (network evaluations counted in closed form)', () => {
+    const cost = (injectSteps: number[], strengths: number) => injectSteps.reduce((sum, s) => sum + (50 - s) * strengths, 0);
+    const lab = [0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8].map((f) => Math.round(f * 50));
+    const studio = studioInjectSteps(50);
+    expect(studio).toEqual([0, 8, 15, 25, 38]);
+    const ratio = cost(studio, STUDIO_STRENGTHS.length) / cost(lab, 4);
+    expect(ratio).toBeCloseTo(0.54, 2);
   });
 });

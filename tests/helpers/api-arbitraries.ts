@@ -62,6 +62,7 @@ export function callArbitrary(targets: FuzzTargets): fc.Arbitrary<{ method: stri
     ),
   });
   const steps = fc.integer({ min: 0, max: 30 });
+  const droppedFile = params({ name: fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('run.safetensors', '../x.painter', 'a/b.png')), bytes: fc.uint8Array({ maxLength: 64 }) });
   const byMethod: Record<ApiMethod, fc.Arbitrary<unknown>> = {
     listModels: params({}),
     listRuns: params({}),
@@ -106,6 +107,24 @@ export function callArbitrary(targets: FuzzTargets): fc.Arbitrary<{ method: stri
     localGhost: params({ jobId, runId: fc.uuid() }),
     trajectorySpace: params({ jobId, runId: fc.uuid(), count: fc.integer({ min: 0, max: 40 }), basis: fc.constantFrom('run', 'all', 'x') }),
     deleteRuns: params({ runIds }),
+    restoreRuns: params({ runIds }),
+    runThumbnails: params({ runIds }),
+    // Dropped files: real run/session bytes are not at hand here, so random bytes (refused as files) and names with paths.
+    importRun: params({ file: droppedFile }),
+    importSession: params({ session: droppedFile, runs: fc.array(droppedFile, { maxLength: 3 }) }),
+    // Heavy job: only on models that do not exist or images of the wrong size (the validators and checks are what is fuzzed).
+    generateFromImage: params({
+      jobId,
+      modelId: fc.constantFrom('no-such-model', 'fixture-gaussian'),
+      seed: fc.nat(),
+      steps,
+      sampler: fc.constantFrom('euler', 'heun', 'ddpm'),
+      classLabel: fc.constant(null),
+      guidance: fc.constant(1),
+      image: float32(15),
+      startStep: fc.integer({ min: -1, max: 40 }),
+      name: fc.string({ maxLength: 40 }),
+    }),
     gaussianGhost: params({ runId }),
     saveSession: params({ path: pathFor('.painter'), name: fc.string({ maxLength: 30 }), runIds, current: fc.oneof(fc.constant(null), params({ runId, step: fc.nat({ max: 30 }) })) }),
     openSession: params({ path: pathFor('.painter') }),

@@ -22,7 +22,7 @@ class GanVariationState {
   readonly amplitudes = $derived([-this.spread, -this.spread / 2, 0, this.spread / 2, this.spread]);
 
   async compute(runId: string): Promise<void> {
-    const grid = await job.variations(runId, 0, 'gan-latent', this.directions, this.amplitudes);
+    const grid = await job.variations(runId, 0, 'gan-latent', this.directions, this.amplitudes, 'GAN latent directions');
     if (grid !== null) this.grid = grid;
   }
 
@@ -35,8 +35,8 @@ class GanVariationState {
     const v = grid.latentDirections.subarray(d * k, (d + 1) * k);
     const latent = z.map((value, i) => value + amplitude * v[i]!);
     const perturbation = `${amplitude > 0 ? '+' : '−'}${Math.abs(amplitude)} along G${d + 1} (GAN latent)`;
-    await job.generate({ ...parent.settings, latent, branchOf: { runId: parent.runId, perturbation } });
-    return job.outcome.kind === 'done';
+    const kept = await job.generate({ ...parent.settings, latent, branchOf: { runId: parent.runId, perturbation } }, `Keep ${perturbation}`);
+    return kept !== null;
   }
 }
 

@@ -14,7 +14,7 @@ class LocalGhosts {
   }
 
   async compute(runId: string): Promise<void> {
-    const ghost = await job.analysis((jobId) => api.call('localGhost', { jobId, runId }));
+    const ghost = await job.analysis('Local ghost', runId, (jobId) => api.call('localGhost', { jobId, runId }));
     if (ghost !== null) this.results = { ...this.results, [runId]: ghost };
   }
 }

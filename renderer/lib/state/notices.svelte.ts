@@ -1,6 +1,7 @@
 /**
  * What the studio tells the user outside the controls: one error at a time
- * (the banner), never a stack trace.
+ * (the banner), never a stack trace; and short confirmations that go away by
+ * themselves ("Saved to …", "Undone: delete branch").
  */
 import { ApiError, type ClientErrorCode } from '../api';
 
@@ -9,8 +10,19 @@ export interface Notice {
   message: string;
 }
 
+export interface Toast {
+  id: number;
+  message: string;
+  /** A link to offer with it (a browser-mode download). */
+  link?: { href: string; label: string; download?: string };
+}
+
+const TOAST_MS = 4000;
+
 class Notices {
   error = $state<Notice | null>(null);
+  toasts = $state.raw<Toast[]>([]);
+  private nextId = 1;
 
   /** Shows a failure; anything that is not an {@link ApiError} is reduced to its message. */
   report(error: unknown): void {
@@ -25,6 +37,17 @@ class Notices {
   /** Clears the banner, or only a banner of the given code. */
   dismiss(code?: ClientErrorCode): void {
     if (code === undefined || this.error?.code === code) this.error = null;
+  }
+
+  /** A confirmation that fades after a few seconds (longer when it carries a link). */
+  say(message: string, link?: Toast['link']): void {
+    const toast: Toast = { id: this.nextId++, message, ...(link ? { link } : {}) };
+    this.toasts = [...this.toasts.slice(-2), toast];
+    setTimeout(() => this.close(toast.id), link ? 3 * TOAST_MS : TOAST_MS);
+  }
+
+  close(id: number): void {
+    this.toasts = this.toasts.filter((toast) => toast.id !== id);
   }
 }
 

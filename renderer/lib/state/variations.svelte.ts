@@ -1,7 +1,7 @@
 /**
- * The variation grid of the run on screen: which directions, how far, the
- * last grid found, and the directions the user kept (to apply to other runs
- * of the same model at the same step, issue 14).
+ * The variation grids: which directions, how far, the latest grid of each run
+ * (saved with the session), and the directions the user kept (to apply to
+ * other runs of the same model at the same step, issue 14).
  */
 import type { DirectionFamily, VariationGrid } from '../../../electron/api/contract';
 import { job } from './job.svelte';
@@ -10,9 +10,9 @@ import { run } from './run.svelte';
 import { session } from './session.svelte';
 
 export const FAMILIES: { id: DirectionFamily; label: string; hint: string }[] = [
-  { id: 'jacobian', label: 'Denoiser Jacobian', hint: 'Top eigenvectors of ∂x̂0/∂xₜ at this step: where a nudge now moves the estimate most' },
-  { id: 'x0-pcs', label: 'x̂0-trajectory PCs', hint: "Principal components of this run's x̂0 over all steps: how its estimate actually moved" },
-  { id: 'generator', label: 'Generator map', hint: 'Top singular directions of the whole map from the start noise x_T to the final image (kicks at step 0)' },
+  { id: 'jacobian', label: 'Denoiser Jacobian', hint: "Where a small nudge to xₜ now moves the model's estimate x̂0 most (top eigenvectors of ∂x̂0/∂xₜ at this step)" },
+  { id: 'x0-pcs', label: 'x̂0-trajectory PCs', hint: "How this run's estimate x̂0 actually moved over all steps (its principal components)" },
+  { id: 'generator', label: 'Generator map', hint: 'Which changes of the start noise x_T change the final image most (top singular directions of the map x_T → final image; kicks at step 0)' },
   {
     id: 'local',
     label: 'Local (region)',
@@ -42,15 +42,33 @@ class VariationState {
   family = $state<DirectionFamily>('jacobian');
   directions = $state(6);
   spread = $state<number>(8);
-  grid = $state.raw<VariationGrid | null>(null);
+  /** Latest grid per run id. */
+  grids = $state.raw<Record<string, VariationGrid>>({});
   kept = $state.raw<KeptDirection[]>([]);
 
   readonly amplitudes = $derived([-this.spread, -this.spread / 2, 0, this.spread / 2, this.spread]);
 
+  constructor() {
+    session.onResults((results) => {
+      this.grids = Object.fromEntries(results.variations.map((grid) => [grid.runId, grid]));
+    });
+  }
+
+  gridOf(runId: string): VariationGrid | null {
+    return this.grids[runId] ?? null;
+  }
+
+  private keepGrid(grid: VariationGrid): void {
+    this.grids = { ...this.grids, [grid.runId]: grid };
+    session.dirty = true;
+  }
+
   async compute(runId: string, step: number): Promise<void> {
     const extra = this.family === 'local' ? { mask: Float32Array.from(region.mask) } : {};
-    const grid = await job.variations(runId, step, this.family, this.directions, this.amplitudes, extra);
-    if (grid !== null) this.grid = grid;
+    const family = FAMILIES.find((f) => f.id === this.family)!;
+    const at = this.family === 'generator' ? 0 : step;
+    const grid = await job.variations(runId, at, this.family, this.directions, this.amplitudes, `Variations: ${family.label}, step ${at}`, extra);
+    if (grid !== null) this.keepGrid(grid);
   }
 
   /** Remembers a direction of the grid on screen (once per direction). */
@@ -72,12 +90,12 @@ class VariationState {
     const values = new Float32Array(directions.length * dim);
     directions.forEach((d, i) => values.set(d.values, i * dim));
     const mask = first.mask;
-    const grid = await job.variations(targetRunId, first.step, first.family, directions.length, this.amplitudes, {
+    const grid = await job.variations(targetRunId, first.step, first.family, directions.length, this.amplitudes, `Variations: ${directions.length} kept applied`, {
       apply: { directions: values, labels: directions.map((d) => d.label), sourceRunId: first.runId, sourceStep: first.step },
       ...(mask !== null ? { mask } : {}),
     });
     if (grid === null) return;
-    this.grid = grid;
+    this.keepGrid(grid);
     await session.select(targetRunId);
     run.timeline.go(first.step);
   }
