@@ -74,16 +74,20 @@ function agreementClaim(a: AgreementResult | undefined): Claim {
   };
 }
 
-/** σ bands of the local-model claim: late (σ ≤ 0.2), middle (0.2 < σ ≤ 2), early (σ > 2). */
+/**
+ * σ bands of the local-model claim: late (σ < 0.3), middle (0.3 ≤ σ < 3),
+ * early (σ ≥ 3); edges between the default grid's 0.2 | 0.5 and 2 | 5, so a
+ * network's snapped σ (2.0005) cannot change band.
+ */
 export const R2_BANDS: ReadonlyArray<{ name: string; low: number; high: number }> = [
-  { name: 'σ ≤ 0.2', low: 0, high: 0.2 },
-  { name: '0.2 < σ ≤ 2', low: 0.2, high: 2 },
-  { name: 'σ > 2', low: 2, high: Infinity },
+  { name: 'σ < 0.3', low: 0, high: 0.3 },
+  { name: '0.3 ≤ σ < 3', low: 0.3, high: 3 },
+  { name: 'σ ≥ 3', low: 3, high: Infinity },
 ];
 
-/** Median over a band's σ of a reference's median r²(σ) (seed means); null when the band is empty. */
+/** Median over a band's σ (low ≤ σ < high) of a reference's median r²(σ) (seed means); null when the band is empty. */
 export function bandR2(a: AgreementResult, reference: { r2: MeanSd[] }, band: { low: number; high: number }): number | null {
-  const values = a.ev.sigmas.flatMap((s, i) => (s > band.low && s <= band.high ? [reference.r2[i]!.mean] : [])).sort((x, y) => x - y);
+  const values = a.ev.sigmas.flatMap((s, i) => (s >= band.low && s < band.high ? [reference.r2[i]!.mean] : [])).sort((x, y) => x - y);
   if (values.length === 0) return null;
   const mid = values.length >> 1;
   return values.length % 2 === 1 ? values[mid]! : 0.5 * (values[mid - 1]! + values[mid]!);
