@@ -59,4 +59,39 @@ describe('variation grid', () => {
     const ddpm = await engine.generate({ modelId: 'fixture-gaussian', seed: 5, steps: 6, sampler: 'ddpm', classLabel: null, guidance: 1 });
     await expect(engine.call('variations', { jobId: 'd', runId: ddpm.runId, step: 2, family: 'generator', directions: 2, amplitudes: [1] })).rejects.toThrow(/deterministic/);
   });
+
+  it('local family: directions for a region, the share of each cell\'s change inside; applied to another run; an empty region refused', async () => {
+    const run = await engine.generate({ modelId: 'fixture-gaussian', seed: 4, steps: 20, sampler: 'euler', classLabel: null, guidance: 1 });
+    const mask = Float32Array.from([1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const amplitudes = [-2, 0, 2];
+    const grid = await engine.call('variations', { jobId: 'l', runId: run.runId, step: 8, family: 'local', directions: 2, amplitudes, mask, nullSpaceRank: 3 });
+    expect(grid.count).toBe(2);
+    expect(grid.local).toMatchObject({ nullSpaceRank: 3, rankChosenBy: 'user' });
+    expect(Array.from(grid.local!.mask)).toEqual(Array.from(mask));
+    expect(grid.search!.forwardPasses).toBeLessThanOrEqual(grid.search!.budget);
+    expect(grid.search!.convergenceDeg.every((a) => a < 10)).toBe(true);
+    // Amplitude 0 is the run itself (no change, null); kicks move the image, partly inside the region.
+    expect(grid.inside).toHaveLength(2 * 3);
+    expect(grid.inside![1]).toBeNull();
+    for (const share of [grid.inside![0], grid.inside![2]]) expect(share).toBeGreaterThan(0);
+    // Any family reports the share inside when given a region.
+    const global = await engine.call('variations', { jobId: 'g', runId: run.runId, step: 8, family: 'jacobian', directions: 1, amplitudes, mask });
+    expect(global.inside).toHaveLength(3);
+
+    // Applied to another run of the same model: the same direction, the other run's images.
+    const other = await engine.generate({ modelId: 'fixture-gaussian', seed: 9, steps: 20, sampler: 'euler', classLabel: null, guidance: 1 });
+    const apply = { directions: grid.directions.slice(0, 16), labels: ['L1 · seed 4, step 8'], sourceRunId: run.runId, sourceStep: 8 };
+    const applied = await engine.call('variations', { jobId: 'a', runId: other.runId, step: 8, family: 'local', directions: 1, amplitudes, mask, apply });
+    expect(applied.applied).toEqual({ sourceRunId: run.runId, sourceStep: 8, labels: ['L1 · seed 4, step 8'] });
+    expect(applied.count).toBe(1);
+    expect(maxDifference(applied.directions, 0, grid.directions, 0, 16)).toBeLessThan(1e-6);
+    expect(maxDifference(applied.images, 16, engine.getRunRecord(other.runId).x0Hat, 20 * 16, 16)).toBe(0);
+    expect(applied.inside![2]).toBeGreaterThan(0);
+    await expect(engine.call('variations', { jobId: 'w', runId: other.runId, step: 8, family: 'local', directions: 1, amplitudes, apply: { ...apply, directions: new Float32Array(8) } })).rejects.toThrow(/8 values each; this run's model has 16/);
+    const gmm = await engine.generate({ modelId: 'fixture-gmm', seed: 1, steps: 20, sampler: 'euler', classLabel: 0, guidance: 1 });
+    await expect(engine.call('variations', { jobId: 'm', runId: gmm.runId, step: 8, family: 'local', directions: 1, amplitudes, apply })).rejects.toThrow(/found on model "fixture-gaussian"/);
+
+    await expect(engine.call('variations', { jobId: 'z', runId: run.runId, step: 8, family: 'local', directions: 2, amplitudes, mask: new Float32Array(16) })).rejects.toThrow(/region is empty/);
+    await expect(engine.call('variations', { jobId: 'n', runId: run.runId, step: 8, family: 'local', directions: 2, amplitudes })).rejects.toThrow(/need a region/);
+  });
 });

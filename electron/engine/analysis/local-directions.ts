@@ -38,16 +38,17 @@ import type { Denoiser } from '../denoisers/types';
 import { PainterError } from '../errors';
 import type { ResolvedRunSettings } from './context';
 import { convergedPrefix, groupAngles, tiedGroups } from './convergence';
-import { symmetrizedEigen } from './eigen';
 import { DEFAULT_TOLERANCE_DEG, denoiserJacobianOperator, fdStepAt, startBlock, type PassCounter } from './jacobian';
 import { orthonormalizeRows } from './linalg';
+import { localEstimate, regionRows, smallerSpaceImages, unconstrainedEstimate, type LocalEstimate, type LocalProblem } from './local-estimate';
 import { IncrementalGram, ProductBasis } from './product-basis';
 
 /** Inside energies (squared singular values) closer than this share of the top one count as tied: 1 % in singular value. */
 const LOCAL_TIE_SHARE = 0.02;
 /** Default share of the outside's Jacobian energy that the projected-out directions carry. */
 export const DEFAULT_ENERGY_THRESHOLD = 0.98;
-const CHECK_GROWTH = 1.25;
+/** Checkpoints each time the space has grown by half: the m × m eigenproblems, not the forward passes, set the pace here. */
+const CHECK_GROWTH = 1.5;
 const EXTRA = 4;
 
 export interface LocalSearchOptions {
@@ -129,199 +130,6 @@ export function regionWeights(mask: ArrayLike<number>, image: { channels: number
   const weights = new Float64Array(image.channels * plane);
   for (let c = 0; c < image.channels; c++) for (let p = 0; p < plane; p++) weights[c * plane + p] = mask[p]!;
   return weights;
-}
-
-interface Estimate {
-  /** Inside energy ‖M^{1/2} J v‖² of each direction (the restricted problem's eigenvalues), descending. */
-  eigenvalues: number[];
-  /** The directions, rows [count][D]: top eigenvectors of Jᵀ M J within the approximate null space. */
-  directions: Float64Array;
-  /** Their effect on x̂0, J v, as unit rows [count][D]. */
-  images: Float64Array;
-  strengths: number[];
-  insideShare: number[];
-  /** Top eigenvectors of Jᵀ M J without the null-space constraint, and their eigenvalues and inside shares. */
-  unconstrained: Float64Array;
-  unconstrainedValues: number[];
-  unconstrainedShare: number[];
-  /** Inside share of LOCO Edit's projection of each unconstrained direction, for comparison. */
-  projectedShare: number[];
-  count: number;
-  rank: number;
-  /** The outside's top-R eigenvectors as coefficient rows over the space, [rank][m]. */
-  nullVectors: Float64Array;
-  explainedEnergy: number;
-  outsideSpectrum: number[];
-}
-
-/**
- * Top eigenvectors of Cᵀ G C for orthonormal coefficient columns C (m×c, row-major): the best directions in
- * span(C) for the Gram G. Returns eigenvalues and the directions' coefficients over the space, [count][m].
- */
-function restrictedTop(g: Float64Array, m: number, columns: Float64Array, c: number, count: number): { values: number[]; coefficients: Float64Array } {
-  const product = new Float64Array(m * c); // G C
-  for (let p = 0; p < m; p++) {
-    for (let q = 0; q < m; q++) {
-      const value = g[p * m + q]!;
-      if (value === 0) continue;
-      for (let j = 0; j < c; j++) product[p * c + j]! += value * columns[q * c + j]!;
-    }
-  }
-  const small = new Float64Array(c * c);
-  for (let p = 0; p < m; p++) {
-    for (let a = 0; a < c; a++) {
-      const cpa = columns[p * c + a]!;
-      if (cpa === 0) continue;
-      for (let b = 0; b < c; b++) small[a * c + b]! += cpa * product[p * c + b]!;
-    }
-  }
-  const solved = symmetrizedEigen(small, c);
-  const n = Math.min(count, c);
-  const coefficients = new Float64Array(n * m);
-  for (let j = 0; j < n; j++) {
-    for (let p = 0; p < m; p++) {
-      let sum = 0;
-      for (let a = 0; a < c; a++) sum += columns[p * c + a]! * solved.vectors[a * c + j]!;
-      coefficients[j * m + p] = sum;
-    }
-  }
-  return { values: Array.from(solved.values.subarray(0, n)), coefficients };
-}
-
-/**
- * The same restricted problem in a smaller search space — the first `size` of the m vectors, each with the
- * current null space projected out — for the convergence check: how much the directions still move as the
- * space grows, under one and the same constraint.
- */
-function smallerSpaceDirections(basis: ProductBasis, inside: Float64Array, m: number, size: number, nullVectors: Float64Array, rank: number, count: number): { vectors: Float64Array; images: Float64Array; count: number } {
-  const candidates = new Float64Array(size * m); // rows: P e_p
-  for (let p = 0; p < size; p++) {
-    candidates[p * m + p] = 1;
-    for (let r = 0; r < rank; r++) {
-      const qp = nullVectors[r * m + p]!;
-      if (qp === 0) continue;
-      for (let i = 0; i < m; i++) candidates[p * m + i]! -= qp * nullVectors[r * m + i]!;
-    }
-  }
-  const orthonormal = orthonormalizeRows(candidates, size, m);
-  const c = orthonormal.count;
-  const columns = new Float64Array(m * c);
-  for (let a = 0; a < c; a++) for (let p = 0; p < m; p++) columns[p * c + a] = orthonormal.rows[a * m + p]!;
-  const solved = restrictedTop(inside, m, columns, c, count);
-  const n = Math.min(count, c);
-  const vectors = new Float64Array(n * basis.dim);
-  const images = new Float64Array(n * basis.dim);
-  for (let j = 0; j < n; j++) {
-    const { vector, image } = basis.combine(solved.coefficients.subarray(j * m, (j + 1) * m), m);
-    vectors.set(vector, j * basis.dim);
-    images.set(unit(image), j * basis.dim);
-  }
-  return { vectors, images, count: n };
-}
-
-function unit(values: Float64Array): Float64Array {
-  const length = Math.hypot(...values);
-  return length > 0 ? values.map((v) => v / length) : values;
-}
-
-/** Column j of a row-major m×m eigenvector matrix. */
-function column(vectors: Float64Array, m: number, j: number): Float64Array {
-  return Float64Array.from({ length: m }, (_, p) => vectors[p * m + j]!);
-}
-
-function quadratic(g: Float64Array, m: number, z: Float64Array): number {
-  let sum = 0;
-  for (let p = 0; p < m; p++) {
-    let row = 0;
-    for (let q = 0; q < m; q++) row += g[p * m + q]! * z[q]!;
-    sum += z[p]! * row;
-  }
-  return sum;
-}
-
-/** ‖M^{1/2}Jv‖² / ‖Jv‖² for coefficients z over the space (G_in + G_out = (JV)ᵀ(JV)). */
-function shareOf(inside: Float64Array, outside: Float64Array, m: number, z: Float64Array): number {
-  const a = Math.max(quadratic(inside, m, z), 0);
-  const b = Math.max(quadratic(outside, m, z), 0);
-  return a + b > 0 ? a / (a + b) : 0;
-}
-
-/**
- * The directions from the space's first m vectors: the outside's top-R right singular vectors (eigenvectors
- * of G_out = (JV)ᵀ(I − M)(JV)), R by the energy threshold unless fixed, and the top eigenvectors of
- * G_in = (JV)ᵀ M (JV) in their orthogonal complement.
- */
-function estimate(basis: ProductBasis, inside: Float64Array, outside: Float64Array, m: number, count: number, options: LocalSearchOptions): Estimate {
-  const dim = basis.dim;
-  const inner = symmetrizedEigen(inside, m);
-  const outer = symmetrizedEigen(outside, m);
-  const energies = Array.from(outer.values, (v) => Math.max(v, 0));
-  const total = energies.reduce((a, b) => a + b, 0);
-  const insideTotal = Array.from(inner.values).reduce((a, b) => a + Math.max(b, 0), 0);
-  const threshold = options.energyThreshold ?? DEFAULT_ENERGY_THRESHOLD;
-  let rank: number;
-  if (options.nullSpaceRank !== undefined) {
-    rank = Math.min(options.nullSpaceRank, m - 1);
-  } else if (total <= 1e-12 * Math.max(insideTotal, 1e-300)) {
-    rank = 0; // nothing outside the region moves (the region is the whole image)
-  } else {
-    rank = 0;
-    let cumulative = 0;
-    while (rank < m - 1 && cumulative < threshold * total) cumulative += energies[rank++]!;
-  }
-  const carried = energies.slice(0, rank).reduce((a, b) => a + b, 0);
-
-  // Restricted problem: Cᵀ G_in C over the complement's orthonormal coefficient vectors C (columns rank … m−1).
-  const c = m - rank;
-  const complement = new Float64Array(m * c); // row-major m×c
-  for (let p = 0; p < m; p++) for (let j = 0; j < c; j++) complement[p * c + j] = outer.vectors[p * m + rank + j]!;
-  const solved = restrictedTop(inside, m, complement, c, count);
-  const nullVectors = new Float64Array(rank * m);
-  for (let r = 0; r < rank; r++) for (let p = 0; p < m; p++) nullVectors[r * m + p] = outer.vectors[p * m + r]!;
-  const n = Math.min(count, c);
-  const directions = new Float64Array(n * dim);
-  const images = new Float64Array(n * dim);
-  const unconstrained = new Float64Array(n * dim);
-  const strengths: number[] = [];
-  const insideShare: number[] = [];
-  const unconstrainedShare: number[] = [];
-  const projectedShare: number[] = [];
-  const nullBasis = Array.from({ length: rank }, (_, r) => column(outer.vectors, m, r));
-  for (let j = 0; j < n; j++) {
-    const z = solved.coefficients.subarray(j * m, (j + 1) * m);
-    const combined = basis.combine(z, m);
-    directions.set(combined.vector, j * dim);
-    images.set(unit(combined.image), j * dim);
-    strengths.push(Math.sqrt(Math.max(solved.values[j]!, 0)));
-    insideShare.push(shareOf(inside, outside, m, z));
-    // Without the constraint, and LOCO Edit's projection of it, for comparison.
-    const y = column(inner.vectors, m, j);
-    unconstrained.set(basis.combine(y, m).vector, j * dim);
-    unconstrainedShare.push(shareOf(inside, outside, m, y));
-    const projected = Float64Array.from(y);
-    for (const q of nullBasis) {
-      let dot = 0;
-      for (let p = 0; p < m; p++) dot += q[p]! * projected[p]!;
-      for (let p = 0; p < m; p++) projected[p]! -= dot * q[p]!;
-    }
-    projectedShare.push(shareOf(inside, outside, m, projected));
-  }
-  return {
-    eigenvalues: solved.values.slice(0, n),
-    nullVectors,
-    images,
-    directions,
-    strengths,
-    insideShare,
-    unconstrained,
-    unconstrainedValues: Array.from(inner.values.subarray(0, n)),
-    unconstrainedShare,
-    projectedShare,
-    count: n,
-    rank,
-    explainedEnergy: total > 0 ? carried / total : 0,
-    outsideSpectrum: energies.slice(0, 32).map((e) => Math.sqrt(e)),
-  };
 }
 
 /** Pixels around a region in which its local directions live: those within `halo` pixels of a weight > 0. */
@@ -409,13 +217,12 @@ export async function localDirections(
   const counter: PassCounter = { images: 0, calls: 0 };
   const operator = denoiserJacobianOperator(denoiser, x, sigma, run, fdStepAt(options, sigma), options.maxBatch, counter);
   const basis = new ProductBasis(dim, Math.min(dim, Math.floor(budget / 2)));
-  const inside = new IncrementalGram(basis, 'images', 'images', weights);
   const outside = new IncrementalGram(basis, 'images', 'images', outsideWeights);
-  const skewGram = new IncrementalGram(basis, 'rows', 'images');
   const checkpoints: number[] = [];
   const wanted = Math.min(k + EXTRA, dim);
   let nextCheck = Math.max(k, 2 * blockSize, 4);
-  const state: { estimate: Estimate | null; angles: number[]; checkedAt: number } = { estimate: null, angles: [], checkedAt: -1 };
+  const state: { estimate: LocalEstimate | null; angles: number[]; checkedAt: number } = { estimate: null, angles: [], checkedAt: -1 };
+  const problemAt = (m: number): LocalProblem => ({ basis, m, ...regionRows(basis, weights, m), outside: outside.matrix(m) });
 
   const room = (): number => Math.floor((budget - counter.images) / 2);
   /** JVPs of `count` rows, as many as the budget allows; adds them to the space; returns the raw products of the ones evaluated. */
@@ -434,19 +241,19 @@ export async function localDirections(
   };
   const checkpoint = (): boolean => {
     const m = basis.size;
-    const next = estimate(basis, inside.matrix(m), outside.matrix(m), m, wanted, options);
+    const problem = problemAt(m);
+    const next = localEstimate(problem, wanted, threshold, options.nullSpaceRank);
     const shown = Math.min(k, next.count);
-    // The estimate from the space at about half this size, with the same null-space rank: how much the directions still move.
+    // The estimate from the space at about half this size, with the same null space: how much the directions still move.
     const half = checkpoints.filter((size) => size <= m / 2).pop();
     let angles: number[];
     if (m >= dim) angles = new Array<number>(shown).fill(0); // the whole of R^D: exact
     else if (half === undefined) angles = new Array<number>(shown).fill(Number.NaN);
     else {
-      const earlier = smallerSpaceDirections(basis, inside.matrix(m), m, half, next.nullVectors, next.rank, wanted);
+      const earlier = smallerSpaceImages(problem, half, next.nullColumns, next.rank, wanted);
       // What the user sees of a direction is the change it makes to x̂0, J v: its convergence is that change's angle.
       angles = groupAngles(next.images, shown, earlier.images, earlier.count, tiedGroups(next.eigenvalues, shown, LOCAL_TIE_SHARE), dim);
     }
-    if (process.env['LOCAL_DEBUG']) console.error(`m=${m} passes=${counter.images} R=${next.rank} E=${next.explainedEnergy.toFixed(3)} in=${next.eigenvalues.slice(0, 6).map((v) => v.toExponential(2)).join(' ')} conv=${angles.map((a) => a.toFixed(0)).join(',')} share=${next.insideShare.slice(0, 6).map((v) => v.toFixed(2)).join(',')} loco=${next.projectedShare.slice(0, 3).map((v) => v.toFixed(2)).join(',')}`);
     checkpoints.push(m);
     state.estimate = next;
     state.angles = angles;
@@ -506,7 +313,9 @@ export async function localDirections(
   const final = state.estimate!;
   const angles = state.angles;
   const m = basis.size;
-  const hm = skewGram.matrix(m);
+  const unconstrained = unconstrainedEstimate(problemAt(m), Math.min(k, final.count), final.nullColumns, final.rank);
+  // What standing in J for Jᵀ drops: the skew share of H = Vᵀ J V on the whole search space.
+  const hm = new IncrementalGram(basis, 'rows', 'images').matrix(m);
   let skew = 0;
   let total = 0;
   for (let p = 0; p < m; p++) {
@@ -522,11 +331,11 @@ export async function localDirections(
     strengths: final.strengths.slice(0, shown),
     insideShare: final.insideShare.slice(0, shown),
     unconstrained: {
-      directions: Float32Array.from(final.unconstrained.subarray(0, shown * dim)),
-      eigenvalues: final.unconstrainedValues.slice(0, shown),
-      insideShare: final.unconstrainedShare.slice(0, shown),
+      directions: Float32Array.from(unconstrained.directions.subarray(0, shown * dim)),
+      eigenvalues: unconstrained.eigenvalues.slice(0, shown),
+      insideShare: unconstrained.insideShare.slice(0, shown),
     },
-    projectedInsideShare: final.projectedShare.slice(0, shown),
+    projectedInsideShare: unconstrained.projectedShare.slice(0, shown),
     convergenceDeg: angles.slice(0, shown),
     // Tolerance 0: a fixed budget, no convergence test — every direction counts.
     found: toleranceDeg > 0 ? Math.min(shown, convergedPrefix(angles, toleranceDeg)) : shown,
