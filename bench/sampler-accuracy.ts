@@ -34,7 +34,7 @@ async function measuredEndpointError(denoiser: AnalyticDenoiser, schedule: Noise
   const gaussian = denoiser.gaussian!;
   const dim = gaussian.dim;
   const walker = denoiser.withSchedule(schedule);
-  const sigmas = schedule.samplingSigmas(steps);
+  const sigmas = schedule.samplingSigmas(steps, sampler);
   const run = await sample({ denoiser: walker, sampler, sigmas, seeds: SEEDS });
   let error = 0;
   let size = 0;

@@ -125,7 +125,7 @@ export function startVariance(schedule: NoiseSchedule, sigmaStart: number): numb
 
 /** Closed-form accuracy of `steps` steps of `sampler` on the schedule's own grid. */
 export function scheduleAccuracy(schedule: NoiseSchedule, sampler: SamplerName, steps: number, spectrum: ArrayLike<number>): SamplerAccuracy {
-  const sigmas = schedule.samplingSigmas(steps);
+  const sigmas = schedule.samplingSigmas(steps, sampler);
   return samplerAccuracy(sampler, sigmas, spectrum, startVariance(schedule, sigmas[0]!));
 }
 

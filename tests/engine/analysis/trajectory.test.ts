@@ -56,7 +56,7 @@ describe('trajectory geometry on the analytic Gaussian', () => {
     const steps = 200;
     const seeds = [3, 4];
     const result = await trajectoryAnalysis(denoiser, { sampler: 'heun', steps, seeds });
-    const sigmas = denoiser.schedule.samplingSigmas(steps);
+    const sigmas = denoiser.schedule.samplingSigmas(steps, 'heun');
     expect(result.settings).toMatchObject({ sampler: 'heun', steps, seeds, view: 'vp' });
     expect(result.sigmas).toHaveLength(steps + 1);
     seeds.forEach((seed, b) => {
