@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   try {
     const { model, denoiser } = await resolveModel(registry, folder);
     const run = resolveRunSettings({ steps: 50, seeds: [0] }, denoiser);
-    const sigmas = denoiser.schedule.samplingSigmas(run.steps);
+    const sigmas = denoiser.schedule.samplingSigmas(run.steps, 'euler');
     const trajectory = await sample({ denoiser, sampler: 'euler', sigmas, seeds: [0], condition: { labels: [null], guidance: 1 } });
     const step = 25;
     const x = trajectory.states.slice(step * denoiser.dim, (step + 1) * denoiser.dim);

@@ -33,7 +33,7 @@ async function loadOnnx(folder: string): Promise<OnnxDenoiser> {
 async function engineOverhead(folder: string, batch: number): Promise<OverheadResult> {
   const denoiser = await loadOnnx(folder);
   const steps = 50;
-  const sigmas = denoiser.schedule.samplingSigmas(steps);
+  const sigmas = denoiser.schedule.samplingSigmas(steps, 'euler');
   const seeds = Array.from({ length: batch }, (_, i) => i);
   const labels = denoiser.classes !== null && !denoiser.unconditional ? seeds.map(() => 0) : seeds.map(() => null);
   const runOnce = (): Promise<unknown> => sample({ denoiser, sampler: 'euler', sigmas, seeds, condition: { labels, guidance: 1 } });
@@ -57,7 +57,7 @@ async function engineOverhead(folder: string, batch: number): Promise<OverheadRe
 async function closedForm(): Promise<{ closedFormMs: number; analyticRunMs: number }> {
   const folder = join(ROOT, 'native-models', 'fashion-mnist-gaussian');
   const denoiser = AnalyticDenoiser.load(readManifest(folder).manifest as AnalyticManifest, folder);
-  const sigmas = denoiser.schedule.samplingSigmas(50);
+  const sigmas = denoiser.schedule.samplingSigmas(50, 'euler');
   const start = initialNoise(denoiser, 1, sigmas[0]!);
   const gaussian = denoiser.gaussian!;
   gaussian.closedFormTrajectory(start, sigmas[0]!, sigmas);

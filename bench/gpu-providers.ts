@@ -47,7 +47,7 @@ function argument(name: string): string | undefined {
 }
 
 async function fiftyStepRun(denoiser: OnnxDenoiser): Promise<{ ms: number; final: Float32Array }> {
-  const sigmas = denoiser.schedule.samplingSigmas(STEPS);
+  const sigmas = denoiser.schedule.samplingSigmas(STEPS, 'euler');
   const labels = denoiser.classes !== null ? [0] : [null];
   const once = (): ReturnType<typeof sample> => sample({ denoiser, sampler: 'euler', sigmas, seeds: [0], condition: { labels, guidance: 1 } });
   await once(); // warm-up: GPU providers compile kernels on the first runs

@@ -8,7 +8,8 @@ import type { ModelManifest, OnnxManifest, AnalyticManifest, ScheduleSpec, Image
 const PREDICTIONS = ['epsilon', 'x0', 'v'] as const;
 const KINDS = ['onnx', 'gaussian', 'gmm', 'delta', 'local', 'gan'] as const;
 const SCHEDULES = ['vp-linear', 'vp-cosine', 'vp-table', 'edm'] as const;
-const SPACINGS = ['linspace', 'karras'] as const;
+const SPACINGS = ['linspace', 'karras', 'tuned'] as const;
+const EDM_SPACINGS = ['karras', 'tuned'] as const;
 const DTYPES = ['float32', 'int64'] as const;
 const ENCODINGS = ['index', 'fraction', 'continuous', 'sigma', 'edm-cnoise'] as const;
 const VP_ENCODINGS: readonly string[] = ['index', 'fraction', 'continuous'];
@@ -109,6 +110,7 @@ function readSchedule(r: Reader, value: unknown): ScheduleSpec {
     const sigmaMax = r.number(record, 'sigmaMax', 'schedule.', (n) => n > sigmaMin, `a number above sigmaMin (${sigmaMin})`);
     const spec: ScheduleSpec = { type, sigmaMin, sigmaMax };
     if (record['rho'] !== undefined) spec.rho = r.number(record, 'rho', 'schedule.', positive, 'a positive number');
+    if (record['spacing'] !== undefined) spec.spacing = r.oneOf(record, 'spacing', 'schedule.', EDM_SPACINGS);
     return spec;
   }
   const spacing = record['spacing'] === undefined ? undefined : r.oneOf(record, 'spacing', 'schedule.', SPACINGS);

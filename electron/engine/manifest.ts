@@ -7,11 +7,13 @@
  */
 
 /**
- * How a VP schedule spaces its sampling grid (see `GridSpacing` in
- * schedules.ts): `linspace` (uniform in t, DDIM) or `karras` (ρ = 7 in σ).
- * Default: `linspace` for vp-linear, `karras` for vp-cosine and vp-table.
+ * How a schedule spaces its sampling grid (see `GridSpacing` in
+ * schedules.ts): `linspace` (uniform in t, DDIM; VP only), `karras` (ρ-spaced
+ * in σ) or `tuned` (a grid per sampler, tuned on the closed-form accuracy
+ * model). Default: `linspace` for vp-linear, `tuned` for vp-cosine, vp-table
+ * and EDM (`karras` for an EDM schedule that names its `rho`).
  */
-export type GridSpacingSpec = 'linspace' | 'karras';
+export type GridSpacingSpec = 'linspace' | 'karras' | 'tuned';
 
 /** Noise schedule the network was trained with. */
 export type ScheduleSpec =
@@ -26,7 +28,7 @@ export type ScheduleSpec =
    */
   | { type: 'vp-table'; alphasCumprod: number[]; spacing?: GridSpacingSpec }
   /** EDM (variance exploding): x = x0 + σ·ε, σ in [sigmaMin, sigmaMax]. */
-  | { type: 'edm'; sigmaMin: number; sigmaMax: number; rho?: number };
+  | { type: 'edm'; sigmaMin: number; sigmaMax: number; rho?: number; spacing?: Exclude<GridSpacingSpec, 'linspace'> };
 
 /** What the network predicts. */
 export type PredictionType = 'epsilon' | 'x0' | 'v';

@@ -27,7 +27,7 @@ export interface SampleBatchOptions {
 export async function sampleFinalImages(denoiser: Denoiser, options: SampleBatchOptions): Promise<Float32Array> {
   const batch = options.batch ?? 100;
   const dim = denoiser.dim;
-  const sigmas = denoiser.schedule.samplingSigmas(options.steps);
+  const sigmas = denoiser.schedule.samplingSigmas(options.steps, options.sampler);
   const out = new Float32Array(options.count * dim);
   for (let start = 0; start < options.count; start += batch) {
     throwIfCancelled(options.signal);

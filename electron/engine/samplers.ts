@@ -82,8 +82,9 @@ function checkGrid(sigmas: Float64Array): void {
 /**
  * A step that starts in the pure-noise range (σ ≥ {@link KARRAS_SIGMA_TOP})
  * and shrinks σ more than {@link JUMP_RATIO} times: the first step of a
- * `karras` grid on a schedule whose σ_max is far above the data's scale (or
- * of a cosine `linspace` grid). Heun integrates it in 1/σ instead of σ.
+ * `karras` grid, or of Heun's `tuned` one, on a schedule whose σ_max is far
+ * above the data's scale (or of a cosine `linspace` grid). Heun integrates it
+ * in 1/σ instead of σ.
  */
 export function isJump(sigma: number, next: number): boolean {
   return sigma >= KARRAS_SIGMA_TOP && next > 0 && sigma > JUMP_RATIO * next;

@@ -4,37 +4,37 @@
  * x_ve = x_t / α_t, σ = σ_t / α_t; with α_t² + σ_t² = 1 that is
  * α_t = 1/sqrt(1 + σ²).
  */
+import type { SamplerName } from '../api/contract';
 import { PainterError } from './errors';
 import type { ScheduleSpec } from './manifest';
+import { karrasSigmas, rhoSpacedSigmas, tunedSigmas } from './sampling-grid';
 
 /**
- * How a VP schedule spaces its sampling grid:
- * - `linspace`: timesteps uniform in t from T−1 down to 0 (DDIM's "linspace"),
+ * How a schedule spaces its sampling grid (sampling-grid.ts):
+ * - `linspace`: timesteps uniform in t from T−1 down to 0 (DDIM's "linspace"; discrete VP only),
  * - `karras`: σ uniform in σ^(1/ρ), ρ = 7 (Karras et al. 2022), from
  *   min(σ_max, {@link KARRAS_SIGMA_TOP}) down to σ_min; when σ_max lies above
  *   that top (a cosine schedule's clipped end, σ ≈ 2·10⁴), the grid starts at
- *   σ_max and its first step jumps straight to the top (see {@link karrasSigmas}).
+ *   σ_max and its first step jumps straight to the top (see {@link karrasSigmas}),
+ * - `tuned`: a grid per sampler, chosen on the closed-form accuracy model
+ *   (see {@link tunedSigmas}): the spectral grid for Euler and the ancestral
+ *   sampler, ρ = 4 down to a floor of 1/steps for Heun.
  */
-export type GridSpacing = 'linspace' | 'karras';
-export const GRID_SPACINGS: readonly GridSpacing[] = ['linspace', 'karras'];
+export type GridSpacing = 'linspace' | 'karras' | 'tuned';
+export const GRID_SPACINGS: readonly GridSpacing[] = ['linspace', 'karras', 'tuned'];
 
-/**
- * Top of the ρ-spaced part of a `karras` grid: Karras et al.'s σ_max for
- * pixel data in [−1, 1]. Above it every image is still pure noise at the
- * data's scale, so one DDIM/Euler step from σ_max to here is nearly exact
- * (its relative error along a data direction of variance λ is ≈ λ/(2·80²)).
- */
-export const KARRAS_SIGMA_TOP = 80;
+export { KARRAS_SIGMA_TOP, karrasSigmas, rhoSpacedSigmas, tunedSigmas } from './sampling-grid';
 
 export interface NoiseSchedule {
   readonly kind: 'vp' | 'edm';
   readonly sigmaMin: number;
   readonly sigmaMax: number;
   /**
-   * The σ grid a sampler walks for `steps` network evaluations: `steps` values
-   * from high to low, then 0 (the final image); length steps + 1.
+   * The σ grid `sampler` walks in `steps` steps: `steps` values from high to
+   * low, then 0 (the final image); length steps + 1. A `tuned` grid depends
+   * on the sampler, so every caller names the one it runs.
    */
-  samplingSigmas(steps: number): Float64Array;
+  samplingSigmas(steps: number, sampler: SamplerName): Float64Array;
   /** Factor taking σ-form x to the model's own convention (VP: α = 1/sqrt(1+σ²); EDM: 1). */
   modelScale(sigma: number): number;
   /**
@@ -54,38 +54,6 @@ export function checkSteps(steps: number): void {
   if (!Number.isInteger(steps) || steps < 1 || steps > 10000) {
     throw new PainterError('BAD_ARGUMENT', `Steps must be an integer from 1 to 10000; got ${steps}.`, { steps });
   }
-}
-
-/**
- * `count` values uniform in σ^(1/ρ) from `high` down to `low`:
- * σ_i = (high^(1/ρ) + i/(count−1)·(low^(1/ρ) − high^(1/ρ)))^ρ.
- * @see Karras et al. 2022, "Elucidating the Design Space of Diffusion-Based Generative Models", eq. 5
- */
-export function rhoSpacedSigmas(high: number, low: number, count: number, rho = 7): Float64Array {
-  const result = new Float64Array(count);
-  const a = high ** (1 / rho);
-  const b = low ** (1 / rho);
-  for (let i = 0; i < count; i++) result[i] = (count === 1 ? a : a + (i / (count - 1)) * (b - a)) ** rho;
-  return result;
-}
-
-/**
- * The `karras` grid's `steps` noise levels (without the final 0): ρ-spaced
- * from σ_max down to σ_min when σ_max ≤ {@link KARRAS_SIGMA_TOP}; otherwise
- * σ_max, then `steps − 1` values ρ-spaced from the top down to σ_min (3
- * steps or more), so the first step is one jump across the range where
- * nothing forms. Spending ρ-spaced
- * steps up there instead (σ_max^(1/7) = 4.1 for σ_max = 2·10⁴ against 1.9 for 80)
- * would leave a third fewer for the range where the image forms.
- */
-export function karrasSigmas(sigmaMax: number, sigmaMin: number, steps: number, rho = 7): Float64Array {
-  checkSteps(steps);
-  // With 2 steps a jump would end the run at the top: the grid is then σ_max, σ_min.
-  if (sigmaMax <= KARRAS_SIGMA_TOP || steps <= 2) return rhoSpacedSigmas(sigmaMax, sigmaMin, steps, rho);
-  const result = new Float64Array(steps);
-  result[0] = sigmaMax;
-  result.set(rhoSpacedSigmas(Math.max(KARRAS_SIGMA_TOP, sigmaMin), sigmaMin, steps - 1, rho), 1);
-  return result;
 }
 
 function withFinalZero(levels: ArrayLike<number>): Float64Array {
@@ -137,13 +105,13 @@ export class DiscreteVpSchedule implements NoiseSchedule {
   }
 
   /**
-   * The discrete timesteps of the sampling grid, from T−1 down to 0, one per
-   * network evaluation. `linspace`: uniform in t (DDIM); `karras`: the
-   * {@link karrasSigmas} levels, each snapped to the timestep nearest in log σ,
-   * kept strictly decreasing.
+   * The discrete timesteps of `sampler`'s grid, from T−1 down, one per network
+   * evaluation. `linspace`: uniform in t down to 0 (DDIM); `karras` and
+   * `tuned`: the {@link karrasSigmas} or {@link tunedSigmas} levels, each
+   * snapped to the timestep nearest in log σ, kept strictly decreasing.
    * @see Song, Meng & Ermon 2021, "Denoising Diffusion Implicit Models", §4
    */
-  samplingTimesteps(steps: number): Int32Array {
+  samplingTimesteps(steps: number, sampler: SamplerName): Int32Array {
     checkSteps(steps);
     const last = this.timesteps - 1;
     if (steps > this.timesteps) {
@@ -157,7 +125,7 @@ export class DiscreteVpSchedule implements NoiseSchedule {
       for (let i = 0; i < steps; i++) result[i] = steps === 1 ? last : Math.round(last - (last * i) / (steps - 1));
       return result;
     }
-    const levels = karrasSigmas(this.sigmaMax, this.sigmaMin, steps);
+    const levels = this.spacing === 'karras' ? karrasSigmas(this.sigmaMax, this.sigmaMin, steps) : tunedSigmas(this.sigmaMax, this.sigmaMin, steps, sampler);
     let previous = last + 1;
     for (let i = 0; i < steps; i++) {
       // Distinct, decreasing, and leaving one timestep for each later step.
@@ -169,8 +137,8 @@ export class DiscreteVpSchedule implements NoiseSchedule {
     return result;
   }
 
-  samplingSigmas(steps: number): Float64Array {
-    return withFinalZero(Array.from(this.samplingTimesteps(steps), (t) => this.sigmas[t]!));
+  samplingSigmas(steps: number, sampler: SamplerName): Float64Array {
+    return withFinalZero(Array.from(this.samplingTimesteps(steps, sampler), (t) => this.sigmas[t]!));
   }
 
   /** The discrete t whose σ is nearest to `sigma` in log space. */
@@ -211,7 +179,8 @@ export class DiscreteVpSchedule implements NoiseSchedule {
  * table entry t (ᾱ_t of a discrete schedule) sits at u = (t + 1)/T, the time
  * whose ᾱ it is in the DDPM convention (for the cosine schedule ᾱ_t = f((t+1)/T)/f(0)
  * exactly), and log σ (= −½ log SNR) is interpolated linearly in u between
- * entries. Its sampling grid is free of the table's timesteps.
+ * entries. Its sampling grid is free of the table's timesteps: `tuned`, or
+ * `karras` (also for `linspace`, which has no timesteps to space here).
  */
 export class ContinuousVpSchedule implements NoiseSchedule {
   readonly kind = 'vp' as const;
@@ -219,7 +188,10 @@ export class ContinuousVpSchedule implements NoiseSchedule {
   readonly sigmaMax: number;
   private readonly logSigmas: Float64Array;
 
-  constructor(readonly alphasCumprod: Float64Array) {
+  constructor(
+    readonly alphasCumprod: Float64Array,
+    readonly spacing: GridSpacing = 'tuned',
+  ) {
     checkAlphasCumprod(alphasCumprod);
     this.logSigmas = sigmasOfAlphasCumprod(alphasCumprod).map(Math.log);
     this.sigmaMin = Math.exp(this.logSigmas[0]!);
@@ -256,8 +228,10 @@ export class ContinuousVpSchedule implements NoiseSchedule {
     return (low + 1 + w) / count;
   }
 
-  samplingSigmas(steps: number): Float64Array {
-    return withFinalZero(karrasSigmas(this.sigmaMax, this.sigmaMin, steps));
+  samplingSigmas(steps: number, sampler: SamplerName): Float64Array {
+    checkSteps(steps);
+    const levels = this.spacing === 'tuned' ? tunedSigmas(this.sigmaMax, this.sigmaMin, steps, sampler) : karrasSigmas(this.sigmaMax, this.sigmaMin, steps);
+    return withFinalZero(levels);
   }
 
   /** The σ of the float32 time the network is fed. */
@@ -270,23 +244,28 @@ export class ContinuousVpSchedule implements NoiseSchedule {
   }
 }
 
-/** A continuous σ schedule (EDM, and the analytic models). */
+/**
+ * A continuous σ schedule (EDM, and the analytic models). Its grid is
+ * `tuned` unless it is given as `karras` (ρ-spaced from σ_max to σ_min with
+ * its own ρ).
+ */
 export class KarrasSchedule implements NoiseSchedule {
   readonly kind = 'edm' as const;
   constructor(
     readonly sigmaMin: number,
     readonly sigmaMax: number,
     readonly rho = 7,
+    readonly spacing: Exclude<GridSpacing, 'linspace'> = 'tuned',
   ) {
     if (!(sigmaMin > 0 && sigmaMax > sigmaMin)) {
       throw new PainterError('BAD_MANIFEST', `σ range must satisfy 0 < sigmaMin < sigmaMax; got [${sigmaMin}, ${sigmaMax}].`);
     }
   }
 
-  /** ρ-spaced from σ_max to σ_min ({@link rhoSpacedSigmas}), then 0. */
-  samplingSigmas(steps: number): Float64Array {
+  samplingSigmas(steps: number, sampler: SamplerName): Float64Array {
     checkSteps(steps);
-    return withFinalZero(rhoSpacedSigmas(this.sigmaMax, this.sigmaMin, steps, this.rho));
+    const levels = this.spacing === 'tuned' ? tunedSigmas(this.sigmaMax, this.sigmaMin, steps, sampler) : rhoSpacedSigmas(this.sigmaMax, this.sigmaMin, steps, this.rho);
+    return withFinalZero(levels);
   }
 
   networkSigma(sigma: number): number {
@@ -341,11 +320,16 @@ export function alphasCumprodOf(spec: Exclude<ScheduleSpec, { type: 'edm' }>): F
 /**
  * Grid spacing when a manifest names none: `linspace` for the linear
  * schedule (what DDPM networks are sampled with, and what their model cards
- * measured), `karras` otherwise: on the cosine schedule the linspace grid's
- * first step shrinks σ 600–1700× and Heun diverges there.
+ * measured); `karras` for an EDM schedule that names its ρ; `tuned`
+ * otherwise. On the cosine schedule the linspace grid's first step shrinks σ
+ * 600–1700× and Heun diverges there; the tuned grids are at least as
+ * accurate on cosine and EDM as linspace is on the linear schedule, for
+ * every sampler (tests/engine/samplers.test.ts).
  */
 export function defaultSpacing(spec: ScheduleSpec): GridSpacing {
-  return spec.type === 'vp-linear' ? 'linspace' : 'karras';
+  if (spec.type === 'vp-linear') return 'linspace';
+  if (spec.type === 'edm') return spec.rho !== undefined ? 'karras' : 'tuned';
+  return 'tuned';
 }
 
 /**
@@ -353,7 +337,8 @@ export function defaultSpacing(spec: ScheduleSpec): GridSpacing {
  * u ∈ [0, 1] rather than a discrete timestep (VP only).
  */
 export function scheduleFromSpec(spec: ScheduleSpec, continuousTime = false): NoiseSchedule {
-  if (spec.type === 'edm') return new KarrasSchedule(spec.sigmaMin, spec.sigmaMax, spec.rho);
+  if (spec.type === 'edm') return new KarrasSchedule(spec.sigmaMin, spec.sigmaMax, spec.rho, spec.spacing ?? (defaultSpacing(spec) === 'karras' ? 'karras' : 'tuned'));
   const table = alphasCumprodOf(spec);
-  return continuousTime ? new ContinuousVpSchedule(table) : new DiscreteVpSchedule(table, spec.spacing ?? defaultSpacing(spec));
+  const spacing = spec.spacing ?? defaultSpacing(spec);
+  return continuousTime ? new ContinuousVpSchedule(table, spacing) : new DiscreteVpSchedule(table, spacing);
 }

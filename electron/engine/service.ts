@@ -580,7 +580,7 @@ export class Engine {
     const denoiser = await this.registry.load(request.modelId);
     const info = await this.registry.info(request.modelId);
     this.checkRequest(request, denoiser, info);
-    const sigmas = denoiser.schedule.samplingSigmas(request.steps);
+    const sigmas = denoiser.schedule.samplingSigmas(request.steps, request.sampler);
     const trajectory = await sample({
       denoiser,
       sampler: request.sampler,

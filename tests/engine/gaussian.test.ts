@@ -28,8 +28,8 @@ describe('Gaussian denoiser and closed-form probability flow', () => {
   });
 
   it('closed-form trajectory agrees with a fine-step Heun integration (relative error < 1e-3)', async () => {
-    const schedule = new KarrasSchedule(0.002, 80);
-    const sigmas = schedule.samplingSigmas(400);
+    const schedule = new KarrasSchedule(0.002, 80, 7, 'karras');
+    const sigmas = schedule.samplingSigmas(400, 'heun');
     const heun = await sample({ denoiser: denoiser.withSchedule(schedule), sampler: 'heun', sigmas, seeds: [11] });
     const start = heun.states.subarray(0, 16);
     const closed = gaussian.closedFormTrajectory(start, sigmas[0]!, sigmas);

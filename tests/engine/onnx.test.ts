@@ -23,7 +23,7 @@ describe('ONNX denoiser on the Gaussian fixture networks', () => {
   it('samples step for step like the analytic Gaussian on the same σ grid (max abs difference < 1e-4)', async () => {
     const network = await open('fixture-eps-int64');
     const reference = analytic.withSchedule(network.schedule);
-    const sigmas = network.schedule.samplingSigmas(50);
+    const sigmas = network.schedule.samplingSigmas(50, 'euler');
     for (const sampler of ['euler', 'heun', 'ddpm'] as const) {
       const a = await sample({ denoiser: network, sampler, sigmas, seeds: [1, 2, 3] });
       const b = await sample({ denoiser: reference, sampler, sigmas, seeds: [1, 2, 3] });
@@ -44,7 +44,7 @@ describe('ONNX denoiser on the Gaussian fixture networks', () => {
     for (const name of names) {
       const network = await open(name);
       // σ on the network's own grid so VP models see an exact discrete t.
-      const grid = network.schedule.samplingSigmas(10);
+      const grid = network.schedule.samplingSigmas(10, 'euler');
       const sigmas = name === 'fixture-eps-scalar' ? [grid[3]!, grid[3]!, grid[3]!, grid[6]!, grid[6]!] : [grid[0]!, grid[2]!, grid[4]!, grid[6]!, grid[9]!];
       const scaled = x.map((v, i) => v * Math.sqrt(1 + sigmas[Math.floor(i / 16)]! ** 2));
       const got = await network.denoise(scaled, sigmas);
@@ -58,7 +58,7 @@ describe('ONNX denoiser on the Gaussian fixture networks', () => {
     const means = JSON.parse(readFileSync(`${fixtureFolder('')}/class_means.json`, 'utf-8')) as { labelMeans: number[][] };
     const classModel = (label: number): GaussianModel =>
       new GaussianModel(Float32Array.from(means.labelMeans[label]!), gaussian.eigvecs, gaussian.eigvals);
-    const sigma = network.schedule.samplingSigmas(20)[12]!;
+    const sigma = network.schedule.samplingSigmas(20, 'euler')[12]!;
     const x = seededNormal(9, 0, 3 * 16);
     const guidance = 3;
     const before = network.forwardCalls;

@@ -1,7 +1,7 @@
 /**
  * Schedules described exactly: an explicit ᾱ table (a cosine schedule
  * clipped at ᾱ ≥ 1e-9, σ_max = 31623), t/T and continuous-time encodings,
- * and the two grid spacings.
+ * and the grid spacings.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ import {
   ContinuousVpSchedule,
   DiscreteVpSchedule,
   KARRAS_SIGMA_TOP,
+  KarrasSchedule,
+  rhoSpacedSigmas,
   cosineAlphasCumprod,
   linearAlphasCumprod,
   scheduleFromSpec,
@@ -41,7 +43,7 @@ function clippedCosine(timesteps: number): Float64Array {
 
 /** Runs a network and the analytic Gaussian on the network's own grid; the largest differences per state. */
 async function compareRuns(network: OnnxDenoiser, sampler: 'euler' | 'heun', steps: number): Promise<{ xt: number[]; x0: number[] }> {
-  const sigmas = network.schedule.samplingSigmas(steps);
+  const sigmas = network.schedule.samplingSigmas(steps, sampler);
   const reference = analytic.withSchedule(network.schedule);
   const seeds = [1, 2];
   const a = await sample({ denoiser: network, sampler, sigmas, seeds });
@@ -68,8 +70,8 @@ describe('an explicit ᾱ table: the cosine schedule clipped at ᾱ ≥ 1e-9', (
     expect(schedule.sigmaMax).toBeCloseTo(Math.sqrt((1 - 1e-9) / 1e-9), 6);
     expect(schedule.sigmaMax).toBeCloseTo(31622.78, 1);
     expect(new DiscreteVpSchedule(cosineAlphasCumprod(1000)).sigmaMax).toBeCloseTo(20291.2, 0);
-    // Default spacing for a table: karras, whose first step jumps from σ_max to the timestep nearest 80.
-    const grid = schedule.samplingSigmas(50);
+    // Default spacing for a table: tuned; Heun's first step jumps from σ_max to the timestep nearest 80.
+    const grid = schedule.samplingSigmas(50, 'heun');
     expect(grid[0]).toBe(schedule.sigmaMax);
     expect(Math.abs(Math.log(grid[1]! / KARRAS_SIGMA_TOP))).toBeLessThan(0.05);
   });
@@ -126,7 +128,7 @@ describe('continuous time u ∈ [0, 1]', () => {
   it('samples a free σ grid step for step like the analytic Gaussian (v prediction)', async () => {
     const network = await open('fixture-cosine-continuous');
     expect(network.schedule).toBeInstanceOf(ContinuousVpSchedule);
-    const grid = network.schedule.samplingSigmas(30);
+    const grid = network.schedule.samplingSigmas(30, 'heun');
     expect(grid[1]).toBe(KARRAS_SIGMA_TOP);
     const onTable = new DiscreteVpSchedule(clippedCosine(1000)).sigmas;
     // Grid points fall between the table's timesteps.
@@ -144,23 +146,52 @@ describe('grid spacing', () => {
 
   it('linspace is DDIM\'s uniform timesteps; karras snaps ρ-spaced σ to distinct decreasing timesteps', () => {
     const ddim = new DiscreteVpSchedule(linear, 'linspace');
-    expect(Array.from(ddim.samplingTimesteps(5))).toEqual([999, 749, 500, 250, 0]);
+    expect(Array.from(ddim.samplingTimesteps(5, 'euler'))).toEqual([999, 749, 500, 250, 0]);
+    // The same grid for every sampler: the bundled linear-schedule runs do not change.
+    for (const sampler of ['heun', 'ddpm'] as const) expect(ddim.samplingSigmas(20, sampler)).toEqual(ddim.samplingSigmas(20, 'euler'));
     const karras = new DiscreteVpSchedule(cosineAlphasCumprod(1000), 'karras');
     for (const steps of [1, 2, 10, 50, 500, 1000]) {
-      const t = karras.samplingTimesteps(steps);
+      const t = karras.samplingTimesteps(steps, 'euler');
       expect(t).toHaveLength(steps);
       expect(t[0]).toBe(999);
       if (steps > 1) expect(t[steps - 1]).toBe(0);
       for (let i = 1; i < steps; i++) expect(t[i]!).toBeLessThan(t[i - 1]!);
     }
-    expect(() => karras.samplingTimesteps(1001)).toThrow(/has 1000 timesteps, so it can take at most 1000 steps; got 1001/);
+    expect(() => karras.samplingTimesteps(1001, 'euler')).toThrow(/has 1000 timesteps, so it can take at most 1000 steps; got 1001/);
   });
 
-  it('defaults: linspace for vp-linear, karras for vp-cosine and vp-table; a manifest may choose', () => {
+  it('tuned snaps each sampler\'s levels to distinct decreasing timesteps, from T−1, at any step count', () => {
+    const tuned = new DiscreteVpSchedule(cosineAlphasCumprod(1000), 'tuned');
+    for (const sampler of ['euler', 'heun', 'ddpm'] as const) {
+      for (const steps of [1, 2, 3, 10, 50, 200, 500, 1000]) {
+        const t = tuned.samplingTimesteps(steps, sampler);
+        expect(t).toHaveLength(steps);
+        expect(t[0]).toBe(999);
+        for (let i = 1; i < steps; i++) expect(t[i]!, `${sampler}-${steps} at ${i}`).toBeLessThan(t[i - 1]!);
+        expect(t[steps - 1]).toBeGreaterThanOrEqual(0);
+      }
+    }
+    // The samplers walk different grids: Heun's (ρ = 4) jumps to 80, the spectral grid of Euler and DDPM does not.
+    const heun = tuned.samplingSigmas(20, 'heun');
+    const euler = tuned.samplingSigmas(20, 'euler');
+    expect(euler).toEqual(tuned.samplingSigmas(20, 'ddpm'));
+    expect(Math.abs(Math.log(heun[1]! / KARRAS_SIGMA_TOP))).toBeLessThan(0.05);
+    expect(Math.abs(Math.log(euler[1]! / KARRAS_SIGMA_TOP))).toBeGreaterThan(0.05);
+  });
+
+  it('defaults: linspace for vp-linear, tuned for vp-cosine, vp-table and EDM (karras for EDM with its own ρ); a manifest may choose', () => {
     expect((scheduleFromSpec({ type: 'vp-linear', timesteps: 1000, betaStart: 1e-4, betaEnd: 0.02 }) as DiscreteVpSchedule).spacing).toBe('linspace');
-    expect((scheduleFromSpec({ type: 'vp-cosine', timesteps: 1000 }) as DiscreteVpSchedule).spacing).toBe('karras');
+    expect((scheduleFromSpec({ type: 'vp-cosine', timesteps: 1000 }) as DiscreteVpSchedule).spacing).toBe('tuned');
     expect((scheduleFromSpec({ type: 'vp-cosine', timesteps: 1000, spacing: 'linspace' }) as DiscreteVpSchedule).spacing).toBe('linspace');
-    expect((scheduleFromSpec({ type: 'vp-table', alphasCumprod: [0.9, 0.5, 0.1] }) as DiscreteVpSchedule).spacing).toBe('karras');
+    expect((scheduleFromSpec({ type: 'vp-cosine', timesteps: 1000, spacing: 'karras' }) as DiscreteVpSchedule).spacing).toBe('karras');
+    expect((scheduleFromSpec({ type: 'vp-table', alphasCumprod: [0.9, 0.5, 0.1] }) as DiscreteVpSchedule).spacing).toBe('tuned');
+    expect((scheduleFromSpec({ type: 'vp-cosine', timesteps: 1000 }, true) as ContinuousVpSchedule).spacing).toBe('tuned');
+    expect((scheduleFromSpec({ type: 'edm', sigmaMin: 0.002, sigmaMax: 80 }) as KarrasSchedule).spacing).toBe('tuned');
+    expect((scheduleFromSpec({ type: 'edm', sigmaMin: 0.002, sigmaMax: 80, rho: 5 }) as KarrasSchedule).spacing).toBe('karras');
+    expect((scheduleFromSpec({ type: 'edm', sigmaMin: 0.002, sigmaMax: 80, rho: 5, spacing: 'tuned' }) as KarrasSchedule).spacing).toBe('tuned');
+    // EDM's karras grid is its own ρ from σ_max, for every sampler.
+    const karras = scheduleFromSpec({ type: 'edm', sigmaMin: 0.002, sigmaMax: 80, rho: 5 });
+    expect(Array.from(karras.samplingSigmas(4, 'heun'))).toEqual([...Array.from(rhoSpacedSigmas(80, 0.002, 4, 5)), 0]);
   });
 });
 
@@ -190,7 +221,8 @@ describe('manifest validation of the new schedule fields', () => {
   });
 
   it('refuses an unknown spacing, a t/T encoding with an integer dtype, and a continuous time on EDM', () => {
-    expect(() => validateManifest(variant((m) => (m.schedule.spacing = 'uniform')), 'm.json')).toThrow(/"schedule.spacing" is "uniform"; expected one of linspace, karras/);
+    expect(() => validateManifest(variant((m) => (m.schedule.spacing = 'uniform')), 'm.json')).toThrow(/"schedule.spacing" is "uniform"; expected one of linspace, karras, tuned/);
+    expect(validateManifest(variant((m) => (m.schedule.spacing = 'tuned')), 'm.json').kind).toBe('onnx');
     expect(() => validateManifest(variant((m) => (m.onnx.timestep.dtype = 'int64')), 'm.json')).toThrow(/"onnx.timestep.dtype" is "int64"; a "fraction" timestep is a real number/);
     expect(() =>
       validateManifest(
@@ -198,5 +230,12 @@ describe('manifest validation of the new schedule fields', () => {
         'm.json',
       ),
     ).toThrow(/"onnx.timestep.encoding" does not fit an EDM schedule/);
+    // An EDM schedule has no timesteps to space uniformly.
+    expect(() =>
+      validateManifest(
+        variant((m) => (m.schedule = { type: 'edm', sigmaMin: 0.002, sigmaMax: 80, spacing: 'linspace' })),
+        'm.json',
+      ),
+    ).toThrow(/"schedule.spacing" is "linspace"; expected one of karras, tuned/);
   });
 });

@@ -121,7 +121,7 @@ export async function sampleBatch(
   context: AnalysisContext,
   extra: Pick<SampleOptions, 'start' | 'perturbation'> & { sigmas?: Float64Array; labels?: ReadonlyArray<number | null> } = {},
 ): Promise<Trajectory> {
-  const sigmas = extra.sigmas ?? denoiser.schedule.samplingSigmas(run.steps);
+  const sigmas = extra.sigmas ?? denoiser.schedule.samplingSigmas(run.steps, run.sampler);
   return sample({
     denoiser,
     sampler: run.sampler,

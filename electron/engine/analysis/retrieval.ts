@@ -134,7 +134,7 @@ export async function retrievalAnalysis(network: Denoiser, deltaDenoiser: Analyt
   const maxEntropy = Math.log(allowedCount);
   const seeds = run.seeds;
   const meter = new ProgressMeter(context, 2 * run.steps + 2 * seeds.length);
-  const sigmas = network.schedule.samplingSigmas(run.steps);
+  const sigmas = network.schedule.samplingSigmas(run.steps, run.sampler);
   const nn = await sampleBatch(network, run, seeds, meter, 'network runs', context, { sigmas });
   // The exact delta mixture from the same x_T on the same σ grid (a conditional run restricts it to the class).
   const deltaRun = { ...run, guidance: 1 };

@@ -143,7 +143,7 @@ export async function teleportAnalysis(denoiser: Denoiser, gaussian: GaussianMod
     const label = labels[b];
     return classGaussians !== null && label !== null && label !== undefined ? classGaussians[label]! : gaussian;
   };
-  const sigmas = denoiser.schedule.samplingSigmas(run.steps);
+  const sigmas = denoiser.schedule.samplingSigmas(run.steps, run.sampler);
   const meter = new ProgressMeter(context, startSteps.reduce((sum, s) => sum + run.steps - s, 0) + bootstrap);
   const noise = new Float32Array(batch * dim);
   seeds.forEach((seed, b) => noise.set(initialNoise(denoiser, seed, sigmas[0]!), b * dim));

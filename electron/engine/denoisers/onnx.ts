@@ -575,7 +575,7 @@ function fixedFeeds(manifest: OnnxManifest, schedule: NoiseSchedule, sample: Flo
   const io = manifest.onnx;
   const { channels, height, width } = manifest.image;
   const rows = sample.length / (channels * height * width);
-  const { timestep } = timestepInput(manifest, schedule, schedule.samplingSigmas(2)[0]! / 10);
+  const { timestep } = timestepInput(manifest, schedule, schedule.sigmaMax / 10);
   const feeds: Record<string, ort.Tensor> = {
     [io.sample.name]: new ort.Tensor('float32', sample, [rows, channels, height, width]),
     [io.timestep.name]: timestepTensor(new Float64Array(io.timestep.shape === 'scalar' ? 1 : rows).fill(timestep), io.timestep.dtype, io.timestep.shape === 'scalar'),

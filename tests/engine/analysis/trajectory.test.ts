@@ -56,7 +56,7 @@ describe('trajectory geometry on the analytic Gaussian', () => {
     const steps = 200;
     const seeds = [3, 4];
     const result = await trajectoryAnalysis(denoiser, { sampler: 'heun', steps, seeds });
-    const sigmas = denoiser.schedule.samplingSigmas(steps);
+    const sigmas = denoiser.schedule.samplingSigmas(steps, 'heun');
     expect(result.settings).toMatchObject({ sampler: 'heun', steps, seeds, view: 'vp' });
     expect(result.sigmas).toHaveLength(steps + 1);
     seeds.forEach((seed, b) => {
@@ -69,7 +69,7 @@ describe('trajectory geometry on the analytic Gaussian', () => {
       }
       const exact = exactGeometry(states, x0Hat, sigmas, 16);
       const measured = result.perSeed[b]!;
-      // Heun with 200 Karras steps is accurate to ~1e-5 relative (tests/engine/gaussian.test.ts), so the
+      // Heun with 200 steps (its tuned grid) is accurate to ~1e-5 relative (tests/engine/gaussian.test.ts), so the
       // variance shares agree to ~1e-5 and the relative residuals to ~1e-4 absolute; tolerances 1e-4 / 1e-3.
       measured.explained.forEach((share, c) => expect(Math.abs(share - exact.explained[c]!)).toBeLessThan(1e-4));
       measured.spanResidual.forEach((r, j) => expect(Math.abs(r - exact.residual[j]!)).toBeLessThan(1e-3));
