@@ -31,7 +31,7 @@ export async function runFromImage(options: ImageStartOptions): Promise<RunRecor
   if (request.image.length !== dim) {
     throw new PainterError('BAD_ARGUMENT', `The image has ${request.image.length} values; model "${request.modelId}" takes ${dim} (${denoiser.image.channels}×${denoiser.image.height}×${denoiser.image.width}).`);
   }
-  const sigmas = denoiser.schedule.samplingSigmas(request.steps);
+  const sigmas = denoiser.schedule.samplingSigmas(request.steps, request.sampler);
   const steps = sigmas.length - 1;
   const start = request.startStep;
   if (!Number.isInteger(start) || start < 0 || start >= steps) {

@@ -20,7 +20,7 @@ describe('a run from an image (SDEdit)', () => {
     expect(summary.settings).toEqual(request);
     const run = engine.getRunRecord(summary.runId);
     const denoiser = loadAnalytic('gauss16');
-    const sigmas = denoiser.schedule.samplingSigmas(10);
+    const sigmas = denoiser.schedule.samplingSigmas(10, 'euler');
     const noise = seededNormal(12, INITIAL_NOISE_STREAM, 16);
     // σ-form fixture: states are x0 + σ ε as they are; x̂0 is the image until the start step.
     for (const j of [0, 3, 6]) {
