@@ -18,7 +18,7 @@ import type { ImageSpec, PredictionType } from '../manifest';
 import { vpAlpha, type NoiseSchedule } from '../schedules';
 import type { DiffusersFolder } from './folder';
 import { isDynamic, OnnxPart } from './onnx-part';
-import { parseSchedulerConfig, scheduleFromConfig } from './scheduler-config';
+import { parseSchedulerConfig, predictionOf, scheduleFromConfig } from './scheduler-config';
 import { ClipTokenizer } from './tokenizer';
 import { Vae } from './vae';
 
@@ -38,13 +38,11 @@ function unetTimestep(schedule: NoiseSchedule, sigma: number): { timestep: numbe
   return { timestep: discrete.timestepOf(sigma), sigma: schedule.networkSigma(sigma) };
 }
 
-function predictionOf(type: string): PredictionType {
-  return type === 'v_prediction' ? 'v' : type === 'sample' ? 'x0' : 'epsilon';
-}
-
 export class DiffusersPipeline {
   readonly schedule: NoiseSchedule;
   readonly prediction: PredictionType;
+  /** DDIM / DDPM `clip_sample`: x̂0 is clipped to ±this at every step (null: not clipped). */
+  readonly clipSample: number | null;
   /** Channels of the UNet's sample (4 for Stable Diffusion latents, 3 for a pixel pipeline). */
   readonly channels: number;
   /** The UNet's default grid (latent cells, or pixels for a pixel pipeline). */
@@ -73,6 +71,7 @@ export class DiffusersPipeline {
     const config = parseSchedulerConfig(folder.schedulerJson, folder.parts.schedulerConfig);
     this.schedule = scheduleFromConfig(config);
     this.prediction = predictionOf(config.predictionType);
+    this.clipSample = config.clipSample ? config.clipSampleRange : null;
     const sample = unet.expect('input', 'sample', FLOATS, [4], 'the noisy sample [batch, channels, height, width]');
     const [batch, channels, height, width] = sample.shape;
     this.channels = typeof channels === 'number' && channels > 0 ? channels : (folder.unetChannels ?? (folder.conditioning === 'text' ? 4 : 3));
@@ -282,6 +281,8 @@ export class DiffusersPipeline {
       else if (this.prediction === 'epsilon') for (let k = begin; k < stop; k++) x0[k] = (modelInput[k]! - s * output[k]!) / alpha;
       else for (let k = begin; k < stop; k++) x0[k] = alpha * modelInput[k]! - s * output[k]!;
     }
+    const clip = this.clipSample;
+    if (clip !== null) for (let k = 0; k < x0.length; k++) x0[k] = Math.min(clip, Math.max(-clip, x0[k]!));
     return x0;
   }
 
