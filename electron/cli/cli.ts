@@ -26,6 +26,7 @@ import { saveRunFile } from '../engine/service';
 import type { ProviderChoice } from '../api/contract';
 import { checkOverwrite } from './overwrite';
 import { decodedStripPng } from '../engine/diffusers/studio';
+import { isDiffusersFolder } from '../engine/diffusers/folder';
 
 const PACKAGE_ROOT = resolve(__dirname, '..', '..');
 
@@ -256,8 +257,9 @@ async function modelPathsToIds(args: string[], engine: Engine): Promise<string[]
 const MODEL_VERBS = new Set(['models', 'sample', 'serve', 'evaluate', 'analyze', 'report', 'calibrate-local']);
 
 /**
- * `--models DIR`: a model folder (it has manifest.json) or a folder of model
- * folders; each becomes a model of this launch.
+ * `--models DIR`: a model folder (it has manifest.json, or is a diffusers
+ * folder with model_index.json) or a folder of model folders; each becomes a
+ * model of this launch.
  */
 function modelFoldersOf(folders: readonly string[]): string[] {
   const models: string[] = [];
@@ -266,12 +268,13 @@ function modelFoldersOf(folders: readonly string[]): string[] {
     if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory()) {
       throw new PainterError('BAD_ARGUMENT', `--models: ${quoteText(folder)} is not a folder.`, { path: folder });
     }
-    if (existsSync(join(folder, 'manifest.json'))) {
+    const isModel = (path: string): boolean => existsSync(join(path, 'manifest.json')) || isDiffusersFolder(path);
+    if (isModel(folder)) {
       models.push(folder);
       continue;
     }
-    const inside = readdirSync(folder, { withFileTypes: true }).filter((entry) => entry.isDirectory() && existsSync(join(folder, entry.name, 'manifest.json')));
-    if (inside.length === 0) throw new PainterError('BAD_ARGUMENT', `--models: ${quoteText(folder)} holds no manifest.json, nor folders that do.`, { path: folder });
+    const inside = readdirSync(folder, { withFileTypes: true }).filter((entry) => entry.isDirectory() && isModel(join(folder, entry.name)));
+    if (inside.length === 0) throw new PainterError('BAD_ARGUMENT', `--models: ${quoteText(folder)} holds no manifest.json or model_index.json, nor folders that do.`, { path: folder });
     models.push(...inside.map((entry) => join(folder, entry.name)));
   }
   return models;
