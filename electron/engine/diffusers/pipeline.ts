@@ -73,7 +73,15 @@ export class DiffusersPipeline {
     const sample = unet.expect('input', 'sample', FLOATS, [4], 'the noisy sample [batch, channels, height, width]');
     const [batch, channels, height, width] = sample.shape;
     this.channels = typeof channels === 'number' && channels > 0 ? channels : (folder.unetChannels ?? (folder.conditioning === 'text' ? 4 : 3));
-    this.fixedBatch = isDynamic(batch) ? null : (batch as number);
+    const latentChannels = folder.latentChannels ?? (folder.parts.vaeDecoder !== null ? 4 : null);
+    if (latentChannels !== null && this.channels !== latentChannels) {
+      throw new PainterError(
+        'BAD_MODEL',
+        `${quoteText(unet.path)} takes ${this.channels}-channel samples but the VAE's latents have ${latentChannels} channels (an inpainting or image-conditioned UNet?); Painter runs text-to-image UNets whose sample is the latent itself.`,
+        { path: unet.path, channels: this.channels, latentChannels },
+      );
+    }
+        this.fixedBatch = isDynamic(batch) ? null : (batch as number);
     this.fixedSize = isDynamic(height) || isDynamic(width) ? null : { height: height as number, width: width as number };
     const fallback = folder.sampleSize ?? (folder.parts.vaeDecoder !== null ? 64 : 32);
     this.defaultSize = this.fixedSize ?? { height: fallback, width: fallback };
