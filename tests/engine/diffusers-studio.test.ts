@@ -166,3 +166,33 @@ describe('a latent run in the studio', () => {
     await fresh.dispose();
   });
 });
+
+describe('a latent run from an image', () => {
+  it('encodes the decoded-size image with the VAE and starts from it (SDEdit) at the asked step', async () => {
+    const local = new Engine({ nativeModelsDir: join(home, 'no-bundled'), userDataDir: mkdtempSync(join(tmpdir(), 'painter-dstudio-img-')), provider: 'cpu' });
+    const { id } = await local.call('addModelFolder', { folder: FOLDER });
+    const size = 64;
+    const image = Float32Array.from({ length: 3 * size * size }, (_, i) => 0.8 * Math.sin(i / 97));
+    const summary = await local.call('generateFromImage', {
+      jobId: 'i',
+      modelId: id,
+      seed: 2,
+      steps: 6,
+      sampler: 'euler',
+      classLabel: null,
+      guidance: 5,
+      prompt: 'a fox',
+      image,
+      startStep: 3,
+      name: 'waves.png',
+    });
+    expect(summary.origin).toEqual({ kind: 'image', name: 'waves.png', step: 3 });
+    const record = local.getRunRecord(summary.runId);
+    const pipeline = await local.registry.loadPipeline(id);
+    const latent = await pipeline.vae!.encode(image, { channels: 3, height: size, width: size, range: [-1, 1] }, 4);
+    // Before the start step, x̂0 is the encoded image itself.
+    expect(record.x0Hat.subarray(0, latent.length)).toEqual(latent);
+    await expect(local.call('generateFromImage', { jobId: 'j', modelId: id, seed: 2, steps: 6, sampler: 'euler', classLabel: null, guidance: 5, prompt: 'a fox', image: image.subarray(10), startStep: 3, name: 'x.png' })).rejects.toThrow(/starts from 3×64×64/);
+    await local.dispose();
+  });
+});
