@@ -21,7 +21,7 @@ import { readRun, writeRun, type RunRecord } from './runs';
 import { sample, toModelConvention } from './samplers';
 import { accuracyWarning, gaussianSpectrum, referenceSpectrum } from './sampler-accuracy';
 import { branchRun } from './branch';
-import { filmstripPng, timelineGif, trajectoriesSafetensors, writeExport } from './export';
+import { filmstripPng, spreadIndices, timelineGif, trajectoriesSafetensors, writeExport } from './export';
 import { GaussianStatsCache, gaussianGhost } from './ghost';
 import { findAnalytic } from './analysis/resources';
 import { localGhost } from './local-ghost';
@@ -37,7 +37,7 @@ import { resolveStorageSettings, saveStorageSettings, toBudgets } from './storag
 import { trajectorySpace } from './trajectory-space';
 import { theoryChart } from './theory-charts';
 import { variationGrid } from './variations';
-import { DecodeCache, decodeRunState, decodeVariationGrid, decodedStripPng, latentBrush, prepareRun, runDenoiser, runPreview } from './diffusers/studio';
+import { DecodeCache, decodeRunState, decodeVariationGrid, decodedRecord, latentBrush, prepareRun, runDenoiser, runPreview } from './diffusers/studio';
 import { applyPreview, type PreviewMap } from './diffusers/preview';
 
 export interface EngineOptions {
@@ -478,15 +478,16 @@ export class Engine {
     },
     // Browser mode lists only the sessions it could open (the desktop's list may name any folder).
     recentSessions: async () => listRecentSessions(this.options.userDataDir).filter((session) => !this.paths.confined || this.paths.allowsRead(session.path)),
+    // Latent runs: strips and animations show the VAE's decodes (through the decode cache).
     exportStrip: async ({ runId, path, layer, frames, scale }) => {
-      const run = this.getRunRecord(runId);
-      const pipeline = await this.pipelineOf(run.summary.modelId);
-      // Latent runs: the strip shows the VAE's decodes.
-      const bytes = pipeline?.vae ? await decodedStripPng(pipeline, run, layer, frames) : filmstripPng(run, layer, frames, scale);
-      return writeExport(this.paths.forWrite(path), bytes);
+      const run = await this.shownRecord(this.getRunRecord(runId), layer, spreadIndices(this.getRunRecord(runId).summary.stepCount, frames));
+      return writeExport(this.paths.forWrite(path), filmstripPng(run, layer, frames, scale));
     },
-    exportAnimation: async ({ runId, path, layer, frameMs, scale }) =>
-      writeExport(this.paths.forWrite(path), timelineGif(this.getRunRecord(runId), layer, frameMs, scale)),
+    exportAnimation: async ({ runId, path, layer, frameMs, scale }) => {
+      const record = this.getRunRecord(runId);
+      const run = await this.shownRecord(record, layer, Array.from({ length: record.summary.stepCount }, (_, i) => i));
+      return writeExport(this.paths.forWrite(path), timelineGif(run, layer, frameMs, scale));
+    },
     exportTrajectories: async ({ runIds, path, includeGhost }) => {
       const runs = runIds.map((runId) => this.getRunRecord(runId));
       const ghosts = includeGhost ? await Promise.all(runIds.map((runId) => this.handlers.gaussianGhost({ runId }, {}))) : runs.map(() => null);
@@ -567,6 +568,16 @@ export class Engine {
   private async previewMapOf(modelId: string): Promise<PreviewMap | null> {
     const pipeline = await this.pipelineOf(modelId);
     return pipeline?.vae ? this.registry.previewMap(modelId) : null;
+  }
+
+  /** A run as exports draw it: a latent run's states at `indices` decoded by the VAE; any other run as it is. */
+  private async shownRecord(run: RunRecord, layer: 'xt' | 'x0Hat' | 'both', indices: readonly number[]): Promise<RunRecord> {
+    const pipeline = await this.pipelineOf(run.summary.modelId);
+    if (pipeline === null || pipeline.vae === null) return run;
+    const runId = run.summary.runId;
+    return decodedRecord(run, layer === 'both' ? ['x0Hat', 'xt'] : [layer], indices, (step, which) =>
+      this.decodes.get({ runId, step, which }, () => decodeRunState(pipeline, run, step, which)),
+    );
   }
 
   /** The denoiser a recorded run was made with (a diffusers run: its size and its prompts). */

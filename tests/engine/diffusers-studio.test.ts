@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelInfo, RunSummary } from '../../electron/api/contract';
 import { applyPreview, fitPreviewMap, latentColourPush } from '../../electron/engine/diffusers/preview';
 import { gaussianStatistics, latentStatsPath, latentsOfSamples, writeLatentStats } from '../../electron/engine/diffusers/stats';
+import { decodePng } from '../../electron/engine/png';
 import { readRun } from '../../electron/engine/runs';
 import { Engine } from '../../electron/engine/service';
 
@@ -145,6 +146,18 @@ describe('a latent run in the studio', () => {
     expect(read.summary.settings).toMatchObject({ prompt: 'a watercolor fox', negativePrompt: 'blurry, dark photo', width: 96, height: 64 });
     expect(read.x0Hat).toEqual(engine.getRunRecord(run.runId).x0Hat);
     expect(snapshot(FOLDER)).toEqual(before);
+  });
+
+  it('strips and animations of a latent run show VAE decodes at the decoded size', async () => {
+    const strip = join(home, 'strip.png');
+    await engine.call('exportStrip', { runId: run.runId, path: strip, layer: 'both', frames: 3, scale: 1 });
+    const png = decodePng(readFileSync(strip));
+    expect([png.width, png.height]).toEqual([3 * 96 + 4 * 2, 2 * 64 + 3 * 2]);
+    const gif = join(home, 'run.gif');
+    await engine.call('exportAnimation', { runId: run.runId, path: gif, layer: 'x0Hat', frameMs: 80, scale: 1 });
+    const bytes = readFileSync(gif);
+    // GIF logical screen: width and height, little-endian, after the 6-byte signature.
+    expect([bytes.readUInt16LE(6), bytes.readUInt16LE(8)]).toEqual([96, 64]);
   });
 
   it('refuses prompts and sizes the model cannot take, naming why', async () => {
