@@ -5,7 +5,7 @@
  * files keeping latents and prompt settings, removeModel. The user's folder
  * is never written.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -234,5 +234,21 @@ describe('the theory lab on latent runs', () => {
     const chart = await local.call('theory', { jobId: 'e', runId: summary.runId, analysis: 'emergence', seeds: 2 });
     expect(chart).toMatchObject({ runId: summary.runId, modelId: id });
     await local.dispose();
+  });
+});
+
+describe('browser mode (confined)', () => {
+  it('runs a diffusers folder named on the command line, and refuses one outside its workspace and model folders', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'painter-dstudio-serve-'));
+    const workspace = join(data, 'workspace');
+    mkdirSync(join(data, 'no-bundled'));
+    const confined = new Engine({ nativeModelsDir: join(data, 'no-bundled'), userDataDir: data, provider: 'cpu', confine: { workspace, readOnly: [FOLDER] }, modelFolders: [FOLDER] });
+    const [model] = await confined.call('listModels', {});
+    expect(model).toMatchObject({ id: 'tiny-sd', kind: 'diffusers' });
+    const summary = await confined.call('generate', { jobId: 'g', modelId: 'tiny-sd', seed: 1, steps: 2, sampler: 'euler', classLabel: null, guidance: 2, prompt: 'a fox' });
+    expect((await confined.call('decodeState', { runId: summary.runId, step: 2, which: 'x0Hat' })).image.width).toBe(64);
+    const other = join(__dirname, '..', 'fixtures', 'diffusers', 'tiny-sd-fp16');
+    await expect(confined.call('addModelFolder', { folder: other })).rejects.toMatchObject({ code: 'OUTSIDE_WORKSPACE' });
+    await confined.dispose();
   });
 });
