@@ -197,6 +197,8 @@ export class Engine {
       return this.registry.info(model.manifest.id);
     },
     removeModel: async ({ modelId }) => {
+      // Its networks are released: no job may be using them.
+      if (this.jobs.size > 0) throw new PainterError('BAD_ARGUMENT', 'A job is running; wait for it or cancel it before removing a model.', { modelId });
       const model = await this.registry.remove(modelId);
       this.forgetUserFolder(model.folder);
       return { removed: modelId };
