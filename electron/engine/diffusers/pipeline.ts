@@ -25,6 +25,8 @@ import { Vae } from './vae';
 const FLOATS = ['float32', 'float16'] as const;
 /** Latents of Stable Diffusion's VAE, scaled by `scaling_factor`, have about unit variance. */
 export const LATENT_RANGE: [number, number] = [-1, 1];
+/** Latent runs may ask for decoded sizes up to this many pixels a side. */
+export const MAX_DECODED_SIZE = 2048;
 
 export interface PipelineLoadOptions {
   provider?: ProviderChoice;
@@ -199,8 +201,8 @@ export class DiffusersPipeline {
     const multiple = scale * this.gridMultiple;
     const pixels = { height: height ?? this.defaultSize.height * scale, width: width ?? this.defaultSize.width * scale };
     for (const [name, value] of Object.entries(pixels)) {
-      if (!Number.isInteger(value) || value < multiple || value > 4096 || value % multiple !== 0) {
-        throw new PainterError('BAD_ARGUMENT', `The ${name} must be a multiple of ${multiple} from ${multiple} to 4096 pixels for model "${this.folder.id}"; got ${value}.`, { [name]: value, multiple });
+      if (!Number.isInteger(value) || value < multiple || value > MAX_DECODED_SIZE || value % multiple !== 0) {
+        throw new PainterError('BAD_ARGUMENT', `The ${name} must be a multiple of ${multiple} from ${multiple} to ${MAX_DECODED_SIZE} pixels for model "${this.folder.id}"; got ${value}.`, { [name]: value, multiple });
       }
     }
     const grid = { height: pixels.height / scale, width: pixels.width / scale };
