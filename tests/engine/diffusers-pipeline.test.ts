@@ -5,13 +5,16 @@
  * prompt and CFG 7.5, on int64-, float- and float16-timestep/UNet variants,
  * and the unconditional DDPM pixel pipeline.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readDiffusersFolder } from '../../electron/engine/diffusers/folder';
 import { DiffusersPipeline } from '../../electron/engine/diffusers/pipeline';
 import { ClipTokenizer } from '../../electron/engine/diffusers/tokenizer';
-import { floatToHalf, halfToFloat } from '../../electron/engine/diffusers/onnx-part';
+import { floatToHalf, halfToFloat, OnnxPart } from '../../electron/engine/diffusers/onnx-part';
+import { Vae } from '../../electron/engine/diffusers/vae';
+import { onnxModel } from '../helpers/onnx-writer';
 
 const ROOT = join(__dirname, '..', 'fixtures', 'diffusers');
 interface Tensor {
@@ -173,5 +176,36 @@ describe('float16 at the boundary', () => {
     expect(halfToFloat(floatToHalf(1 + 3 * 2 ** -11))).toBe(1 + 2 ** -9);
     expect(halfToFloat(floatToHalf(1e6))).toBe(Infinity);
     expect(Number.isNaN(halfToFloat(floatToHalf(Number.NaN)))).toBe(true);
+  });
+});
+
+describe("newer Optimum's VAE encoder output", () => {
+  it('takes the posterior mean from "latent_parameters" ([mean; log-variance] on channels)', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'painter-latent-parameters-'));
+    const encoderPath = join(folder, 'model.onnx');
+    // sample [1, 3, 8, 8] → SpaceToDepth(8) [1, 192, 1, 1] → its first 8 channels as latent_parameters [1, 8, 1, 1].
+    writeFileSync(
+      encoderPath,
+      onnxModel({
+        inputs: [{ name: 'sample', dims: ['batch', 3, 'height', 'width'] }],
+        outputs: [{ name: 'latent_parameters', dims: ['batch', 8, 'h', 'w'] }],
+        nodes: [
+          { op: 'SpaceToDepth', inputs: ['sample'], outputs: ['blocks'], ints: { blocksize: 8 } },
+          { op: 'Slice', inputs: ['blocks', 'starts', 'ends', 'axes'], outputs: ['latent_parameters'] },
+        ],
+        int64Initializers: { starts: [0], ends: [8], axes: [1] },
+      }),
+    );
+    const decoder = await OnnxPart.open(join(ROOT, 'tiny-sd', 'vae_decoder', 'model.onnx'), 'the VAE decoder', 'cpu');
+    const encoder = await OnnxPart.open(encoderPath, 'the VAE encoder', 'cpu');
+    const vae = new Vae(decoder, encoder, 0.5, 8);
+    const image = Float32Array.from({ length: 3 * 64 }, (_, i) => (i % 17) / 17 - 0.5);
+    const latent = await vae.encode(image, { channels: 3, height: 8, width: 8, range: [-1, 1] }, 4);
+    // SpaceToDepth's channel k holds pixel (k / 3 / 8, k / 3 % 8) of colour k % 3: the mean's 4 channels are
+    // colours 0, 1, 2 at (0, 0) and colour 0 at (0, 1); times the scaling factor.
+    const pixel = (c: number, y: number, x: number): number => image[(c * 8 + y) * 8 + x]!;
+    expect(Array.from(latent)).toEqual([pixel(0, 0, 0), pixel(1, 0, 0), pixel(2, 0, 0), pixel(0, 0, 1)].map((v) => Math.fround(v) * 0.5));
+    await decoder.dispose();
+    await encoder.dispose();
   });
 });
