@@ -5,7 +5,7 @@
  * prompt and CFG 7.5, on int64-, float- and float16-timestep/UNet variants,
  * and the unconditional DDPM pixel pipeline.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -207,5 +207,52 @@ describe("newer Optimum's VAE encoder output", () => {
     expect(Array.from(latent)).toEqual([pixel(0, 0, 0), pixel(1, 0, 0), pixel(2, 0, 0), pixel(0, 0, 1)].map((v) => Math.fround(v) * 0.5));
     await decoder.dispose();
     await encoder.dispose();
+  });
+});
+
+describe('a UNet exported with a fixed batch of 1', () => {
+  it('chunks a CFG batch of 3 (6 rows) into single-row calls and gives the closed-form x̂0', async () => {
+    const folder = join(mkdtempSync(join(tmpdir(), 'painter-fixed-batch-')), 'fixed');
+    cpSync(join(ROOT, 'tiny-sd'), folder, { recursive: true });
+    rmSync(join(folder, 'unet', 'model.onnx_data'));
+    // ε̂ = sample · mean(encoder_hidden_states): a UNet whose output depends on the text, batch fixed to 1.
+    writeFileSync(
+      join(folder, 'unet', 'model.onnx'),
+      onnxModel({
+        inputs: [
+          { name: 'sample', dims: [1, 4, 'height', 'width'] },
+          { name: 'timestep', dims: [1], elemType: 7 },
+          { name: 'encoder_hidden_states', dims: [1, 77, 32] },
+        ],
+        outputs: [{ name: 'out_sample', dims: [1, 4, 'height', 'width'] }],
+        nodes: [
+          { op: 'ReduceMean', inputs: ['encoder_hidden_states'], outputs: ['mean'], ints: { keepdims: 1 } },
+          { op: 'Mul', inputs: ['sample', 'mean'], outputs: ['product'] },
+          // The timestep must reach the graph's outputs for ONNX Runtime to accept it: times zero.
+          { op: 'Cast', inputs: ['timestep'], outputs: ['t'], ints: { to: 1 } },
+          { op: 'Mul', inputs: ['t', 'zero'], outputs: ['t0'] },
+          { op: 'Add', inputs: ['product', 't0'], outputs: ['out_sample'] },
+        ],
+        floatInitializers: { zero: [0] },
+      }),
+    );
+    const loaded = await DiffusersPipeline.load(readDiffusersFolder(folder), { provider: 'cpu' });
+    expect(loaded.fixedBatch).toBe(1);
+    const text = await loaded.textCondition('a watercolor fox', 'blurry, dark photo');
+    const denoiser = loaded.denoiser({ height: 2, width: 3 }, text);
+    const sigma = loaded.schedule.samplingSigmas(10, 'euler')[4]!;
+    const x = Float32Array.from({ length: 3 * denoiser.dim }, (_, i) => Math.sin(i));
+    const before = loaded.forwardCalls;
+    const x0 = await denoiser.denoise(x, [sigma, sigma, sigma], { labels: [null, null, null], guidance: 7.5 });
+    expect(loaded.forwardCalls - before).toBe(1);
+    // The same in closed form: x_t = α·x, ε̂ = m·x_t, x̂0 = (x_t − s·ε̂)/α = x·(1 − s·m), then CFG.
+    const mean = (states: Float32Array): number => states.reduce((sum, v) => sum + v, 0) / states.length;
+    const alpha = 1 / Math.sqrt(1 + sigma * sigma);
+    const s = sigma * alpha;
+    const cond = 1 - s * mean(text.cond);
+    const uncond = 1 - s * mean(text.uncond);
+    const factor = uncond + 7.5 * (cond - uncond);
+    x0.forEach((value, i) => expect(value).toBeCloseTo(x[i]! * factor, 4));
+    await loaded.dispose();
   });
 });

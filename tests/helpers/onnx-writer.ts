@@ -1,6 +1,6 @@
 /**
  * A minimal ONNX model writer for tests: just enough protobuf (ModelProto,
- * GraphProto, NodeProto, ValueInfoProto, int64 TensorProto initializers,
+ * GraphProto, NodeProto, ValueInfoProto, int64 and float TensorProto initializers,
  * int attributes) to build a small graph by hand, so a test can exercise an
  * export layout no fixture has, without Python at test time.
  * @see https://github.com/onnx/onnx/blob/main/onnx/onnx.proto (field numbers)
@@ -55,12 +55,25 @@ function int64Tensor(name: string, values: readonly number[]): number[] {
   return [...int(1, values.length), ...int(2, 7), ...bytes(7, values.flatMap((v) => varint(v))), ...text(8, name)];
 }
 
+function floatTensor(name: string, values: readonly number[]): number[] {
+  const data = Buffer.alloc(4 * values.length);
+  values.forEach((v, i) => data.writeFloatLE(v, 4 * i));
+  return [...int(1, values.length), ...int(2, 1), ...bytes(4, [...data]), ...text(8, name)];
+}
+
 /** The bytes of a model (IR 7, default opset 13) computing `nodes` from `inputs` to `outputs`. */
-export function onnxModel(options: { inputs: ValueInfo[]; outputs: ValueInfo[]; nodes: NodeSpec[]; int64Initializers?: Record<string, number[]> }): Uint8Array {
+export function onnxModel(options: {
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+  nodes: NodeSpec[];
+  int64Initializers?: Record<string, number[]>;
+  floatInitializers?: Record<string, number[]>;
+}): Uint8Array {
   const graph = [
     ...options.nodes.flatMap((spec) => bytes(1, node(spec))),
     ...text(2, 'test-graph'),
     ...Object.entries(options.int64Initializers ?? {}).flatMap(([name, values]) => bytes(5, int64Tensor(name, values))),
+    ...Object.entries(options.floatInitializers ?? {}).flatMap(([name, values]) => bytes(5, floatTensor(name, values))),
     ...options.inputs.flatMap((info) => bytes(11, valueInfo(info))),
     ...options.outputs.flatMap((info) => bytes(12, valueInfo(info))),
   ];
