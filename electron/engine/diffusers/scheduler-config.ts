@@ -33,6 +33,9 @@
  *   ᾱ_{T−1} = 2⁻²⁴ (σ ≈ 4096) for both grids.
  * - ᾱ is float64 here; diffusers holds it (and Euler's σ) in float32, a
  *   relative difference below 10⁻⁵.
+ * - The first state is the seed's ε/α_T (a VP x_T ~ N(0, I)), as diffusers'
+ *   DDIM and `leading` Euler start; Euler with `linspace` / `trailing`
+ *   spacing starts at ε·σ_max instead, 0.05 % smaller at SD's σ_max = 14.6.
  * - `use_karras_sigmas`, `timestep_type`, `interpolation_type` other than
  *   linear, and `thresholding` are refused or ignored as {@link parseSchedulerConfig} says.
  *
