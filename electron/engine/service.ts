@@ -21,7 +21,7 @@ import { readRun, writeRun, type RunRecord } from './runs';
 import { sample, toModelConvention } from './samplers';
 import { accuracyWarning, gaussianSpectrum, referenceSpectrum } from './sampler-accuracy';
 import { branchRun } from './branch';
-import { filmstripPng, timelineGif, trajectoriesSafetensors, writeExport } from './export';
+import { filmstripPng, spreadIndices, timelineGif, trajectoriesSafetensors, writeExport } from './export';
 import { GaussianStatsCache, gaussianGhost } from './ghost';
 import { findAnalytic } from './analysis/resources';
 import { localGhost } from './local-ghost';
@@ -37,7 +37,7 @@ import { resolveStorageSettings, saveStorageSettings, toBudgets } from './storag
 import { trajectorySpace } from './trajectory-space';
 import { theoryChart } from './theory-charts';
 import { variationGrid } from './variations';
-import { DecodeCache, decodeRunState, decodeVariationGrid, decodedStripPng, latentBrush, prepareRun, runDenoiser, runPreview } from './diffusers/studio';
+import { DecodeCache, decodeRunState, decodeVariationGrid, decodedRecord, latentBrush, prepareRun, runDenoiser, runPreview } from './diffusers/studio';
 import { applyPreview, type PreviewMap } from './diffusers/preview';
 
 export interface EngineOptions {
@@ -197,6 +197,8 @@ export class Engine {
       return this.registry.info(model.manifest.id);
     },
     removeModel: async ({ modelId }) => {
+      // Its networks are released: no job may be using them.
+      if (this.jobs.size > 0) throw new PainterError('BAD_ARGUMENT', 'A job is running; wait for it or cancel it before removing a model.', { modelId });
       const model = await this.registry.remove(modelId);
       this.forgetUserFolder(model.folder);
       return { removed: modelId };
@@ -224,14 +226,29 @@ export class Engine {
     generateFromImage: ({ jobId, ...request }, context) =>
       this.runJob(jobId, 'interactive', context, async (signal, reporter) => {
         const model = this.registry.get(request.modelId);
+        let denoiser: Denoiser;
+        let start = request;
+        let map: PreviewMap | null = null;
         if (model.manifest.kind === 'diffusers') {
-          throw new PainterError('BAD_ARGUMENT', `Starting from an image is not available for diffusers pipelines yet ("${request.modelId}"); generate from noise instead.`, { modelId: request.modelId });
+          // The image is what the user sees (decoded pixels); a latent pipeline starts from its VAE encoding.
+          const pipeline = await this.registry.loadPipeline(request.modelId);
+          denoiser = (await prepareRun(pipeline, request)).denoiser;
+          if (pipeline.vae !== null) {
+            const decoded = pipeline.vae.imageOf(denoiser.image);
+            const expected = 3 * decoded.height * decoded.width;
+            if (request.image.length !== expected) {
+              throw new PainterError('BAD_ARGUMENT', `The image has ${request.image.length} values; a ${decoded.width}×${decoded.height} run of "${request.modelId}" starts from 3×${decoded.height}×${decoded.width}.`);
+            }
+            start = { ...request, image: await pipeline.vae.encode(request.image, decoded, denoiser.image.channels) };
+            map = await this.previewMapOf(request.modelId);
+          }
+        } else {
+          denoiser = await this.registry.load(request.modelId);
+          this.checkRequest(request, denoiser, await this.registry.info(request.modelId));
         }
-        const denoiser = await this.registry.load(request.modelId);
-        this.checkRequest(request, denoiser, await this.registry.info(request.modelId));
         const stepCount = request.steps + 1;
         const run = await runFromImage({
-          request,
+          request: start,
           denoiser,
           manifestHash: model.manifestHash,
           signal,
@@ -240,7 +257,7 @@ export class Engine {
               done,
               total,
               message: `From ${request.name}: step ${request.startStep + done} of ${request.steps}`,
-              preview: () => this.preview(denoiser.image, x0Hat, request.startStep + done - 1, stepCount),
+              preview: () => this.preview(denoiser.image, x0Hat, request.startStep + done - 1, stepCount, map),
             }),
         });
         this.keep(run);
@@ -463,15 +480,16 @@ export class Engine {
     },
     // Browser mode lists only the sessions it could open (the desktop's list may name any folder).
     recentSessions: async () => listRecentSessions(this.options.userDataDir).filter((session) => !this.paths.confined || this.paths.allowsRead(session.path)),
+    // Latent runs: strips and animations show the VAE's decodes (through the decode cache).
     exportStrip: async ({ runId, path, layer, frames, scale }) => {
-      const run = this.getRunRecord(runId);
-      const pipeline = await this.pipelineOf(run.summary.modelId);
-      // Latent runs: the strip shows the VAE's decodes.
-      const bytes = pipeline?.vae ? await decodedStripPng(pipeline, run, layer, frames) : filmstripPng(run, layer, frames, scale);
-      return writeExport(this.paths.forWrite(path), bytes);
+      const run = await this.shownRecord(this.getRunRecord(runId), layer, spreadIndices(this.getRunRecord(runId).summary.stepCount, frames));
+      return writeExport(this.paths.forWrite(path), filmstripPng(run, layer, frames, scale));
     },
-    exportAnimation: async ({ runId, path, layer, frameMs, scale }) =>
-      writeExport(this.paths.forWrite(path), timelineGif(this.getRunRecord(runId), layer, frameMs, scale)),
+    exportAnimation: async ({ runId, path, layer, frameMs, scale }) => {
+      const record = this.getRunRecord(runId);
+      const run = await this.shownRecord(record, layer, Array.from({ length: record.summary.stepCount }, (_, i) => i));
+      return writeExport(this.paths.forWrite(path), timelineGif(run, layer, frameMs, scale));
+    },
     exportTrajectories: async ({ runIds, path, includeGhost }) => {
       const runs = runIds.map((runId) => this.getRunRecord(runId));
       const ghosts = includeGhost ? await Promise.all(runIds.map((runId) => this.handlers.gaussianGhost({ runId }, {}))) : runs.map(() => null);
@@ -552,6 +570,16 @@ export class Engine {
   private async previewMapOf(modelId: string): Promise<PreviewMap | null> {
     const pipeline = await this.pipelineOf(modelId);
     return pipeline?.vae ? this.registry.previewMap(modelId) : null;
+  }
+
+  /** A run as exports draw it: a latent run's states at `indices` decoded by the VAE; any other run as it is. */
+  private async shownRecord(run: RunRecord, layer: 'xt' | 'x0Hat' | 'both', indices: readonly number[]): Promise<RunRecord> {
+    const pipeline = await this.pipelineOf(run.summary.modelId);
+    if (pipeline === null || pipeline.vae === null) return run;
+    const runId = run.summary.runId;
+    return decodedRecord(run, layer === 'both' ? ['x0Hat', 'xt'] : [layer], indices, (step, which) =>
+      this.decodes.get({ runId, step, which }, () => decodeRunState(pipeline, run, step, which)),
+    );
   }
 
   /** The denoiser a recorded run was made with (a diffusers run: its size and its prompts). */

@@ -5,12 +5,14 @@
  * files keeping latents and prompt settings, removeModel. The user's folder
  * is never written.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelInfo, RunSummary } from '../../electron/api/contract';
 import { applyPreview, fitPreviewMap, latentColourPush } from '../../electron/engine/diffusers/preview';
+import { gaussianStatistics, latentStatsPath, latentsOfSamples, writeLatentStats } from '../../electron/engine/diffusers/stats';
+import { decodePng } from '../../electron/engine/png';
 import { readRun } from '../../electron/engine/runs';
 import { Engine } from '../../electron/engine/service';
 
@@ -146,6 +148,18 @@ describe('a latent run in the studio', () => {
     expect(snapshot(FOLDER)).toEqual(before);
   });
 
+  it('strips and animations of a latent run show VAE decodes at the decoded size', async () => {
+    const strip = join(home, 'strip.png');
+    await engine.call('exportStrip', { runId: run.runId, path: strip, layer: 'both', frames: 3, scale: 1 });
+    const png = decodePng(readFileSync(strip));
+    expect([png.width, png.height]).toEqual([3 * 96 + 4 * 2, 2 * 64 + 3 * 2]);
+    const gif = join(home, 'run.gif');
+    await engine.call('exportAnimation', { runId: run.runId, path: gif, layer: 'x0Hat', frameMs: 80, scale: 1 });
+    const bytes = readFileSync(gif);
+    // GIF logical screen: width and height, little-endian, after the 6-byte signature.
+    expect([bytes.readUInt16LE(6), bytes.readUInt16LE(8)]).toEqual([96, 64]);
+  });
+
   it('refuses prompts and sizes the model cannot take, naming why', async () => {
     const base = { jobId: 'r', modelId: info.id, seed: 1, steps: 2, sampler: 'euler' as const, classLabel: null, guidance: 7.5 };
     await expect(engine.call('generate', base)).rejects.toThrow(/needs a prompt/);
@@ -164,5 +178,77 @@ describe('a latent run in the studio', () => {
     const fresh = new Engine({ nativeModelsDir: join(home, 'no-bundled'), userDataDir: home, provider: 'cpu' });
     expect((await fresh.call('listModels', {})).map((m) => m.id)).toEqual([]);
     await fresh.dispose();
+  });
+});
+
+describe('a latent run from an image', () => {
+  it('encodes the decoded-size image with the VAE and starts from it (SDEdit) at the asked step', async () => {
+    const local = new Engine({ nativeModelsDir: join(home, 'no-bundled'), userDataDir: mkdtempSync(join(tmpdir(), 'painter-dstudio-img-')), provider: 'cpu' });
+    const { id } = await local.call('addModelFolder', { folder: FOLDER });
+    const size = 64;
+    const image = Float32Array.from({ length: 3 * size * size }, (_, i) => 0.8 * Math.sin(i / 97));
+    const summary = await local.call('generateFromImage', {
+      jobId: 'i',
+      modelId: id,
+      seed: 2,
+      steps: 6,
+      sampler: 'euler',
+      classLabel: null,
+      guidance: 5,
+      prompt: 'a fox',
+      image,
+      startStep: 3,
+      name: 'waves.png',
+    });
+    expect(summary.origin).toEqual({ kind: 'image', name: 'waves.png', step: 3 });
+    const record = local.getRunRecord(summary.runId);
+    const pipeline = await local.registry.loadPipeline(id);
+    const latent = await pipeline.vae!.encode(image, { channels: 3, height: size, width: size, range: [-1, 1] }, 4);
+    // Before the start step, x̂0 is the encoded image itself.
+    expect(record.x0Hat.subarray(0, latent.length)).toEqual(latent);
+    await expect(local.call('generateFromImage', { jobId: 'j', modelId: id, seed: 2, steps: 6, sampler: 'euler', classLabel: null, guidance: 5, prompt: 'a fox', image: image.subarray(10), startStep: 3, name: 'x.png' })).rejects.toThrow(/starts from 3×64×64/);
+    await local.dispose();
+  });
+});
+
+describe('the theory lab on latent runs', () => {
+  it('with latent statistics saved by painter stats: the Gaussian ghost, the 3-D view and a theory chart of a latent run', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'painter-dstudio-theory-'));
+    const local = new Engine({ nativeModelsDir: join(data, 'no-bundled'), userDataDir: data, provider: 'cpu' });
+    const { id } = await local.call('addModelFolder', { folder: FOLDER });
+    const pipeline = await local.registry.loadPipeline(id);
+    const latents = await latentsOfSamples(pipeline, { count: 24, steps: 4, sampler: 'euler', seed: 100, prompt: 'a fox', negativePrompt: '', guidance: 3 });
+    const dim = pipeline.denoiser().dim;
+    writeLatentStats(latentStatsPath(data, id), gaussianStatistics(latents, 24, dim, 16), {
+      folder: FOLDER,
+      registration: local.registry.get(id).manifestHash,
+      source: 'samples: 24',
+      image: pipeline.gridImage(),
+    });
+    const summary = await local.call('generate', { jobId: 'g', modelId: id, seed: 5, steps: 6, sampler: 'euler', classLabel: null, guidance: 3, prompt: 'a fox' });
+    const ghost = await local.call('gaussianGhost', { runId: summary.runId });
+    expect(ghost.available).toBe(true);
+    const space = await local.call('trajectorySpace', { jobId: 't', runId: summary.runId, count: 3, basis: 'run' });
+    expect(space.seeds).toHaveLength(3);
+    expect(space.ghost).not.toBeNull();
+    const chart = await local.call('theory', { jobId: 'e', runId: summary.runId, analysis: 'emergence', seeds: 2 });
+    expect(chart).toMatchObject({ runId: summary.runId, modelId: id });
+    await local.dispose();
+  });
+});
+
+describe('browser mode (confined)', () => {
+  it('runs a diffusers folder named on the command line, and refuses one outside its workspace and model folders', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'painter-dstudio-serve-'));
+    const workspace = join(data, 'workspace');
+    mkdirSync(join(data, 'no-bundled'));
+    const confined = new Engine({ nativeModelsDir: join(data, 'no-bundled'), userDataDir: data, provider: 'cpu', confine: { workspace, readOnly: [FOLDER] }, modelFolders: [FOLDER] });
+    const [model] = await confined.call('listModels', {});
+    expect(model).toMatchObject({ id: 'tiny-sd', kind: 'diffusers' });
+    const summary = await confined.call('generate', { jobId: 'g', modelId: 'tiny-sd', seed: 1, steps: 2, sampler: 'euler', classLabel: null, guidance: 2, prompt: 'a fox' });
+    expect((await confined.call('decodeState', { runId: summary.runId, step: 2, which: 'x0Hat' })).image.width).toBe(64);
+    const other = join(__dirname, '..', 'fixtures', 'diffusers', 'tiny-sd-fp16');
+    await expect(confined.call('addModelFolder', { folder: other })).rejects.toMatchObject({ code: 'OUTSIDE_WORKSPACE' });
+    await confined.dispose();
   });
 });
