@@ -256,3 +256,18 @@ describe('a UNet exported with a fixed batch of 1', () => {
     await loaded.dispose();
   });
 });
+
+describe('guidance of 1 or less on a text pipeline', () => {
+  it('is the prompt alone in one call, as diffusers does (SD-Turbo at guidance 0)', async () => {
+    const reference = expected.pipelines['tiny-sd']!;
+    const loaded = await pipeline('tiny-sd');
+    const text = await loaded.textCondition(reference.prompt, reference.negativePrompt);
+    const [, , height, width] = reference.latent.shape as [number, number, number, number];
+    const denoiser = loaded.denoiser({ height, width });
+    const x = Float32Array.from(reference.latent.data, (v) => v / Math.sqrt(reference.alphaCumprod));
+    for (const guidance of [0, 0.5, 1]) {
+      const x0 = await denoiser.denoise(x, [reference.sigma], { labels: [null], guidance, text });
+      expect(relativeError(x0, reference.x0Cond.data)).toBeLessThan(1e-4);
+    }
+  });
+});

@@ -7,7 +7,8 @@
  * scheduler's own grid, so DDIM and Euler walk exactly diffusers' timesteps),
  * and its ε / v / x0 output becomes x̂0 with that timestep's α_t, σ_t.
  * Classifier-free guidance, D = D_u + g·(D_c − D_u), runs the prompt and the
- * negative prompt in one UNet call when the graph's batch is dynamic.
+ * negative prompt in one UNet call when the graph's batch is dynamic; as in
+ * diffusers, a guidance of 1 or less means none (the prompt alone, one call).
  */
 import type { ProviderChoice } from '../../api/contract';
 import type { DenoiseCondition, Denoiser, TextCondition } from '../denoisers/types';
@@ -364,7 +365,8 @@ export class PipelineDenoiser implements Denoiser {
     const text = condition?.text ?? this.text;
     if (text === undefined || text === null) throw new PainterError('BAD_ARGUMENT', `Model "${this.pipeline.folder.id}" needs a prompt ('' is the empty prompt).`);
     const guidance = condition?.guidance ?? 1;
-    if (guidance === 1) return this.pipeline.predict(x, sigmas, this.image, new Array<Float32Array>(batch).fill(text.cond));
+    // As diffusers' pipelines: guidance ≤ 1 is no guidance, the prompt alone in one call (SD-Turbo runs at 0).
+    if (guidance <= 1) return this.pipeline.predict(x, sigmas, this.image, new Array<Float32Array>(batch).fill(text.cond));
     // Prompt and negative prompt in one call ([cond; uncond]), as diffusers batches them.
     const doubled = new Float32Array(2 * x.length);
     doubled.set(x);
