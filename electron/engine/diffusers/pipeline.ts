@@ -26,6 +26,8 @@ import { Vae } from './vae';
 const FLOATS = ['float32', 'float16'] as const;
 /** Latents of Stable Diffusion's VAE, scaled by `scaling_factor`, have about unit variance. */
 export const LATENT_RANGE: [number, number] = [-1, 1];
+/** Prompts whose text states are kept (a run needs two; a session revisits a few). */
+const PROMPTS_KEPT = 64;
 /** Latent runs may ask for decoded sizes up to this many pixels a side. */
 export const MAX_DECODED_SIZE = 2048;
 
@@ -177,8 +179,12 @@ export class DiffusersPipeline {
     if (pending === undefined) {
       pending = this.runTextEncoder(prompt);
       pending.catch(() => this.encoded.delete(prompt));
-      this.encoded.set(prompt, pending);
+      // The most recently used prompts are kept (SD's states are 236 KB each).
+      if (this.encoded.size >= PROMPTS_KEPT) this.encoded.delete(this.encoded.keys().next().value!);
+    } else {
+      this.encoded.delete(prompt);
     }
+    this.encoded.set(prompt, pending);
     return pending;
   }
 
