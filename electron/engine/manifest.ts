@@ -166,10 +166,7 @@ export interface GanManifest extends ManifestBase {
   gan: GanIoSpec;
 }
 
-/**
- * What diffusers/folder.ts reads from a diffusers ONNX folder (plain data).
- */
-/** The files of a pipeline's parts (absent parts: null). */
+/** A diffusers pipeline's part files, as diffusers/folder.ts finds them (absent parts: null). */
 export interface DiffusersParts {
   unet: string;
   textEncoder: string | null;
@@ -179,6 +176,7 @@ export interface DiffusersParts {
   schedulerConfig: string;
 }
 
+/** What diffusers/folder.ts reads from a diffusers ONNX folder (plain data). */
 export interface DiffusersFolder {
   folder: string;
   /** From the folder's name: lower case, [a-z0-9-]. */
