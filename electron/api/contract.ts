@@ -36,7 +36,7 @@ export type SamplerName = 'euler' | 'heun' | 'ddpm';
 export const SAMPLER_NAMES: readonly SamplerName[] = ['euler', 'heun', 'ddpm'];
 
 /** `gan`: a one-step generator z → x (no timeline); see engine/gan.ts. */
-export type ModelKind = 'onnx' | 'gaussian' | 'gmm' | 'delta' | 'local' | 'gan';
+export type ModelKind = 'onnx' | 'gaussian' | 'gmm' | 'delta' | 'local' | 'gan' | 'diffusers';
 
 /** ONNX Runtime execution providers the engine knows (DESIGN.md §4: GPU where present, CPU always). */
 export type ProviderName = 'webgpu' | 'cuda' | 'dml' | 'coreml' | 'cpu';
@@ -91,6 +91,33 @@ export interface ModelInfo {
   /** Where the model came from. */
   source: 'bundled' | 'user';
   folder: string;
+  /**
+   * `latent`: the states are latents (`image` describes the latent grid) and
+   * what the user sees is decoded (see `decoded`); absent or `pixel`: the
+   * states are the image itself.
+   */
+  space?: 'pixel' | 'latent';
+  /** Latent models: the decoded image at the default size, and the sizes a run may ask for. */
+  decoded?: DecodedSpec;
+  /** Text-conditional pipelines: the model takes a prompt (and a negative prompt); absent otherwise. */
+  prompt?: PromptSpec;
+}
+
+export interface DecodedSpec {
+  /** The decoded image at the model's default width and height. */
+  image: ImageSpec;
+  /** Pixels per latent cell (8 for Stable Diffusion's VAE). */
+  scale: number;
+  /** Width and height are multiples of this (8 · the UNet's downsampling, at least `scale`). */
+  sizeMultiple: number;
+  minSize: number;
+  maxSize: number;
+}
+
+export interface PromptSpec {
+  /** Tokens the text encoder reads, BOS and EOS included (77 for CLIP). */
+  maxTokens: number;
+  defaultNegativePrompt: string;
 }
 
 export interface GenerateRequest {
@@ -109,6 +136,17 @@ export interface GenerateRequest {
   latent?: number[];
   /** GAN models only: the run this one varies (shown as a branch of it), and how. */
   branchOf?: { runId: string; perturbation: string };
+  /** Text-conditional models: the prompt (required there; '' is the empty prompt). */
+  prompt?: string;
+  /**
+   * Text-conditional models: what classifier-free guidance steers away from ('' by default).
+   * As in diffusers, their `guidance` of 1 or less means no guidance: the prompt alone
+   * (SD-Turbo runs at 0), not the unconditional model a class model's guidance 0 gives.
+   */
+  negativePrompt?: string;
+  /** Latent models: the decoded image's size in pixels (multiples of `DecodedSpec.sizeMultiple`); the model's default when absent. */
+  width?: number;
+  height?: number;
 }
 
 export interface BranchInfo {
@@ -273,6 +311,14 @@ export interface VariationGrid {
   inside?: Array<number | null>;
   /** Row labels when the directions were applied from elsewhere. */
   applied?: { sourceRunId: string; sourceStep: number; labels: string[] };
+  /**
+   * Latent runs: the directions and `images` stay in latent space (where the
+   * model varies), and each cell's final latent is also given decoded by the
+   * VAE, at the run's decoded size (the display size): [count][amplitudes][3·H·W].
+   * Decoding in the engine keeps the studio free of the VAE, and one decode per
+   * cell is what the grid shows anyway.
+   */
+  decoded?: { image: ImageSpec; images: Float32Array };
 }
 
 export interface BranchRequest {
@@ -604,6 +650,21 @@ export interface RunTensors {
   image: ImageSpec;
   xt: Float32Array;
   x0Hat: Float32Array;
+  /**
+   * Latent runs: a preview of every recorded state as an RGB image at the
+   * latent grid's size (the model's linear latent→RGB map), stacked like
+   * `xt` and `x0Hat`; the full VAE decode of a state comes from `decodeState`.
+   */
+  preview?: { image: ImageSpec; xt: Float32Array; x0Hat: Float32Array };
+}
+
+/** The VAE decode of one recorded state of a latent run. */
+export interface DecodedState {
+  runId: string;
+  step: number;
+  which: 'xt' | 'x0Hat';
+  image: ImageSpec;
+  values: Float32Array;
 }
 
 export interface JobProgress {
@@ -702,6 +763,10 @@ export interface ApiMethods {
   storage: [Record<string, never>, StorageStatus];
   /** Changes the storage budgets (the desktop keeps them in its settings file; browser mode for the launch). */
   setStorage: [StorageSettings, StorageStatus];
+  /** Latent runs: the VAE decode of one recorded state (decoded in the engine, cached). */
+  decodeState: [{ runId: string; step: number; which: 'xt' | 'x0Hat' }, DecodedState];
+  /** Forgets a model folder the user added (never deletes the folder or anything in it). */
+  removeModel: [{ modelId: string }, { removed: string }];
 }
 
 export type ApiMethod = keyof ApiMethods;

@@ -5,7 +5,7 @@
  * (`stats`, `judge`) and image shape; every choice can be overridden and each
  * is reported with where it came from.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AnalyticDenoiser } from '../denoisers/analytic';
 import type { GaussianModel } from '../denoisers/gaussian';
@@ -19,15 +19,24 @@ import { ProgressMeter, resolveRunSettings, sampleBatch, type AnalysisContext, t
 
 /** A model id, or a model folder (registered on the fly). */
 export async function resolveModel(registry: ModelRegistry, idOrFolder: string): Promise<{ model: RegisteredModel; denoiser: Denoiser }> {
-  let model: RegisteredModel;
-  try {
-    model = registry.get(idOrFolder);
-  } catch (error) {
-    if (!existsSync(idOrFolder) || !statSync(idOrFolder).isDirectory()) throw error;
-    const folder = resolve(idOrFolder);
-    model = registry.list().find((m) => m.folder === folder) ?? (await registry.addFolder(folder));
-  }
+  const model = registry.get(await registry.resolveId(idOrFolder));
   return { model, denoiser: await registry.load(model.manifest.id) };
+}
+
+/**
+ * The denoiser the analyses run on a text-conditional diffusers pipeline: its
+ * default size with the prompt pair bound (guidance between them comes from
+ * the run settings); any other model's denoiser as it is. A prompt for a
+ * model that takes none is refused.
+ */
+export async function withPrompt(registry: ModelRegistry, model: RegisteredModel, denoiser: Denoiser, prompt?: string, negativePrompt?: string): Promise<Denoiser> {
+  const text = model.manifest.kind === 'diffusers' && model.manifest.diffusers.conditioning === 'text';
+  if (!text) {
+    if (prompt !== undefined || negativePrompt !== undefined) throw new PainterError('BAD_ARGUMENT', `Model "${model.manifest.id}" takes no prompt.`);
+    return denoiser;
+  }
+  const pipeline = await registry.loadPipeline(model.manifest.id);
+  return pipeline.denoiser(pipeline.defaultSize, await pipeline.textCondition(prompt ?? '', negativePrompt ?? ''));
 }
 
 function sameImage(a: RegisteredModel, b: RegisteredModel): boolean {
