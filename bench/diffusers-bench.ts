@@ -7,7 +7,10 @@
  *   prompt pair in one batch-2 call, then D_u + g·(D_c − D_u) —, progress
  *   previews, recording) ÷ one bare UNet call on the same batch of 2
  *   (session.run on inputs made once, the engine's session options), − 1.
- *   Target ≤ 5 %. Runs and bare calls are interleaved so that machine load
+ *   Target ≤ 5 %. Beside it, the same for the extra steps of a 30-step run
+ *   over a 10-step one — the cost of a step without what a run pays once
+ *   (the sampler's convergence warning, the run's autosave file), which is
+ *   shown on its own. Runs and bare calls are interleaved so that machine load
  *   affects both alike; the result is the median over repeats, with the
  *   fastest run over the fastest calls beside it.
  * - Previews: the linear latent→RGB map on one state, a full VAE decode of a
@@ -66,6 +69,10 @@ interface SizeResult {
   overhead: number;
   /** Fastest run / (steps × fastest UNet call) − 1. */
   overheadFastest: number;
+  /** Median of (time of the extra steps of a long run over a short one, per step) / UNet call − 1. */
+  stepOverhead: number;
+  /** Median of what a run costs once, whatever its steps (warning, autosave). */
+  runFixedMs: number;
   previewMs: number;
   decodeMs: number;
   cachedDecodeMs: number;
@@ -118,27 +125,36 @@ async function measure(engine: Engine, modelId: string, pixels: number, steps: n
   const progress = { emit: (): void => {} };
   let runId = '';
   let count = 0;
-  const runOnce = async (): Promise<void> => {
-    runId = (await engine.call('generate', { jobId: `run-${count++}`, ...request }, progress)).runId;
+  const runOnce = async (stepCount: number): Promise<number> => {
+    if (runId !== '') await engine.call('deleteRuns', { runIds: [runId] });
+    const started = performance.now();
+    runId = (await engine.call('generate', { jobId: `run-${count++}`, ...request, steps: stepCount }, progress)).runId;
+    return (performance.now() - started) / 1000;
   };
-  await runOnce(); // warm-up: text states (encoded once and kept), preview map, warm sessions
+  await runOnce(steps); // warm-up: text states (encoded once and kept), preview map, warm sessions
   const textShape = pipeline.textShape;
   const bare = await bareUnet(pipeline.folder.parts.unet, latent, pipeline.channels, text ? textShape : null, provider);
-  // The machine is shared: each repeat gives a ratio, and the result is their median; the
-  // ratio of the fastest run to the fastest UNet calls (the least disturbed) is shown beside it.
+  // Each repeat runs `steps` and a third as many steps: the difference over the extra steps is the
+  // cost of a step, without what a run pays once (the sampler's warning, the run's autosave file).
+  // The machine is shared: each repeat gives a ratio and the result is their median; the
+  // fastest long run over the fastest UNet calls (the least disturbed) is shown beside it.
+  const short = Math.max(1, Math.round(steps / 3));
   const repeats = 9;
   const runs: number[] = [];
   const unets: number[] = [];
   const ratios: number[] = [];
+  const stepRatios: number[] = [];
+  const fixed: number[] = [];
   for (let r = 0; r < repeats; r++) {
-    await engine.call('deleteRuns', { runIds: [runId] });
-    const started = performance.now();
-    await runOnce();
-    const run = (performance.now() - started) / 1000;
+    const shortRun = await runOnce(short);
+    const run = await runOnce(steps);
     const unet = await bare();
+    const perStep = (run - shortRun) / (steps - short);
     runs.push(run);
     unets.push(unet);
     ratios.push(run / (steps * unet) - 1);
+    stepRatios.push(perStep / unet - 1);
+    fixed.push(run - steps * perStep);
   }
   const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -168,6 +184,8 @@ async function measure(engine: Engine, modelId: string, pixels: number, steps: n
     stepMs: (median(runs) * 1000) / steps,
     overhead: median(ratios),
     overheadFastest: Math.min(...runs) / (steps * Math.min(...unets)) - 1,
+    stepOverhead: median(stepRatios),
+    runFixedMs: median(fixed) * 1000,
     previewMs,
     decodeMs,
     cachedDecodeMs,
@@ -188,7 +206,7 @@ async function main(): Promise<void> {
     const pipeline = await engine.registry.loadPipeline(model.manifest.id);
     console.log(`Diffusers per-step overhead beyond the UNet call — ${folder} on ${pipeline.provider}, ${steps} Euler steps, CFG 7.5, previews as the studio sends them`);
     console.log(`(${cpus().length} CPU cores, load average ${loadavg()[0]!.toFixed(1)} during the run: timings on a loaded machine scatter, hence the median of 9 repeats)`);
-    console.log('size      latent   UNet call (batch 2)   step        overhead (median)   (fastest)   target   preview   VAE decode   cached decode');
+    console.log('size      latent   UNet call (batch 2)   step        overhead (median)   (fastest)   per extra step   target   once per run   preview   VAE decode   cached decode');
     for (const r of results) {
       console.log(
         [
@@ -198,7 +216,9 @@ async function main(): Promise<void> {
           `${r.stepMs.toFixed(3)} ms`.padEnd(11),
           `${(100 * r.overhead).toFixed(1)} %`.padEnd(19),
           `${(100 * r.overheadFastest).toFixed(1)} %`.padEnd(11),
+          `${(100 * r.stepOverhead).toFixed(1)} %`.padEnd(16),
           '≤ 5 %'.padEnd(8),
+          `${r.runFixedMs.toFixed(1)} ms`.padEnd(14),
           `${r.previewMs.toFixed(3)} ms`.padEnd(9),
           `${r.decodeMs.toFixed(1)} ms`.padEnd(12),
           `${r.cachedDecodeMs.toFixed(4)} ms`,

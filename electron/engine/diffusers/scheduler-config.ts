@@ -7,7 +7,10 @@
  * - `euler` ≡ DDIMScheduler with η = 0 (DDIM grid) or EulerDiscreteScheduler
  *   (Euler grid): in σ form both steps are x' = x̂0 + σ'·(x − x̂0)/σ.
  * - `heun` ≡ HeunDiscreteScheduler on the same grid: Karras et al. 2022
- *   Algorithm 1, an Euler step onto σ = 0 at the end.
+ *   Algorithm 1, its second evaluation at the next grid point's own
+ *   timestep, an Euler step onto σ = 0 at the end. (One difference: a first
+ *   step from σ ≥ 80 that shrinks σ more than 10× — zero-SNR configs start
+ *   at σ ≈ 4096 — is integrated in 1/σ, samplers.ts `isJump`.)
  * - `ddpm` ≡ DDPMScheduler with `variance_type` fixed_small (= DDIM η = 1):
  *   the engine's ancestral step has the DDPM posterior's mean and variance
  *   β̃ = (1 − ᾱ')/(1 − ᾱ)·(1 − ᾱ/ᾱ') between two grid points.
