@@ -19,6 +19,11 @@ class ImageStart {
   freedom = $state(0.6);
 
   async offer(file: File): Promise<void> {
+    const model = models.selected;
+    if (model?.space === 'latent') {
+      notices.report(new ApiError('BAD_ARGUMENT', `${model.name} paints latents: starting a run from ${file.name} would need its VAE encoder, which the studio does not use yet. Pick a pixel model to start from an image.`));
+      return;
+    }
     try {
       this.bitmap = await createImageBitmap(file);
     } catch {
