@@ -30,12 +30,16 @@ function keyText(key: DecodeKey): string {
 export class DecodedStates {
   /** Bumped when a decode lands or fails: views that read `get` re-draw. */
   version = $state(0);
+  // Plain collections on purpose: `get` reorders entries while views derive from it (a reactive map would be
+  // written during a derivation), and `version` already tells the views when something changed.
+  /* eslint-disable svelte/prefer-svelte-reactivity */
   private readonly entries = new Map<string, DecodedState>();
   private bytes = 0;
   /** What each viewer (an image on screen) shows now. */
   private readonly wanted = new Map<string, DecodeKey>();
   private readonly inFlight = new Set<string>();
   private readonly failures = new Map<string, string>();
+  /* eslint-enable svelte/prefer-svelte-reactivity */
 
   constructor(
     private readonly decode: Decoder,
@@ -80,9 +84,8 @@ export class DecodedStates {
 
   /** Forgets the decodes of runs that were removed. */
   forget(runIds: readonly string[]): void {
-    const gone = new Set(runIds);
     for (const [text, entry] of this.entries) {
-      if (gone.has(entry.runId)) {
+      if (runIds.includes(entry.runId)) {
         this.entries.delete(text);
         this.bytes -= entry.values.byteLength;
       }

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelInfo, RunSummary, RunTensors } from '../../electron/api/contract';
+import { decodedImage, differenceImage, shownStates, variationCellImage } from '../../renderer/lib/latent-view';
+import { promptTooltip, quotedPrompt } from '../../renderer/lib/run-text';
+import { history } from '../../renderer/lib/state/history.svelte';
+import { models } from '../../renderer/lib/state/models.svelte';
+import { nextRun, sizeProblem } from '../../renderer/lib/state/next-run.svelte';
+
+/** A text-conditional latent pipeline as the engine lists one (the tiny-sd fixture's shape: 4×8×8 latents, 64×64 images). */
+const sd: ModelInfo = {
+  id: 'tiny-sd',
+  name: 'tiny-sd',
+  description: '',
+  kind: 'diffusers',
+  image: { channels: 4, height: 8, width: 8, range: [-4, 4] },
+  classes: null,
+  unconditional: true,
+  defaultGuidance: 7.5,
+  defaultSteps: 30,
+  provider: 'cpu',
+  source: 'user',
+  folder: '/models/tiny-sd',
+  space: 'latent',
+  decoded: { image: { channels: 3, height: 64, width: 64, range: [-1, 1] }, scale: 8, sizeMultiple: 16, minSize: 32, maxSize: 256 },
+  prompt: { maxTokens: 77, defaultNegativePrompt: '' },
+};
+const pixel: ModelInfo = {
+  id: 'pixel',
+  name: 'pixel',
+  description: '',
+  kind: 'onnx',
+  image: { channels: 1, height: 4, width: 4, range: [-1, 1] },
+  classes: ['a', 'b'],
+  unconditional: true,
+  defaultGuidance: 2,
+  defaultSteps: 30,
+  provider: 'cpu',
+  source: 'bundled',
+  folder: '',
+};
+
+describe('next-run settings of a prompt pipeline', () => {
+  models.list = [sd, pixel];
+
+  it('asks for a prompt, a negative prompt, guidance from the model and its default size; a class model gets none of these', () => {
+    models.select('tiny-sd');
+    nextRun.set('prompt', 'a watercolor fox');
+    const request = nextRun.takeRequest(sd);
+    expect(request).toMatchObject({ modelId: 'tiny-sd', prompt: 'a watercolor fox', negativePrompt: '', guidance: 7.5, width: 64, height: 64, classLabel: null });
+    models.select('pixel');
+    const other = nextRun.takeRequest(pixel);
+    expect(other).not.toHaveProperty('prompt');
+    expect(other).not.toHaveProperty('width');
+    expect(other.guidance).toBe(2); // a class and the unconditional model: guidance applies
+  });
+
+  it('keeps the size per model and the prompt across models, undoably', async () => {
+    models.select('tiny-sd');
+    nextRun.set('width', 96);
+    nextRun.set('negativePrompt', 'blurry');
+    models.select('pixel');
+    expect(nextRun.width).toBeNull();
+    models.select('tiny-sd');
+    expect(nextRun.takeRequest(sd)).toMatchObject({ width: 96, height: 64, negativePrompt: 'blurry', prompt: 'a watercolor fox' });
+    await history.undo(); // the negative prompt
+    await history.undo(); // the width
+    expect(nextRun.takeRequest(sd)).toMatchObject({ width: 64, negativePrompt: '' });
+  });
+
+  it('says what is wrong with a width or height, naming the multiple and the limits', () => {
+    expect(sizeProblem(sd, 'Width', 64)).toBeNull();
+    expect(sizeProblem(sd, 'Width', 72)).toBe("Width must be a multiple of 16 (this model's latent grid); 64 or 80 would do.");
+    expect(sizeProblem(sd, 'Height', 16)).toBe('Height must be between 32 and 256 pixels; got 16.');
+    expect(sizeProblem(sd, 'Height', 512)).toMatch(/between 32 and 256/);
+    expect(sizeProblem(sd, 'Width', 64.5)).toMatch(/whole number/);
+    expect(sizeProblem(pixel, 'Width', 7)).toBeNull(); // a pixel model has no size to choose
+  });
+
+  it("takes over a prompt run's prompt, negative prompt, guidance and size", () => {
+    const run = { modelId: 'tiny-sd', settings: { modelId: 'tiny-sd', seed: 5, steps: 12, sampler: 'euler', classLabel: null, guidance: 4, prompt: 'a castle', negativePrompt: 'fog', width: 128, height: 32 } } as unknown as RunSummary;
+    nextRun.useRunSettings(run);
+    expect(nextRun.takeRequest(sd)).toMatchObject({ seed: 5, steps: 12, guidance: 4, prompt: 'a castle', negativePrompt: 'fog', width: 128, height: 32 });
+  });
+});
+
+describe('what the studio draws for a latent run', () => {
+  const summary = { runId: 'r', modelId: 'tiny-sd', stepCount: 2, settings: { modelId: 'tiny-sd', seed: 1, steps: 1, sampler: 'euler', classLabel: null, guidance: 7.5 } } as unknown as RunSummary;
+  const previewImage = { channels: 3, height: 8, width: 8, range: [-1, 1] as [number, number] };
+  const tensors = {
+    summary,
+    image: sd.image,
+    xt: new Float32Array(2 * 256),
+    x0Hat: new Float32Array(2 * 256),
+    preview: { image: previewImage, xt: new Float32Array(2 * 192), x0Hat: new Float32Array(2 * 192).fill(0.5) },
+  } as RunTensors;
+
+  it('draws the previews at the decoded size: the size the run asked for, else the latent grid times the VAE scale', () => {
+    const shown = shownStates(tensors, [sd]);
+    expect(shown.image).toBe(previewImage);
+    expect(shown.x0Hat).toBe(tensors.preview!.x0Hat);
+    expect(shown.decoded).toEqual({ runId: 'r', image: { channels: 3, height: 64, width: 64, range: [-1, 1] } });
+    expect(decodedImage({ ...summary, settings: { ...summary.settings, width: 96, height: 32 } }, { ...previewImage, width: 12, height: 4 }, sd)).toMatchObject({ width: 96, height: 32 });
+    // A pixel run is drawn as it is.
+    const plain = { ...tensors, preview: undefined } as RunTensors;
+    expect(shownStates(plain, [sd])).toMatchObject({ image: sd.image, decoded: null });
+  });
+
+  it('tells decoded variation cells from previews by their size, and refuses a size that fits nothing', () => {
+    const shown = shownStates(tensors, [sd]);
+    expect(variationCellImage(3 * 64 * 64, sd.image, shown)).toMatchObject({ width: 64 });
+    expect(variationCellImage(3 * 8 * 8, sd.image, shown)).toBe(previewImage);
+    expect(() => variationCellImage(5, sd.image, shown)).toThrow(/5 values, which fits none/);
+  });
+
+  it('draws a difference about mid-grey (half the change, so the full range shows)', () => {
+    const image = { channels: 1, height: 1, width: 2, range: [0, 1] as [number, number] };
+    const a = Float32Array.from([0, 0, 0.2, 0.4]);
+    const b = Float32Array.from([0.6, 0.4, 9, 9]);
+    expect(Array.from(differenceImage(a, 1, b, 0, image))).toEqual([expect.closeTo(0.7, 6), expect.closeTo(0.5, 6)]);
+    expect(() => differenceImage(a, 2, b, 0, image)).toThrow(RangeError);
+  });
+
+  it('quotes a prompt for lists, cut to a length, and gives it whole for a tooltip', () => {
+    expect(quotedPrompt({ prompt: 'a watercolor fox in the snow' }, 12)).toBe('“a watercolo…”');
+    expect(quotedPrompt({ prompt: '' })).toBe('(empty prompt)');
+    expect(quotedPrompt({})).toBeNull();
+    expect(promptTooltip({ prompt: 'a fox', negativePrompt: 'blurry' })).toBe('Prompt: a fox\nNegative prompt: blurry');
+  });
+});
