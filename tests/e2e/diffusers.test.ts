@@ -1,0 +1,149 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Studio } from './studio-page';
+
+/**
+ * A diffusers pipeline in the studio (issue 10), on the tiny Stable Diffusion
+ * fixture (tests/fixtures/diffusers/tiny-sd: a 4×8×8 latent decoded to 64×64,
+ * text encoder, UNet with cross-attention, VAE): added as a user adds a
+ * folder, generated from a prompt, scrubbed (preview at once, then the VAE
+ * decode), brushed into a branch, varied, exported, removed and restored.
+ */
+const FIXTURES = join(__dirname, '..', 'fixtures', 'diffusers');
+const TINY_SD = join(FIXTURES, 'tiny-sd');
+
+describe('a diffusers pipeline in the studio (painter serve + Chromium)', () => {
+  let studio: Studio;
+  let modelId: string;
+  const exports = mkdtempSync(join(tmpdir(), 'painter-e2e-diffusers-'));
+
+  beforeAll(async () => {
+    studio = await Studio.open(undefined, undefined, undefined, undefined, [FIXTURES]);
+    await studio.modelItems().first().waitFor({ timeout: 30_000 });
+  });
+  afterAll(async () => {
+    await studio?.close();
+  });
+
+  it('adds the fixture folder: listed with its decoded size and its need for a prompt; the form asks for a prompt, not a class', async () => {
+    modelId = await studio.addModelFolder(TINY_SD);
+    const item = studio.page.locator(`[data-testid="model-item"][data-model-id="${modelId}"]`);
+    expect(await item.getByTestId('model-detail').textContent()).toBe('64×64 · prompt');
+    expect(await item.getAttribute('title')).toMatch(/colour 64×64 from a 4×8×8 latent/);
+    await expect.poll(() => studio.page.getByTestId('prompt').count()).toBe(1);
+    expect(await studio.page.locator('#class').count()).toBe(0);
+    expect(await studio.page.locator('#width').inputValue()).toBe('64');
+    expect(Number(await studio.page.locator('#guidance').inputValue())).toBeGreaterThan(1);
+  });
+
+  it('refuses a size off the latent grid with a message, then generates from a prompt', async () => {
+    await studio.page.getByTestId('prompt').fill('a watercolor fox');
+    await studio.page.getByTestId('negative-prompt').fill('blurry');
+    await studio.setField('#seed', '1');
+    await studio.setField('#steps', '8');
+    await studio.setField('#width', '70');
+    await studio.page.getByTestId('generate').click();
+    await expect.poll(() => studio.page.getByTestId('size-error').textContent()).toMatch(/^Width must be a multiple of \d+/);
+    expect(await studio.page.getByTestId('live-preview').count()).toBe(0);
+
+    await studio.setField('#width', '64');
+    // Ctrl+Enter from the prompt generates.
+    await studio.page.getByTestId('prompt').focus();
+    await studio.page.keyboard.press('Control+Enter');
+    await studio.page.getByTestId('step-slider').waitFor({ state: 'visible', timeout: 120_000 });
+    await studio.waitForJob();
+    expect(await studio.page.getByTestId('size-error').count()).toBe(0);
+    expect(await studio.page.getByTestId('run-title').textContent()).toContain('“a watercolor fox”');
+    expect(await studio.page.getByTestId('run-title').getAttribute('title')).toContain('Negative prompt: blurry');
+    expect(await studio.stepLabel()).toMatch(/^Step 8 \/ 8 .*final image/);
+    // The final image is decoded at 64×64 and is a picture, not a flat field.
+    await expect.poll(() => studio.shown('x0-canvas')).toEqual({ shown: 'decoded', index: '8' });
+    const final = await studio.canvasStats('x0-canvas');
+    expect(final.width).toBe(64);
+    expect(final.spread).toBeGreaterThan(1);
+  });
+
+  it('scrubbing shows the preview at once, then the decode of the step on screen; a step seen before comes back decoded', async () => {
+    // Record every drawing of x̂0 in order: (state, what was shown).
+    await studio.page.evaluate(() => {
+      const canvas = document.querySelector('[data-testid="x0-canvas"]')!;
+      const seen: string[] = [];
+      (window as unknown as { seen: string[] }).seen = seen;
+      new MutationObserver(() => seen.push(`${canvas.getAttribute('data-index')}:${canvas.getAttribute('data-shown')}`)).observe(canvas, { attributes: true });
+    });
+    const slider = studio.page.getByTestId('step-slider');
+    await slider.focus();
+    await studio.page.keyboard.press('Home');
+    await expect.poll(() => studio.stepLabel()).toMatch(/^Step 0 \/ 8/);
+    await expect.poll(() => studio.shown('x0-canvas')).toEqual({ shown: 'decoded', index: '0' });
+    const seen = await studio.page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+    expect(seen.indexOf('0:preview')).toBeGreaterThanOrEqual(0);
+    expect(seen.indexOf('0:decoded')).toBeGreaterThan(seen.indexOf('0:preview'));
+    // xₜ is decoded too, and differs from x̂0 at the start (noise).
+    await expect.poll(() => studio.shown('xt-canvas')).toEqual({ shown: 'decoded', index: '0' });
+    expect((await studio.canvasStats('xt-canvas')).pixels).not.toEqual((await studio.canvasStats('x0-canvas')).pixels);
+
+    await studio.showStep(4);
+    await expect.poll(() => studio.shown('x0-canvas')).toEqual({ shown: 'decoded', index: '4' });
+    const atFour = (await studio.canvasStats('x0-canvas')).pixels;
+    await studio.showStep(0);
+    // Cached: decoded at once, no preview in between.
+    expect(await studio.shown('x0-canvas')).toEqual({ shown: 'decoded', index: '0' });
+    await studio.showStep(4);
+    expect((await studio.canvasStats('x0-canvas')).pixels).toEqual(atFour);
+    // The filmstrip shows every step's preview.
+    expect(await studio.page.getByTestId('filmstrip').locator('canvas').count()).toBe(9);
+  });
+
+  it('a brush stroke in image coordinates branches the run; the branch and its parent are compared decoded', async () => {
+    const rows = await studio.treeRows().count();
+    await studio.showStep(2);
+    await studio.paint('x0-canvas', [0.3, 0.3], [0.7, 0.7]);
+    await expect.poll(() => studio.treeRows().count()).toBe(rows + 1);
+    expect(await studio.contentChange()).toBeGreaterThan(0);
+    await expect.poll(() => studio.shown('branch-final')).toMatchObject({ shown: 'decoded' });
+    await expect.poll(() => studio.shown('parent-final')).toMatchObject({ shown: 'decoded' });
+    expect((await studio.canvasStats('branch-final')).pixels).not.toEqual((await studio.canvasStats('parent-final')).pixels);
+    expect((await studio.canvasStats('branch-difference')).width).toBe(64);
+  });
+
+  it('the variation grid varies the latents and shows its cells decoded', async () => {
+    await studio.showStep(3);
+    await studio.page.getByTestId('tab-variations').click();
+    await studio.page.getByTestId('find-variations').click();
+    await studio.page.getByTestId('variation-grid').waitFor({ timeout: 170_000 });
+    await studio.waitForJob();
+    const cells = await Promise.all([0, 1].map((a) => studio.canvasStats(`variation-0-${a}`)));
+    expect(cells[0]!.width).toBe(64);
+    expect(cells[0]!.spread).toBeGreaterThan(1);
+    expect(cells[0]!.pixels).not.toEqual(cells[1]!.pixels);
+    await studio.page.getByTestId('tab-studio').click();
+  });
+
+  it('exports the latent run as a decoded filmstrip PNG', async () => {
+    const file = join(exports, 'strip.png');
+    await studio.page.getByTestId('export').click();
+    await studio.page.getByLabel('Filmstrip PNG').check();
+    await studio.page.locator('#export-path').fill(file);
+    await studio.page.getByTestId('export-confirm').click();
+    await expect.poll(() => studio.page.getByTestId('export-result').textContent(), { timeout: 60_000 }).toContain(file);
+    await studio.page.getByRole('button', { name: 'Close' }).click();
+    const png = readFileSync(file);
+    expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
+    // PNG IHDR: the strip's frames are decoded images, 64 pixels high.
+    expect(png.readUInt32BE(20)).toBeGreaterThanOrEqual(64);
+  });
+
+  it('removes the model from the list (the folder stays) and undo brings it back', async () => {
+    const item = studio.page.locator(`[data-testid="model-item"][data-model-id="${modelId}"]`);
+    await item.hover();
+    await studio.page.getByRole('button', { name: /^Remove .* from the list$/ }).click();
+    await expect.poll(() => item.count()).toBe(0);
+    expect(readFileSync(join(TINY_SD, 'model_index.json'), 'utf-8')).toContain('StableDiffusionPipeline');
+    await studio.page.locator('body').click({ position: { x: 5, y: 5 } });
+    await studio.page.keyboard.press('Control+z');
+    await expect.poll(() => item.count()).toBe(1);
+  });
+});
