@@ -307,6 +307,14 @@ export interface VariationGrid {
   inside?: Array<number | null>;
   /** Row labels when the directions were applied from elsewhere. */
   applied?: { sourceRunId: string; sourceStep: number; labels: string[] };
+  /**
+   * Latent runs: the directions and `images` stay in latent space (where the
+   * model varies), and each cell's final latent is also given decoded by the
+   * VAE, at the run's decoded size (the display size): [count][amplitudes][3·H·W].
+   * Decoding in the engine keeps the studio free of the VAE, and one decode per
+   * cell is what the grid shows anyway.
+   */
+  decoded?: { image: ImageSpec; images: Float32Array };
 }
 
 export interface BranchRequest {

@@ -191,6 +191,24 @@ function ganGenerateExtras(method: string, params: Record<string, unknown>): { l
 /** Dropped files travel inside one WebSocket message (16 MB) in browser mode; over IPC the same cap keeps memory in check. */
 const MAX_DROPPED_BYTES = 10 * 1024 * 1024;
 
+/** Longest prompt text accepted (CLIP reads 77 tokens; the rest is cut, and said so). */
+const MAX_PROMPT_CHARACTERS = 8192;
+
+/** generate's fields for diffusers pipelines: prompt texts ('' allowed) and the decoded size. */
+function promptExtras(method: string, params: Record<string, unknown>): { prompt?: string; negativePrompt?: string; width?: number; height?: number } {
+  const extras: { prompt?: string; negativePrompt?: string; width?: number; height?: number } = {};
+  for (const key of ['prompt', 'negativePrompt'] as const) {
+    const value = params[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value.length > MAX_PROMPT_CHARACTERS || value.includes('\0')) bad(method, `"${key}" must be a string of at most ${MAX_PROMPT_CHARACTERS} characters.`, value);
+    extras[key] = value;
+  }
+  for (const key of ['width', 'height'] as const) {
+    if (params[key] !== undefined) extras[key] = integer(method, params, key, 8, 4096);
+  }
+  return extras;
+}
+
 function droppedFile(method: string, value: unknown, what: string, maxBytes = MAX_DROPPED_BYTES): DroppedFile {
   const file = record(method, value, what);
   onlyKeys(method, file, ['name', 'bytes']);
@@ -248,7 +266,7 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
   },
   generate: (params) => {
     const method = 'generate';
-    onlyKeys(method, params, ['jobId', 'modelId', 'seed', 'steps', 'sampler', 'classLabel', 'guidance', 'latent', 'branchOf']);
+    onlyKeys(method, params, ['jobId', 'modelId', 'seed', 'steps', 'sampler', 'classLabel', 'guidance', 'latent', 'branchOf', 'prompt', 'negativePrompt', 'width', 'height']);
     const sampler = params['sampler'];
     if (typeof sampler !== 'string' || !(SAMPLER_NAMES as readonly string[]).includes(sampler)) {
       bad(method, `"sampler" must be one of ${SAMPLER_NAMES.join(', ')}.`, sampler);
@@ -270,6 +288,7 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
       classLabel: classLabel as number | null,
       guidance,
       ...ganGenerateExtras(method, params),
+      ...promptExtras(method, params),
     };
   },
   generateFromImage: (params) => {
@@ -289,6 +308,17 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
   cancel: (params) => {
     onlyKeys('cancel', params, ['jobId']);
     return { jobId: text('cancel', params, 'jobId', 128) };
+  },
+  decodeState: (params) => {
+    const method = 'decodeState';
+    onlyKeys(method, params, ['runId', 'step', 'which']);
+    const which = params['which'];
+    if (which !== 'xt' && which !== 'x0Hat') bad(method, '"which" must be "xt" or "x0Hat".', which);
+    return { runId: runId(method, params['runId']), step: integer(method, params, 'step', 0, 100000), which };
+  },
+  removeModel: (params) => {
+    onlyKeys('removeModel', params, ['modelId']);
+    return { modelId: text('removeModel', params, 'modelId', 128) };
   },
   getRun: (params) => {
     onlyKeys('getRun', params, ['runId']);

@@ -6,6 +6,8 @@
  * user adds). Paths inside it are relative to that folder.
  */
 
+import type { DiffusersFolder } from './diffusers/folder';
+
 /**
  * How a schedule spaces its sampling grid (see `GridSpacing` in
  * schedules.ts): `linspace` (uniform in t, DDIM; VP only), `karras` (ρ-spaced
@@ -166,7 +168,18 @@ export interface GanManifest extends ManifestBase {
   gan: GanIoSpec;
 }
 
-export type ModelManifest = OnnxManifest | AnalyticManifest | GanManifest;
+/**
+ * A diffusers ONNX folder (Optimum's layout), described by the folder itself
+ * rather than a manifest.json: diffusers/folder.ts reads it and the registry
+ * builds this description. `image` is the UNet's grid at the default size
+ * (latents for a latent pipeline); `space` says which.
+ */
+export interface DiffusersManifest extends ManifestBase {
+  kind: 'diffusers';
+  diffusers: DiffusersFolder;
+}
+
+export type ModelManifest = OnnxManifest | AnalyticManifest | GanManifest | DiffusersManifest;
 
 /**
  * A local patch model (denoisers/local.ts): LS, or ELS with a shift window.

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { ModelInfo, ProviderChoice } from '../api/contract';
 import { AnalyticDenoiser, gaussianFromStats } from './denoisers/analytic';
 import type { GaussianModel } from './denoisers/gaussian';
@@ -14,8 +14,11 @@ import { OnnxDenoiser, OnnxGenerator } from './denoisers/onnx';
 import type { Denoiser } from './denoisers/types';
 import { PainterError } from './errors';
 import { fileError, quoteText, readTextFile } from './files';
-import type { ModelManifest } from './manifest';
+import type { DiffusersManifest, ModelManifest } from './manifest';
 import { validateManifest } from './manifest-validate';
+import { isDiffusersFolder, readDiffusersFolder, type DiffusersFolder } from './diffusers/folder';
+import { DiffusersPipeline, LATENT_RANGE } from './diffusers/pipeline';
+import { fitPreviewFromVae, readPreviewMap, writePreviewMap, type PreviewMap } from './diffusers/preview';
 
 export interface RegisteredModel {
   manifest: ModelManifest;
@@ -61,6 +64,42 @@ export interface RegistryOptions {
   onNotice?: (message: string) => void;
   /** Throws when a model's files may not be read (browser mode's path policy); absent: any path. */
   checkRead?: (path: string) => void;
+  /**
+   * Painter's own data folder: what the engine derives from a model folder
+   * (a latent pipeline's preview map) is kept here, never in the user's folder.
+   * Absent: derived data stays in memory.
+   */
+  dataDir?: string;
+}
+
+/** Latent runs may ask for decoded sizes up to this many pixels a side. */
+const MAX_DECODED_SIZE = 2048;
+/** Decodes the preview map of a latent pipeline is fitted on, and their grid (latent cells a side). */
+const PREVIEW_FIT_SAMPLES = 4;
+const PREVIEW_FIT_GRID = 16;
+
+/** A diffusers folder's description for the registry (diffusers/folder.ts read the folder). */
+function diffusersManifest(folder: DiffusersFolder, id: string): DiffusersManifest {
+  const grid = folder.sampleSize ?? (folder.parts.vaeDecoder !== null ? 64 : 32);
+  const channels = folder.unetChannels ?? (folder.parts.vaeDecoder !== null ? 4 : 3);
+  const latent = folder.parts.vaeDecoder !== null;
+  return {
+    kind: 'diffusers',
+    id,
+    name: folder.name,
+    description: `${folder.pipelineClass} (diffusers ONNX folder${folder.conditioning === 'text' ? ', text-to-image' : ', unconditional'}${latent ? ', latent' : ''})`,
+    image: { channels, height: grid, width: grid, range: latent ? LATENT_RANGE : [-1, 1] },
+    space: latent ? 'latent' : 'pixel',
+    diffusers: folder,
+  };
+}
+
+/** sha256 of what a diffusers folder's registration was read from: its files' names and sizes, and its configuration texts. */
+function diffusersHash(folder: DiffusersFolder): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify(folder.schedulerJson));
+  for (const file of folder.files) hash.update(`${relative(folder.folder, file.path)}\0${file.size}\0`);
+  return hash.digest('hex');
 }
 
 /** Every file or folder a manifest makes the engine read, besides manifest.json itself. */
@@ -70,7 +109,7 @@ function referencedPaths(manifest: ModelManifest, folder: string): string[] {
   if (manifest.kind === 'gan') paths.push(join(folder, manifest.gan.file));
   if (manifest.stats !== undefined) paths.push(join(folder, manifest.stats));
   if (manifest.judge !== undefined) paths.push(join(folder, manifest.judge));
-  if (manifest.kind !== 'onnx' && manifest.kind !== 'gan' && manifest.local !== undefined) paths.push(join(folder, manifest.local.calibration));
+  if (manifest.kind !== 'onnx' && manifest.kind !== 'gan' && manifest.kind !== 'diffusers' && manifest.local !== undefined) paths.push(join(folder, manifest.local.calibration));
   return paths;
 }
 
@@ -79,6 +118,9 @@ export class ModelRegistry {
   private readonly loaded = new Map<string, Promise<Denoiser>>();
   /** GAN generators (manifest kind `gan`), loaded like denoisers. */
   private readonly generators = new Map<string, Promise<OnnxGenerator>>();
+  /** Diffusers pipelines (kind `diffusers`), and their preview maps. */
+  private readonly pipelines = new Map<string, Promise<DiffusersPipeline>>();
+  private readonly previewMaps = new Map<string, Promise<PreviewMap>>();
   /** Gaussian statistics files already read, by path (the studio asks for a ghost on every run). */
   private readonly gaussians = new Map<string, GaussianModel | null>();
   /** Problems met while scanning the bundled folder (shown, never fatal). */
@@ -110,6 +152,7 @@ export class ModelRegistry {
   private register(folder: string, source: 'bundled' | 'user'): RegisteredModel {
     const absolute = resolve(folder);
     this.options.checkRead?.(absolute);
+    if (!existsSync(join(absolute, MANIFEST_FILE)) && isDiffusersFolder(absolute)) return this.registerDiffusers(absolute, source);
     const { manifest, hash } = readManifest(absolute);
     for (const path of referencedPaths(manifest, absolute)) this.options.checkRead?.(path);
     const existing = this.models.get(manifest.id);
@@ -118,6 +161,21 @@ export class ModelRegistry {
     }
     const model: RegisteredModel = { manifest, folder: absolute, source, manifestHash: hash };
     this.models.set(manifest.id, model);
+    return model;
+  }
+
+  /**
+   * A diffusers folder: its id is the folder's name as a slug, made unique
+   * with "-2", "-3", … when another folder already has it.
+   */
+  private registerDiffusers(absolute: string, source: 'bundled' | 'user'): RegisteredModel {
+    const existing = [...this.models.values()].find((model) => model.folder === absolute);
+    if (existing !== undefined) return existing;
+    const folder = readDiffusersFolder(absolute, this.options.checkRead);
+    let id = folder.id;
+    for (let n = 2; this.models.has(id); n++) id = `${folder.id}-${n}`;
+    const model: RegisteredModel = { manifest: diffusersManifest(folder, id), folder: absolute, source, manifestHash: diffusersHash(folder) };
+    this.models.set(id, model);
     return model;
   }
 
@@ -131,8 +189,28 @@ export class ModelRegistry {
       this.models.delete(model.manifest.id);
       this.loaded.delete(model.manifest.id);
       this.generators.delete(model.manifest.id);
+      const pipeline = this.pipelines.get(model.manifest.id);
+      this.pipelines.delete(model.manifest.id);
+      await pipeline?.then((p) => p.dispose()).catch(() => undefined);
       throw error;
     }
+    return model;
+  }
+
+  /**
+   * Forgets a folder the user added (and releases its networks); the folder
+   * and everything in it stay as they are. Bundled models cannot be removed.
+   */
+  async remove(id: string): Promise<RegisteredModel> {
+    const model = this.get(id);
+    if (model.source === 'bundled') throw new PainterError('BAD_ARGUMENT', `Model "${id}" is bundled with Painter and cannot be removed.`, { id });
+    this.models.delete(id);
+    const pending = [this.loaded.get(id), this.generators.get(id), this.pipelines.get(id)];
+    this.loaded.delete(id);
+    this.generators.delete(id);
+    this.pipelines.delete(id);
+    this.previewMaps.delete(id);
+    await Promise.all(pending.map(async (p?: Promise<{ dispose(): Promise<void> }>) => (await p?.catch(() => null))?.dispose()));
     return model;
   }
 
@@ -175,8 +253,53 @@ export class ModelRegistry {
     return pending;
   }
 
+  /** The pipeline of a diffusers folder (sessions opened once, shared by every size and prompt). */
+  loadPipeline(id: string): Promise<DiffusersPipeline> {
+    const { manifest } = this.get(id);
+    if (manifest.kind !== 'diffusers') throw new PainterError('BAD_ARGUMENT', `Model "${id}" is a ${manifest.kind} model, not a diffusers pipeline.`, { id });
+    let pending = this.pipelines.get(id);
+    if (pending === undefined) {
+      pending = DiffusersPipeline.load(manifest.diffusers, {
+        provider: this.providerChoice,
+        ...(this.options.onNotice ? { onNotice: this.options.onNotice } : {}),
+      }).then((pipeline) => {
+        // The graph may fix a size the configuration did not give.
+        manifest.image = pipeline.gridImage();
+        return pipeline;
+      });
+      pending.catch(() => this.pipelines.delete(id));
+      this.pipelines.set(id, pending);
+    }
+    return pending;
+  }
+
+  /**
+   * A latent pipeline's preview map, fitted once and kept in Painter's data
+   * folder beside the registration (refitted when the folder's files change).
+   */
+  previewMap(id: string): Promise<PreviewMap> {
+    const model = this.get(id);
+    let pending = this.previewMaps.get(id);
+    if (pending === undefined) {
+      pending = (async () => {
+        const path = this.options.dataDir !== undefined ? join(this.options.dataDir, 'diffusers', id, 'preview.json') : null;
+        const saved = path !== null ? readPreviewMap(path, model.manifestHash) : null;
+        if (saved !== null) return saved;
+        const pipeline = await this.loadPipeline(id);
+        if (pipeline.vae === null) throw new PainterError('BAD_ARGUMENT', `Model "${id}" works on pixels; it has no latent preview.`, { id });
+        const map = await fitPreviewFromVae(pipeline.vae, pipeline.channels, PREVIEW_FIT_GRID, PREVIEW_FIT_SAMPLES, model.manifestHash);
+        if (path !== null) writePreviewMap(path, map);
+        return map;
+      })();
+      pending.catch(() => this.previewMaps.delete(id));
+      this.previewMaps.set(id, pending);
+    }
+    return pending;
+  }
+
   private async loadModel(model: RegisteredModel): Promise<Denoiser> {
     const { manifest, folder } = model;
+    if (manifest.kind === 'diffusers') return (await this.loadPipeline(manifest.id)).denoiser();
     if (manifest.kind === 'gan') {
       throw new PainterError(
         'BAD_ARGUMENT',
@@ -206,7 +329,13 @@ export class ModelRegistry {
     this.providerChoice = choice;
     const onnx = [...this.loaded.entries()].filter(([id]) => this.models.get(id)?.manifest.kind === 'onnx');
     for (const [id] of onnx) this.loaded.delete(id);
+    const pipelines = [...this.pipelines.entries()];
+    for (const [id] of pipelines) {
+      this.pipelines.delete(id);
+      this.loaded.delete(id);
+    }
     await Promise.all(onnx.map(async ([, pending]) => (await pending.catch(() => null))?.dispose()));
+    await Promise.all(pipelines.map(async ([, pending]) => (await pending.catch(() => null))?.dispose()));
   }
 
   /** The Gaussian statistics a model names (its own for a Gaussian), for theory overlays. */
@@ -238,6 +367,7 @@ export class ModelRegistry {
 
   async info(id: string): Promise<ModelInfo> {
     const { manifest, folder, source } = this.get(id);
+    if (manifest.kind === 'diffusers') return this.diffusersInfo(manifest, folder, source);
     // Before a network loads, the choice it will try; after, the provider it runs on and why not another.
     let provider: string = manifest.kind === 'onnx' ? this.providerChoice : manifest.kind === 'gan' ? 'cpu' : 'analytic';
     let providerNotice: string | null = null;
@@ -270,10 +400,59 @@ export class ModelRegistry {
     };
   }
 
+  private async diffusersInfo(manifest: DiffusersManifest, folder: string, source: 'bundled' | 'user'): Promise<ModelInfo> {
+    const spec = manifest.diffusers;
+    let provider: string = this.providerChoice;
+    let providerNotice: string | null = null;
+    let multiple = spec.vaeScale * spec.unetDownsampling;
+    if (this.pipelines.has(manifest.id)) {
+      try {
+        const pipeline = await this.pipelines.get(manifest.id)!;
+        provider = pipeline.provider;
+        multiple = spec.vaeScale * pipeline.gridMultiple;
+        if (pipeline.notices.length > 0) providerNotice = pipeline.notices.join(' ');
+      } catch {
+        provider = 'failed to load';
+      }
+    }
+    const text = spec.conditioning === 'text';
+    const latent = manifest.space === 'latent';
+    const { height, width } = manifest.image;
+    return {
+      id: manifest.id,
+      name: manifest.name,
+      description: manifest.description ?? '',
+      kind: 'diffusers',
+      image: manifest.image,
+      classes: null,
+      unconditional: true,
+      defaultGuidance: text ? 7.5 : 1,
+      defaultSteps: 30,
+      provider,
+      providerNotice,
+      source,
+      folder,
+      space: manifest.space,
+      ...(latent
+        ? {
+            decoded: {
+              image: { channels: 3, height: height * spec.vaeScale, width: width * spec.vaeScale, range: [-1, 1] as [number, number] },
+              scale: spec.vaeScale,
+              sizeMultiple: multiple,
+              minSize: multiple,
+              maxSize: MAX_DECODED_SIZE,
+            },
+          }
+        : {}),
+      ...(text ? { prompt: { maxTokens: (await this.pipelines.get(manifest.id)?.catch(() => null))?.tokenizer?.maxLength ?? 77, defaultNegativePrompt: '' } } : {}),
+    };
+  }
+
   async dispose(): Promise<void> {
-    const all = [...this.loaded.values(), ...this.generators.values()];
+    const all = [...this.loaded.values(), ...this.generators.values(), ...this.pipelines.values()];
     this.loaded.clear();
     this.generators.clear();
+    this.pipelines.clear();
     await Promise.all(all.map(async (pending: Promise<{ dispose(): Promise<void> }>) => (await pending.catch(() => null))?.dispose()));
   }
 }

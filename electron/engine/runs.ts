@@ -118,6 +118,13 @@ function checkSettings(value: unknown, path: string): GenerateRequest {
   if (typeof sampler !== 'string' || !(SAMPLER_NAMES as readonly string[]).includes(sampler)) throw badField(path, 'settings.sampler', `must be one of ${SAMPLER_NAMES.join(', ')}`);
   if (!(classLabel === null || isIndex(classLabel, 1_000_000))) throw badField(path, 'settings.classLabel', 'must be null or a class number');
   if (typeof guidance !== 'number' || !Number.isFinite(guidance)) throw badField(path, 'settings.guidance', 'must be a number');
+  // Diffusers runs record their prompt pair and decoded size.
+  for (const key of ['prompt', 'negativePrompt']) {
+    if (value[key] !== undefined && typeof value[key] !== 'string') throw badField(path, `settings.${key}`, 'must be text');
+  }
+  for (const key of ['width', 'height']) {
+    if (value[key] !== undefined && !isCount(value[key], 16384)) throw badField(path, `settings.${key}`, 'must be a positive integer');
+  }
   return value as unknown as GenerateRequest;
 }
 

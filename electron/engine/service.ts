@@ -10,7 +10,8 @@ import type { ApiMethods, ApiParams, ApiResult, DirectionFamily, GenerateRequest
 import { ganRun, ganVariationGridForRun } from './gan-studio';
 import { platformName, providerOptionsHere } from './denoisers/onnx';
 import { readProviderSetting, writeProviderSetting } from './settings';
-import type { Denoiser } from './denoisers/types';
+import type { DenoiseCondition, Denoiser } from './denoisers/types';
+import type { DiffusersPipeline } from './diffusers/pipeline';
 import type { ImageSpec } from './manifest';
 import { PainterError } from './errors';
 import { cleanStaleTemporaries, fileError, quoteText, readJsonFile } from './files';
@@ -36,6 +37,8 @@ import { resolveStorageSettings, saveStorageSettings, toBudgets } from './storag
 import { trajectorySpace } from './trajectory-space';
 import { theoryChart } from './theory-charts';
 import { variationGrid } from './variations';
+import { DecodeCache, decodeRunState, decodeVariationGrid, decodedStripPng, latentBrush, prepareRun, runDenoiser, runPreview } from './diffusers/studio';
+import { applyPreview, type PreviewMap } from './diffusers/preview';
 
 export interface EngineOptions {
   /** Folder of bundled models (native-models/). */
@@ -79,8 +82,8 @@ export interface CallContext {
 
 export interface JobContext {
   signal?: AbortSignal;
-  /** After each step; `x0Hat` is the latest estimate of the final image (batch of one). */
-  onProgress?: (done: number, total: number, x0Hat?: Float32Array) => void;
+  /** After each step; `x0Hat` is the latest estimate of the final image (batch of one), on the grid `image`. */
+  onProgress?: (done: number, total: number, x0Hat?: Float32Array, image?: ImageSpec) => void;
 }
 
 /** Deleted runs kept for undo, at most this many bytes of tensors (oldest go first). */
@@ -88,6 +91,8 @@ const TRASH_BYTES = 256 * 1024 * 1024;
 const ANALYSIS_NAMES: Record<string, string> = { emergence: 'Emergence', perturbation: 'Perturbation', agreement: 'EV(σ)', teleport: 'Teleport' };
 
 const USER_MODELS_FILE = 'models.json';
+/** VAE decodes of recorded latent states kept for scrubbing back (an LRU cache). */
+const DECODE_CACHE_BYTES = 256 * 1024 * 1024;
 /** Model folders a user adds; more is a damaged file, not a collection. */
 const MAX_USER_MODELS = 256;
 /** Run ids the engine makes are UUIDs; only such ids may name an autosave file. */
@@ -110,6 +115,8 @@ export class Engine {
 
   /** Where the API may read and write. */
   readonly paths: PathPolicy;
+  /** VAE decodes of latent runs' states (decodeState). */
+  readonly decodes = new DecodeCache(DECODE_CACHE_BYTES);
 
   constructor(private readonly options: EngineOptions) {
     this.paths = options.confine
@@ -123,6 +130,7 @@ export class Engine {
       provider: options.provider ?? readProviderSetting(options.userDataDir) ?? 'auto',
       onNotice: (message) => this.notice(message),
       ...(options.confine ? { checkRead: (path: string) => void this.paths.forRead(path) } : {}),
+      dataDir: options.userDataDir,
     });
     this.gaussians = new GaussianStatsCache(this.registry);
     // Temporary files of writes that a crash or kill cut short (autosaves, settings).
@@ -162,6 +170,13 @@ export class Engine {
    * listed there (even one that failed to load this time). Browser mode keeps
    * added folders for the launch only: it never edits the desktop's list.
    */
+  private forgetUserFolder(folder: string): void {
+    if (this.paths.confined) return;
+    const folders = this.readUserFolders().filter((listed) => listed !== folder);
+    mkdirSync(this.options.userDataDir, { recursive: true });
+    writeFileAtomic(join(this.options.userDataDir, USER_MODELS_FILE), Buffer.from(JSON.stringify(folders, null, 2)));
+  }
+
   private rememberUserFolder(folder: string): void {
     if (this.paths.confined) return;
     const folders = [...new Set([...this.readUserFolders(), folder])];
@@ -181,23 +196,37 @@ export class Engine {
       this.rememberUserFolder(model.folder);
       return this.registry.info(model.manifest.id);
     },
+    removeModel: async ({ modelId }) => {
+      const model = await this.registry.remove(modelId);
+      this.forgetUserFolder(model.folder);
+      return { removed: modelId };
+    },
     generate: ({ jobId, ...request }, context) =>
       this.runJob(jobId, 'interactive', context, async (signal, reporter) => {
-        const model = this.registry.get(request.modelId);
+        const map = await this.previewMapOf(request.modelId);
         return this.generate(request, {
           signal,
-          onProgress: (done, total, x0Hat) =>
+          onProgress: (done, total, x0Hat, image) =>
             reporter.report({
               done,
               total,
               message: `Step ${done} of ${total}`,
-              ...(x0Hat ? { preview: () => this.preview(model.manifest.image, x0Hat, done - 1, total + 1) } : {}),
+              ...(x0Hat && image ? { preview: () => this.preview(image, x0Hat, done - 1, total + 1, map) } : {}),
             }),
         });
       }),
+    decodeState: async ({ runId, step, which }) => {
+      const run = this.getRunRecord(runId);
+      const pipeline = await this.pipelineOf(run.summary.modelId);
+      if (pipeline === null) throw new PainterError('BAD_ARGUMENT', `Run ${runId} is of a pixel-space model; its states are images already (getRun).`, { runId });
+      return this.decodes.get({ runId, step, which }, () => decodeRunState(pipeline, run, step, which));
+    },
     generateFromImage: ({ jobId, ...request }, context) =>
       this.runJob(jobId, 'interactive', context, async (signal, reporter) => {
         const model = this.registry.get(request.modelId);
+        if (model.manifest.kind === 'diffusers') {
+          throw new PainterError('BAD_ARGUMENT', `Starting from an image is not available for diffusers pipelines yet ("${request.modelId}"); generate from noise instead.`, { modelId: request.modelId });
+        }
         const denoiser = await this.registry.load(request.modelId);
         this.checkRequest(request, denoiser, await this.registry.info(request.modelId));
         const stepCount = request.steps + 1;
@@ -225,7 +254,8 @@ export class Engine {
     listRuns: async () => this.runs.summaries(),
     getRun: async ({ runId }) => {
       const run = this.getRunRecord(runId);
-      return { summary: run.summary, image: run.image, xt: run.xt, x0Hat: run.x0Hat };
+      const map = await this.previewMapOf(run.summary.modelId);
+      return { summary: run.summary, image: run.image, xt: run.xt, x0Hat: run.x0Hat, ...(map !== null ? { preview: runPreview(map, run) } : {}) };
     },
     saveRun: async ({ runId, path }) => {
       const absolute = this.paths.forWrite(path);
@@ -241,13 +271,16 @@ export class Engine {
     branch: ({ jobId, runId, step, brush }, context) =>
       this.runJob(jobId, 'interactive', context, async (signal, reporter) => {
         const parent = this.getRunRecord(runId);
-        const denoiser = await this.registry.load(parent.summary.modelId);
+        const denoiser = await this.runDenoiserOf(parent);
         const needsStats = brush.kind === 'direction' && brush.direction?.kind === 'gaussian-pc';
+        const pipeline = await this.pipelineOf(parent.summary.modelId);
+        // Latent runs: the brush was painted on the decoded image.
+        const map = pipeline?.vae ? await this.previewMapOf(parent.summary.modelId) : null;
         const run = await branchRun({
           parent,
           denoiser,
           step,
-          brush,
+          brush: pipeline?.vae ? latentBrush(brush, pipeline.vae.scale, map) : brush,
           gaussian: needsStats ? (await this.gaussians.get(parent.summary.modelId)).model : null,
           signal,
           onStep: (done, total, x0Hat) =>
@@ -255,7 +288,7 @@ export class Engine {
               done,
               total,
               message: `Branch: step ${step + done} of ${parent.summary.stepCount - 1}`,
-              preview: () => this.preview(parent.image, x0Hat, step + done - 1, parent.summary.stepCount),
+              preview: () => this.preview(parent.image, x0Hat, step + done - 1, parent.summary.stepCount, map),
             }),
         });
         this.keep(run);
@@ -274,8 +307,8 @@ export class Engine {
             target: run.summary.modelId,
           });
         }
-        const grid = await variationGrid({
-          denoiser: await this.registry.load(run.summary.modelId),
+        const found = await variationGrid({
+          denoiser: await this.runDenoiserOf(run),
           run,
           step,
           family,
@@ -287,14 +320,18 @@ export class Engine {
           signal,
           onProgress: (done, total, message) => reporter.report({ done, total, message: `Variations: ${message}` }),
         });
+        const pipeline = await this.pipelineOf(run.summary.modelId);
+        const grid = pipeline !== null ? await decodeVariationGrid(pipeline, found, run.image) : found;
         this.results.keepVariations(grid);
         return grid;
       }),
     theory: ({ jobId, runId, analysis, seeds }, context) =>
       this.runJob(jobId, 'analysis', context, async (signal, reporter) => {
+        const run = this.getRunRecord(runId);
         const chart = await theoryChart({
           registry: this.registry,
-          summary: this.getRunRecord(runId).summary,
+          denoiser: await this.runDenoiserOf(run),
+          summary: run.summary,
           analysis,
           seeds,
           context: { signal, onProgress: (done, total, message) => reporter.report({ done, total, message: `${ANALYSIS_NAMES[analysis]}: ${message}` }) },
@@ -310,6 +347,7 @@ export class Engine {
         this.toTrash(this.runs.get(runId));
         this.runs.delete(runId);
         deleted.push(runId);
+        this.decodes.drop(runId);
         if (FILE_SAFE_RUN_ID.test(runId)) rmSync(this.runs.autosavePath(runId), { force: true });
       }
       return { deleted };
@@ -327,13 +365,17 @@ export class Engine {
         return run.summary;
       });
     },
-    runThumbnails: async ({ runIds }) =>
-      runIds.map((runId) => {
+    runThumbnails: async ({ runIds }) => {
+      const thumbnails = [];
+      for (const runId of runIds) {
         const run = this.getRunRecord(runId);
         const dim = run.image.channels * run.image.height * run.image.width;
-        const { image, values } = previewImage(run.image, run.x0Hat.subarray((run.summary.stepCount - 1) * dim, run.summary.stepCount * dim));
-        return { runId, image, values };
-      }),
+        const map = await this.previewMapOf(run.summary.modelId);
+        const { image, values } = this.preview(run.image, run.x0Hat.subarray((run.summary.stepCount - 1) * dim, run.summary.stepCount * dim), 0, 1, map);
+        thumbnails.push({ runId, image, values });
+      }
+      return thumbnails;
+    },
     importRun: async ({ file }) => {
       const run = parseRun(file.bytes, file.name);
       this.keep(run);
@@ -377,7 +419,7 @@ export class Engine {
     trajectorySpace: ({ jobId, runId, count, basis }, context) =>
       this.runJob(jobId, 'analysis', context, async (signal, reporter) => {
         const run = this.getRunRecord(runId);
-        const denoiser = await this.registry.load(run.summary.modelId);
+        const denoiser = await this.runDenoiserOf(run);
         const space = await trajectorySpace({
           denoiser,
           runId,
@@ -421,8 +463,13 @@ export class Engine {
     },
     // Browser mode lists only the sessions it could open (the desktop's list may name any folder).
     recentSessions: async () => listRecentSessions(this.options.userDataDir).filter((session) => !this.paths.confined || this.paths.allowsRead(session.path)),
-    exportStrip: async ({ runId, path, layer, frames, scale }) =>
-      writeExport(this.paths.forWrite(path), filmstripPng(this.getRunRecord(runId), layer, frames, scale)),
+    exportStrip: async ({ runId, path, layer, frames, scale }) => {
+      const run = this.getRunRecord(runId);
+      const pipeline = await this.pipelineOf(run.summary.modelId);
+      // Latent runs: the strip shows the VAE's decodes.
+      const bytes = pipeline?.vae ? await decodedStripPng(pipeline, run, layer, frames) : filmstripPng(run, layer, frames, scale);
+      return writeExport(this.paths.forWrite(path), bytes);
+    },
     exportAnimation: async ({ runId, path, layer, frameMs, scale }) =>
       writeExport(this.paths.forWrite(path), timelineGif(this.getRunRecord(runId), layer, frameMs, scale)),
     exportTrajectories: async ({ runIds, path, includeGhost }) => {
@@ -487,9 +534,30 @@ export class Engine {
     }
   }
 
-  private preview(image: ImageSpec, x0Hat: Float32Array, step: number, stepCount: number): JobPreview {
+  /** A state as the studio shows it in progress: latent states through the model's preview map. */
+  private preview(image: ImageSpec, x0Hat: Float32Array, step: number, stepCount: number, map: PreviewMap | null = null): JobPreview {
     const dim = image.channels * image.height * image.width;
-    return { step, stepCount, ...previewImage(image, x0Hat.subarray(0, dim)) };
+    if (map === null) return { step, stepCount, ...previewImage(image, x0Hat.subarray(0, dim)) };
+    const rgb: ImageSpec = { channels: 3, height: image.height, width: image.width, range: [-1, 1] };
+    return { step, stepCount, ...previewImage(rgb, applyPreview(map, x0Hat.subarray(0, dim), image)) };
+  }
+
+  /** A diffusers model's pipeline; null for any other kind (or an unknown id: its own error comes later). */
+  private async pipelineOf(modelId: string): Promise<DiffusersPipeline | null> {
+    const model = this.registry.list().find((m) => m.manifest.id === modelId);
+    return model?.manifest.kind === 'diffusers' ? this.registry.loadPipeline(modelId) : null;
+  }
+
+  /** A latent pipeline's preview map; null for every other model. */
+  private async previewMapOf(modelId: string): Promise<PreviewMap | null> {
+    const pipeline = await this.pipelineOf(modelId);
+    return pipeline?.vae ? this.registry.previewMap(modelId) : null;
+  }
+
+  /** The denoiser a recorded run was made with (a diffusers run: its size and its prompts). */
+  private async runDenoiserOf(run: RunRecord): Promise<Denoiser> {
+    const pipeline = await this.pipelineOf(run.summary.modelId);
+    return pipeline !== null ? runDenoiser(pipeline, run.summary, run.image) : this.registry.load(run.summary.modelId);
   }
 
   private toTrash(run: RunRecord): void {
@@ -577,18 +645,28 @@ export class Engine {
     if (request.latent !== undefined || request.branchOf !== undefined) {
       throw new PainterError('BAD_ARGUMENT', `"latent" and "branchOf" are for GAN models; model "${request.modelId}" is a ${model.manifest.kind} model.`);
     }
-    const denoiser = await this.registry.load(request.modelId);
-    const info = await this.registry.info(request.modelId);
-    this.checkRequest(request, denoiser, info);
+    let denoiser: Denoiser;
+    let condition: DenoiseCondition;
+    if (model.manifest.kind === 'diffusers') {
+      ({ denoiser, condition } = await prepareRun(await this.registry.loadPipeline(request.modelId), request));
+    } else {
+      if (request.prompt !== undefined || request.negativePrompt !== undefined || request.width !== undefined || request.height !== undefined) {
+        throw new PainterError('BAD_ARGUMENT', `Model "${request.modelId}" takes no prompt and has one image size; prompts and sizes are for diffusers pipelines.`);
+      }
+      denoiser = await this.registry.load(request.modelId);
+      this.checkRequest(request, denoiser, await this.registry.info(request.modelId));
+      condition = { labels: [request.classLabel], guidance: request.guidance };
+    }
     const sigmas = denoiser.schedule.samplingSigmas(request.steps, request.sampler);
+    const onProgress = context.onProgress;
     const trajectory = await sample({
       denoiser,
       sampler: request.sampler,
       sigmas,
       seeds: [request.seed],
-      condition: { labels: [request.classLabel], guidance: request.guidance },
+      condition,
       ...(context.signal ? { signal: context.signal } : {}),
-      ...(context.onProgress ? { onStep: context.onProgress } : {}),
+      ...(onProgress ? { onStep: (done: number, total: number, x0Hat: Float32Array) => onProgress(done, total, x0Hat, denoiser.image) } : {}),
     });
     const summary: RunSummary = {
       runId: randomUUID(),

@@ -15,9 +15,12 @@ import { PainterError } from './errors';
 import { ganAnalogyAnalysis } from './analysis/gan-analogy';
 import { findGanGenerator } from './gan';
 import type { ModelRegistry } from './models';
+import type { Denoiser } from './denoisers/types';
 
 export interface TheoryChartOptions {
   registry: ModelRegistry;
+  /** The run's own denoiser (a diffusers run's size and prompts); the model's default when absent. */
+  denoiser?: Denoiser;
   summary: RunSummary;
   analysis: TheoryAnalysisName;
   seeds: number;
@@ -46,7 +49,7 @@ export async function theoryChart(options: TheoryChartOptions): Promise<TheoryCh
   const started = performance.now();
   const { registry, summary, context } = options;
   const model = registry.get(summary.modelId);
-  const denoiser = await registry.load(summary.modelId);
+  const denoiser = options.denoiser ?? (await registry.load(summary.modelId));
   const { gaussian } = await findGaussian(registry, model, denoiser).catch(() => {
     throw new PainterError('BAD_ARGUMENT', `The theory charts compare "${model.manifest.name}" with a Gaussian, and it has no Gaussian statistics (nor is a Gaussian model of its image size installed).`);
   });

@@ -82,8 +82,16 @@ export function callArbitrary(targets: FuzzTargets): fc.Arbitrary<{ method: stri
       sampler: fc.constantFrom('euler', 'heun', 'ddpm', 'rk4'),
       classLabel: fc.oneof(fc.constant(null), fc.integer({ min: -1, max: 12 })),
       guidance: fc.double({ min: -1, max: 8 }),
+      // Prompt fields on models that take none are refused by name; odd sizes by their multiple.
+      prompt: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+      negativePrompt: fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
+      width: fc.option(fc.integer({ min: -8, max: 80 }), { nil: undefined }),
+      height: fc.option(fc.integer({ min: -8, max: 80 }), { nil: undefined }),
     }),
     cancel: params({ jobId }),
+    decodeState: params({ runId, step: fc.integer({ min: -1, max: 40 }), which: fc.constantFrom('xt', 'x0Hat', 'both') }),
+    // Only ids that are not added folders: a bundled model is refused, an unknown one named.
+    removeModel: params({ modelId: fc.constantFrom('fixture-gaussian', 'fixture-eps-int64', 'no-such-model', '') }),
     getRun: params({ runId }),
     saveRun: params({ runId, path: pathFor('.safetensors') }),
     openRun: params({ path: pathFor('.safetensors') }),

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ProviderChoice, ProviderName, ProviderOption } from '../../api/contract';
-import { PainterError } from '../errors';
+import { PainterError, quoteText } from '../errors';
 import { checkRegularFile } from '../files';
 import type { GanManifest, OnnxManifest, TensorDtype } from '../manifest';
 import {
@@ -810,4 +810,73 @@ export function checkGeneratorAgainstManifest(
   if (output.shape.length !== 4 || output.shape.slice(1).some((dim, i) => typeof dim === 'number' && dim !== chw[i])) {
     fail(`output tensor "${output.name}" has shape [${output.shape.join(', ')}]; the manifest's image needs [batch, ${chw.join(', ')}].`, { tensor: output.name, shape: output.shape });
   }
+}
+
+/** A typed input for {@link OnnxGraph.run}, already in the graph's dtype. */
+export interface GraphFeed {
+  type: 'float32' | 'float16' | 'int64' | 'int32' | 'float64';
+  /** float16 values as their IEEE binary16 bits. */
+  data: Float32Array | Uint16Array | BigInt64Array | Int32Array | Float64Array;
+  dims: readonly number[];
+}
+
+/** A graph input or output as the session describes it. */
+export interface GraphTensor {
+  name: string;
+  type: string;
+  /** Fixed sizes as numbers; named or unknown dimensions as strings / -1. */
+  shape: ReadonlyArray<number | string>;
+}
+
+/**
+ * Any ONNX graph opened on the provider choice (the parts of a diffusers
+ * pipeline, diffusers/onnx-part.ts): its metadata, and runs that return one
+ * output's data and dims. Dtype conversions happen in the caller.
+ */
+export class OnnxGraph {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly path: string,
+    readonly provider: ProviderName,
+    readonly notices: readonly string[],
+  ) {}
+
+  static async open(path: string, options: { provider: ProviderChoice; subject: string; onNotice?: (message: string) => void }): Promise<OnnxGraph> {
+    checkRegularFile(path, 'onnx'); // ONNX Runtime opens it by path: a FIFO or device would hang it
+    const opened = await openCheckedSession(path, { provider: options.provider, subject: options.subject, ...(options.onNotice ? { onNotice: options.onNotice } : {}) });
+    return new OnnxGraph(opened.session, path, opened.provider, opened.notices);
+  }
+
+  inputs(): GraphTensor[] {
+    return graphTensors(this.session.inputMetadata);
+  }
+
+  outputs(): GraphTensor[] {
+    return graphTensors(this.session.outputMetadata);
+  }
+
+  async run(feeds: Record<string, GraphFeed>, output: string): Promise<{ type: string; data: unknown; dims: number[] }> {
+    const tensors: Record<string, ort.Tensor> = {};
+    for (const [name, feed] of Object.entries(feeds)) tensors[name] = new ort.Tensor(feed.type, feed.data, [...feed.dims]);
+    let result: ort.InferenceSession.ReturnType;
+    try {
+      result = await this.session.run(tensors);
+    } catch (error) {
+      throw new PainterError('BAD_MODEL', `${quoteText(this.path)} failed to run: ${firstLine(error)}`, { path: this.path });
+    }
+    const tensor = result[output];
+    if (tensor === undefined) throw new PainterError('BAD_MODEL', `${quoteText(this.path)} gave no output "${output}".`, { path: this.path, tensor: output });
+    const data = (tensor.data as Float32Array | Uint16Array | Float64Array).slice();
+    const answer = { type: tensor.type, data, dims: [...tensor.dims] };
+    for (const value of Object.values(result)) value.dispose();
+    return answer;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function graphTensors(list: readonly ort.InferenceSession.ValueMetadata[]): GraphTensor[] {
+  return list.flatMap((entry) => (entry.isTensor ? [{ name: entry.name, type: entry.type, shape: entry.shape }] : []));
 }

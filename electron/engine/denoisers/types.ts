@@ -8,6 +8,20 @@ import type { NoiseSchedule } from '../schedules';
 export interface DenoiseCondition {
   labels: ReadonlyArray<number | null>;
   guidance: number;
+  /**
+   * Text-conditional pipelines (diffusers/pipeline.ts): the prompt's and the
+   * negative prompt's text-encoder states, shared by the whole batch; guidance
+   * then steers from `uncond` towards `cond` the same way.
+   */
+  text?: TextCondition;
+}
+
+/** A prompt pair encoded once per run: `tokens`×`width` float32 states each (CLIP: 77×768). */
+export interface TextCondition {
+  cond: Float32Array;
+  uncond: Float32Array;
+  tokens: number;
+  width: number;
 }
 
 /**

@@ -1,0 +1,342 @@
+/**
+ * A diffusers pipeline as the engine's Denoiser (DESIGN.md §2, σ form):
+ * x̂0 = D(x, σ) over the latent grid (or the pixels of an unconditional
+ * pixel pipeline), conditioned on text through {@link TextCondition}.
+ *
+ * The UNet sees x_t = α_t·x at the discrete timestep whose σ is nearest (the
+ * scheduler's own grid, so DDIM and Euler walk exactly diffusers' timesteps),
+ * and its ε / v / x0 output becomes x̂0 with that timestep's α_t, σ_t.
+ * Classifier-free guidance, D = D_u + g·(D_c − D_u), runs the prompt and the
+ * negative prompt in one UNet call when the graph's batch is dynamic.
+ */
+import type { ProviderChoice } from '../../api/contract';
+import type { DenoiseCondition, Denoiser, TextCondition } from '../denoisers/types';
+import { combineGuidance } from '../denoisers/guidance';
+import { PainterError } from '../errors';
+import { quoteText } from '../files';
+import type { ImageSpec, PredictionType } from '../manifest';
+import { vpAlpha, type NoiseSchedule } from '../schedules';
+import type { DiffusersFolder } from './folder';
+import { isDynamic, OnnxPart } from './onnx-part';
+import { parseSchedulerConfig, scheduleFromConfig } from './scheduler-config';
+import { ClipTokenizer } from './tokenizer';
+import { Vae } from './vae';
+
+const FLOATS = ['float32', 'float16'] as const;
+/** Latents of Stable Diffusion's VAE, scaled by `scaling_factor`, have about unit variance. */
+export const LATENT_RANGE: [number, number] = [-1, 1];
+
+export interface PipelineLoadOptions {
+  provider?: ProviderChoice;
+  onNotice?: (message: string) => void;
+}
+
+/** The discrete timestep a schedule feeds for σ (diffusers' grid), and the σ it stands for. */
+function unetTimestep(schedule: NoiseSchedule, sigma: number): { timestep: number; sigma: number } {
+  const discrete = schedule as NoiseSchedule & { timestepOf?: (sigma: number) => number };
+  if (typeof discrete.timestepOf !== 'function') throw new PainterError('BAD_MODEL', 'A diffusers schedule must be discrete (it has no timesteps).');
+  return { timestep: discrete.timestepOf(sigma), sigma: schedule.networkSigma(sigma) };
+}
+
+function predictionOf(type: string): PredictionType {
+  return type === 'v_prediction' ? 'v' : type === 'sample' ? 'x0' : 'epsilon';
+}
+
+export class DiffusersPipeline {
+  readonly schedule: NoiseSchedule;
+  readonly prediction: PredictionType;
+  /** Channels of the UNet's sample (4 for Stable Diffusion latents, 3 for a pixel pipeline). */
+  readonly channels: number;
+  /** The UNet's default grid (latent cells, or pixels for a pixel pipeline). */
+  readonly defaultSize: { height: number; width: number };
+  /** Fixed sizes of the graph, when it has them (then only that size runs). */
+  readonly fixedSize: { height: number; width: number } | null;
+  /** The UNet's fixed batch, or null for a dynamic one. */
+  readonly fixedBatch: number | null;
+  /** The UNet's timestep input: one value for the batch, or one per row. */
+  private readonly timestepPerRow: boolean;
+  private readonly timestepRank: number;
+  /** Prompt states by prompt text (the text encoder runs once per prompt). */
+  private readonly encoded = new Map<string, Promise<Float32Array>>();
+  /** Text encoder output: tokens × width. */
+  textShape: { tokens: number; width: number } | null = null;
+  /** UNet calls so far (a guidance pair batched together counts once). */
+  forwardCalls = 0;
+
+  private constructor(
+    readonly folder: DiffusersFolder,
+    private readonly unet: OnnxPart,
+    private readonly textEncoder: OnnxPart | null,
+    readonly tokenizer: ClipTokenizer | null,
+    readonly vae: Vae | null,
+  ) {
+    const config = parseSchedulerConfig(folder.schedulerJson, folder.parts.schedulerConfig);
+    this.schedule = scheduleFromConfig(config);
+    this.prediction = predictionOf(config.predictionType);
+    const sample = unet.expect('input', 'sample', FLOATS, [4], 'the noisy sample [batch, channels, height, width]');
+    const [batch, channels, height, width] = sample.shape;
+    this.channels = typeof channels === 'number' && channels > 0 ? channels : (folder.unetChannels ?? (folder.conditioning === 'text' ? 4 : 3));
+    this.fixedBatch = isDynamic(batch) ? null : (batch as number);
+    this.fixedSize = isDynamic(height) || isDynamic(width) ? null : { height: height as number, width: width as number };
+    const fallback = folder.sampleSize ?? (folder.parts.vaeDecoder !== null ? 64 : 32);
+    this.defaultSize = this.fixedSize ?? { height: fallback, width: fallback };
+    const timestep = unet.expect('input', 'timestep', ['int64', 'int32', 'float32', 'float16', 'float64'], [0, 1], 'the timestep ([] , [1] or [batch])');
+    this.timestepRank = timestep.shape.length;
+    this.timestepPerRow = timestep.shape.length === 1 && isDynamic(timestep.shape[0]);
+    unet.expect('output', 'out_sample', FLOATS, [4], 'the UNet output [batch, channels, height, width]');
+    const described = new Set(['sample', 'timestep']);
+    if (folder.conditioning === 'text') {
+      unet.expect('input', 'encoder_hidden_states', FLOATS, [3], "the text encoder's states [batch, tokens, width]");
+      described.add('encoder_hidden_states');
+    }
+    const extra = unet.inputs().filter((entry) => !described.has(entry.name));
+    if (extra.length > 0) {
+      throw new PainterError(
+        'BAD_MODEL',
+        `${quoteText(unet.path)} has input${extra.length > 1 ? 's' : ''} ${extra.map((e) => `"${e.name}"`).join(', ')} that a ${folder.conditioning === 'text' ? 'text-to-image' : 'unconditional'} diffusers UNet does not take; expected ${[...described].map((n) => `"${n}"`).join(', ')}.`,
+        { path: unet.path, inputs: extra.map((e) => e.name) },
+      );
+    }
+    if (textEncoder !== null) {
+      textEncoder.expect('input', 'input_ids', ['int64', 'int32'], [2], 'the token ids [batch, tokens]');
+      const states = textEncoder.expect('output', 'last_hidden_state', FLOATS, [3], 'the text states [batch, tokens, width]');
+      const extraText = textEncoder.inputs().filter((entry) => entry.name !== 'input_ids');
+      if (extraText.length > 0) {
+        throw new PainterError('BAD_MODEL', `${quoteText(textEncoder.path)} has input${extraText.length > 1 ? 's' : ''} ${extraText.map((e) => `"${e.name}"`).join(', ')}; expected only "input_ids".`, {
+          path: textEncoder.path,
+        });
+      }
+      const [, tokens, stateWidth] = states.shape;
+      if (!isDynamic(tokens) && !isDynamic(stateWidth)) this.textShape = { tokens: tokens as number, width: stateWidth as number };
+    }
+  }
+
+  static async load(folder: DiffusersFolder, options: PipelineLoadOptions = {}): Promise<DiffusersPipeline> {
+    let provider: ProviderChoice = options.provider ?? 'cpu';
+    const opened: OnnxPart[] = [];
+    const open = async (path: string, role: string): Promise<OnnxPart> => {
+      const part = await OnnxPart.open(path, `the ${role} of "${folder.id}"`, provider, options.onNotice);
+      opened.push(part);
+      // The other parts run where the first one could (one fallback notice per pipeline, not per graph).
+      provider = part.provider as ProviderChoice;
+      return part;
+    };
+    try {
+      // The tokenizer first: a broken one is refused before any large graph loads.
+      const tokenizer = folder.parts.tokenizer !== null ? ClipTokenizer.load(folder.parts.tokenizer) : null;
+      const unet = await open(folder.parts.unet, 'UNet');
+      const textEncoder = folder.parts.textEncoder !== null ? await open(folder.parts.textEncoder, 'text encoder') : null;
+      const decoder = folder.parts.vaeDecoder !== null ? await open(folder.parts.vaeDecoder, 'VAE decoder') : null;
+      const encoder = folder.parts.vaeEncoder !== null ? await open(folder.parts.vaeEncoder, 'VAE encoder') : null;
+      const vae = decoder !== null ? new Vae(decoder, encoder, folder.scalingFactor, folder.vaeScale) : null;
+      return new DiffusersPipeline(folder, unet, textEncoder, tokenizer, vae);
+    } catch (error) {
+      await Promise.all(opened.map((part) => part.dispose()));
+      throw error;
+    }
+  }
+
+  get provider(): string {
+    return this.unet.provider;
+  }
+
+  get notices(): string[] {
+    return [this.unet, this.textEncoder, this.vae?.decoder, this.vae?.encoder].flatMap((part) => (part ? [...part.notices] : []));
+  }
+
+  /** Grid cells per unit of size a run may ask for: the UNet's coarsest level must be whole. */
+  get gridMultiple(): number {
+    return this.fixedSize === null ? this.folder.unetDownsampling : 1;
+  }
+
+  /** The spec of the UNet's grid at `size` (latent cells, or pixels). */
+  gridImage(size: { height: number; width: number } = this.defaultSize): ImageSpec {
+    return { channels: this.channels, height: size.height, width: size.width, range: LATENT_RANGE };
+  }
+
+  /** The text states of one prompt ([tokens·width] float32), encoded once and kept. */
+  encodePrompt(prompt: string): Promise<Float32Array> {
+    let pending = this.encoded.get(prompt);
+    if (pending === undefined) {
+      pending = this.runTextEncoder(prompt);
+      pending.catch(() => this.encoded.delete(prompt));
+      this.encoded.set(prompt, pending);
+    }
+    return pending;
+  }
+
+  private async runTextEncoder(prompt: string): Promise<Float32Array> {
+    if (this.textEncoder === null || this.tokenizer === null) throw new PainterError('BAD_ARGUMENT', `Model "${this.folder.id}" takes no prompt.`);
+    const { ids } = this.tokenizer.encode(prompt);
+    const { data, dims } = await this.textEncoder.run({ input_ids: { values: ids, dims: [1, ids.length] } }, 'last_hidden_state');
+    this.textShape = { tokens: dims[1]!, width: dims[2]! };
+    return data;
+  }
+
+  /** The prompt and negative prompt's states, for a whole run. */
+  async textCondition(prompt: string, negativePrompt: string): Promise<TextCondition> {
+    const [cond, uncond] = await Promise.all([this.encodePrompt(prompt), this.encodePrompt(negativePrompt)]);
+    return { cond, uncond, tokens: this.textShape!.tokens, width: this.textShape!.width };
+  }
+
+  /** Checks a run's size (in pixels of the decoded image) and returns its grid. */
+  gridOf(width: number | undefined, height: number | undefined): { height: number; width: number } {
+    const scale = this.folder.vaeScale;
+    const multiple = scale * this.gridMultiple;
+    const pixels = { height: height ?? this.defaultSize.height * scale, width: width ?? this.defaultSize.width * scale };
+    for (const [name, value] of Object.entries(pixels)) {
+      if (!Number.isInteger(value) || value < multiple || value > 4096 || value % multiple !== 0) {
+        throw new PainterError('BAD_ARGUMENT', `The ${name} must be a multiple of ${multiple} from ${multiple} to 4096 pixels for model "${this.folder.id}"; got ${value}.`, { [name]: value, multiple });
+      }
+    }
+    const grid = { height: pixels.height / scale, width: pixels.width / scale };
+    if (this.fixedSize !== null && (grid.height !== this.fixedSize.height || grid.width !== this.fixedSize.width)) {
+      throw new PainterError(
+        'BAD_ARGUMENT',
+        `Model "${this.folder.id}" was exported at ${this.fixedSize.width * scale}×${this.fixedSize.height * scale} only; got ${pixels.width}×${pixels.height}.`,
+        { width: pixels.width, height: pixels.height },
+      );
+    }
+    return grid;
+  }
+
+  /** A Denoiser over the grid at `size`; `text` conditions calls that bring none (branches, analyses of a run). */
+  denoiser(size: { height: number; width: number } = this.defaultSize, text: TextCondition | null = null): PipelineDenoiser {
+    return new PipelineDenoiser(this, this.gridImage(size), text);
+  }
+
+  /**
+   * x̂0 of a batch (x in σ form, [B·C·H·W]) with one text state per row
+   * (`states[b]`, or none for an unconditional pipeline).
+   */
+  async predict(x: Float32Array, sigmas: ArrayLike<number>, image: ImageSpec, states: ReadonlyArray<Float32Array | null>): Promise<Float32Array> {
+    const dim = image.channels * image.height * image.width;
+    const batch = x.length / dim;
+    const out = new Float32Array(x.length);
+    let start = 0;
+    while (start < batch) {
+      let end = this.fixedBatch === null ? batch : Math.min(batch, start + this.fixedBatch);
+      if (!this.timestepPerRow) {
+        // One timestep for the call: rows that share σ.
+        let same = start + 1;
+        while (same < end && sigmas[same] === sigmas[start]) same++;
+        end = same;
+      }
+      out.set(await this.predictChunk(x, sigmas, image, states, start, end), start * dim);
+      start = end;
+    }
+    this.forwardCalls++;
+    return out;
+  }
+
+  private async predictChunk(
+    x: Float32Array,
+    sigmas: ArrayLike<number>,
+    image: ImageSpec,
+    states: ReadonlyArray<Float32Array | null>,
+    start: number,
+    end: number,
+  ): Promise<Float32Array> {
+    const dim = image.channels * image.height * image.width;
+    const count = end - start;
+    const rows = this.fixedBatch ?? count;
+    const input = new Float32Array(rows * dim);
+    const used = new Float64Array(rows);
+    const timesteps = new Array<number>(rows);
+    const text = this.folder.conditioning === 'text';
+    const stateLength = text ? states[start]!.length : 0;
+    const hidden = text ? new Float32Array(rows * stateLength) : null;
+    for (let r = 0; r < rows; r++) {
+      const b = start + Math.min(r, count - 1);
+      const { timestep, sigma } = unetTimestep(this.schedule, sigmas[b]!);
+      used[r] = sigma;
+      timesteps[r] = timestep;
+      const alpha = vpAlpha(sigma);
+      for (let i = 0; i < dim; i++) input[r * dim + i] = x[b * dim + i]! * alpha;
+      if (hidden !== null) hidden.set(states[b]!, r * stateLength);
+    }
+    const feeds: Record<string, { values: ArrayLike<number>; dims: number[] }> = {
+      sample: { values: input, dims: [rows, image.channels, image.height, image.width] },
+      timestep: this.timestepRank === 0 ? { values: [timesteps[0]!], dims: [] } : this.timestepPerRow ? { values: timesteps, dims: [rows] } : { values: [timesteps[0]!], dims: [1] },
+    };
+    if (hidden !== null) {
+      const shape = this.textShape!;
+      feeds['encoder_hidden_states'] = { values: hidden, dims: [rows, shape.tokens, shape.width] };
+    }
+    const { data } = await this.unet.run(feeds, 'out_sample');
+    if (data.length !== rows * dim) {
+      throw new PainterError('BAD_MODEL', `${quoteText(this.folder.parts.unet)}: out_sample has ${data.length} values; expected ${rows}×${dim}.`, { path: this.folder.parts.unet });
+    }
+    return this.toX0(input, data, used, count, dim);
+  }
+
+  /** x̂0 from the UNet's output: VP x_t = α x0 + s ε with α = 1/sqrt(1+σ²), s = σα (DESIGN.md §2). */
+  private toX0(modelInput: Float32Array, output: Float32Array, sigmas: Float64Array, count: number, dim: number): Float32Array {
+    const x0 = new Float32Array(count * dim);
+    for (let r = 0; r < count; r++) {
+      const alpha = vpAlpha(sigmas[r]!);
+      const s = sigmas[r]! * alpha;
+      const begin = r * dim;
+      const stop = begin + dim;
+      if (this.prediction === 'x0') x0.set(output.subarray(begin, stop), begin);
+      else if (this.prediction === 'epsilon') for (let k = begin; k < stop; k++) x0[k] = (modelInput[k]! - s * output[k]!) / alpha;
+      else for (let k = begin; k < stop; k++) x0[k] = alpha * modelInput[k]! - s * output[k]!;
+    }
+    return x0;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([this.unet, this.textEncoder, this.vae?.decoder, this.vae?.encoder].map((part) => part?.dispose()));
+  }
+}
+
+/** The pipeline at one grid size, optionally bound to a run's prompt pair. */
+export class PipelineDenoiser implements Denoiser {
+  readonly dim: number;
+  readonly classes = null;
+  readonly unconditional = true;
+
+  constructor(
+    readonly pipeline: DiffusersPipeline,
+    readonly image: ImageSpec,
+    readonly text: TextCondition | null,
+  ) {
+    this.dim = image.channels * image.height * image.width;
+  }
+
+  get schedule(): NoiseSchedule {
+    return this.pipeline.schedule;
+  }
+
+  get provider(): string {
+    return this.pipeline.provider;
+  }
+
+  /** The same pipeline at another grid size (the denoiser of a run of that size). */
+  withImage(image: ImageSpec, text: TextCondition | null = this.text): PipelineDenoiser {
+    return new PipelineDenoiser(this.pipeline, image, text);
+  }
+
+  async denoise(x: Float32Array, sigmas: ArrayLike<number>, condition?: DenoiseCondition): Promise<Float32Array> {
+    const batch = x.length / this.dim;
+    if (!Number.isInteger(batch)) throw new PainterError('BAD_ARGUMENT', `A batch for this ${this.image.height}×${this.image.width} grid needs a multiple of ${this.dim} values; got ${x.length}.`);
+    if (this.pipeline.folder.conditioning !== 'text') return this.pipeline.predict(x, sigmas, this.image, new Array<null>(batch).fill(null));
+    const text = condition?.text ?? this.text;
+    if (text === undefined || text === null) throw new PainterError('BAD_ARGUMENT', `Model "${this.pipeline.folder.id}" needs a prompt ('' is the empty prompt).`);
+    const guidance = condition?.guidance ?? 1;
+    if (guidance === 1) return this.pipeline.predict(x, sigmas, this.image, new Array<Float32Array>(batch).fill(text.cond));
+    // Prompt and negative prompt in one call ([cond; uncond]), as diffusers batches them.
+    const doubled = new Float32Array(2 * x.length);
+    doubled.set(x);
+    doubled.set(x, x.length);
+    const both = await this.pipeline.predict(doubled, [...Array.from(sigmas), ...Array.from(sigmas)], this.image, [
+      ...new Array<Float32Array>(batch).fill(text.cond),
+      ...new Array<Float32Array>(batch).fill(text.uncond),
+    ]);
+    return combineGuidance(both.subarray(x.length), both.subarray(0, x.length), guidance);
+  }
+
+  async dispose(): Promise<void> {
+    // Views share the pipeline's sessions; the registry disposes the pipeline.
+  }
+}
