@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Studio } from './studio-page';
@@ -17,7 +16,6 @@ const TINY_SD = join(FIXTURES, 'tiny-sd');
 describe('a diffusers pipeline in the studio (painter serve + Chromium)', () => {
   let studio: Studio;
   let modelId: string;
-  const exports = mkdtempSync(join(tmpdir(), 'painter-e2e-diffusers-'));
 
   beforeAll(async () => {
     studio = await Studio.open(undefined, undefined, undefined, undefined, [FIXTURES]);
@@ -55,8 +53,9 @@ describe('a diffusers pipeline in the studio (painter serve + Chromium)', () => 
     await studio.page.getByTestId('step-slider').waitFor({ state: 'visible', timeout: 120_000 });
     await studio.waitForJob();
     expect(await studio.page.getByTestId('size-error').count()).toBe(0);
-    expect(await studio.page.getByTestId('run-title').textContent()).toContain('“a watercolor fox”');
-    expect(await studio.page.getByTestId('run-title').getAttribute('title')).toContain('Negative prompt: blurry');
+    expect(await studio.page.getByTestId('run-prompt').textContent()).toBe('“a watercolor fox” — not “blurry”');
+    expect(await studio.page.getByTestId('run-prompt').getAttribute('title')).toBe('Prompt: a watercolor fox\nNegative prompt: blurry');
+    expect(await studio.page.getByTestId('run-title').textContent()).toMatch(/64×64 · seed 1 · 8 steps · euler · guidance/);
     expect(await studio.stepLabel()).toMatch(/^Step 8 \/ 8 .*final image/);
     // The final image is decoded at 64×64 and is a picture, not a flat field.
     await expect.poll(() => studio.shown('x0-canvas')).toEqual({ shown: 'decoded', index: '8' });
@@ -122,18 +121,35 @@ describe('a diffusers pipeline in the studio (painter serve + Chromium)', () => 
     await studio.page.getByTestId('tab-studio').click();
   });
 
-  it('exports the latent run as a decoded filmstrip PNG', async () => {
-    const file = join(exports, 'strip.png');
-    await studio.page.getByTestId('export').click();
-    await studio.page.getByLabel('Filmstrip PNG').check();
-    await studio.page.locator('#export-path').fill(file);
-    await studio.page.getByTestId('export-confirm').click();
-    await expect.poll(() => studio.page.getByTestId('export-result').textContent(), { timeout: 60_000 }).toContain(file);
-    await studio.page.getByRole('button', { name: 'Close' }).click();
-    const png = readFileSync(file);
+  it('exports the latent run: a decoded filmstrip PNG, a timeline GIF and the raw latent trajectories', async () => {
+    const files: Record<string, string> = {};
+    for (const [kind, name] of [
+      ['Filmstrip PNG', 'strip.png'],
+      ['Animation GIF', 'timeline.gif'],
+      ['Trajectories (safetensors)', 'runs.safetensors'],
+    ] as const) {
+      // Browser mode writes only inside its workspace.
+      const file = join(studio.workspace, name);
+      files[name] = file;
+      await studio.page.getByTestId('export').click();
+      await studio.page.getByLabel(kind).check();
+      await studio.page.locator('#export-path').fill(file);
+      await studio.page.getByTestId('export-confirm').click();
+      await expect.poll(() => studio.page.getByTestId('export-result').textContent(), { timeout: 60_000 }).toContain(file);
+      await studio.page.getByRole('button', { name: 'Close' }).click();
+    }
+    const png = readFileSync(files['strip.png']!);
     expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
-    // PNG IHDR: the strip's frames are decoded images, 64 pixels high.
+    // PNG IHDR: the strip's frames are decoded images, at least 64 pixels high.
     expect(png.readUInt32BE(20)).toBeGreaterThanOrEqual(64);
+    const gif = readFileSync(files['timeline.gif']!);
+    expect(gif.subarray(0, 6).toString('ascii')).toBe('GIF89a');
+    // GIF logical screen: the frames are images at least as large as the decoded 64×64.
+    expect(gif.readUInt16LE(6)).toBeGreaterThanOrEqual(64);
+    const raw = readFileSync(files['runs.safetensors']!);
+    const header = JSON.parse(raw.toString('utf-8', 8, 8 + Number(raw.readBigUInt64LE(0)))) as Record<string, { shape: number[] }>;
+    // The latents themselves: 9 states of 4×8×8.
+    expect(header['run0.x_t']?.shape).toEqual([9, 4, 8, 8]);
   });
 
   it('removes the model from the list (the folder stays) and undo brings it back', async () => {
