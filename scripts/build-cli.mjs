@@ -11,6 +11,7 @@ if (existsSync('bench/gpu-providers.ts')) entryPoints['gpu-providers'] = 'bench/
 if (existsSync('bench/variations-bench.ts')) entryPoints['variations-bench'] = 'bench/variations-bench.ts';
 if (existsSync('bench/sampler-accuracy.ts')) entryPoints['sampler-accuracy'] = 'bench/sampler-accuracy.ts';
 if (existsSync('bench/local-patch.ts')) entryPoints['local-patch'] = 'bench/local-patch.ts';
+if (existsSync('bench/diffusers-bench.ts')) entryPoints['diffusers-bench'] = 'bench/diffusers-bench.ts';
 
 await build({
   entryPoints,

@@ -1,8 +1,9 @@
 /**
  * `painter`: the command-line face of the engine.
  *
- *   painter models [--json]
- *   painter sample --model ID [--class N] [--guidance G] [--steps N] [--sampler euler|heun|ddpm]
+ *   painter models [--json] | models add FOLDER | models remove ID
+ *   painter sample --model ID|FOLDER [--class N] [--prompt TEXT] [--negative-prompt TEXT]
+ *                  [--width W] [--height H] [--guidance G] [--steps N] [--sampler euler|heun|ddpm]
  *                  [--seed S] --out RUN.safetensors [--png STRIP.png] [--json]
  *   painter serve [--port P] [--workspace DIR] [--models DIR]...
  *
@@ -24,17 +25,22 @@ import { writeFileAtomic } from '../engine/safetensors';
 import { saveRunFile } from '../engine/service';
 import type { ProviderChoice } from '../api/contract';
 import { checkOverwrite } from './overwrite';
+import { decodedStripPng } from '../engine/diffusers/studio';
+import { isDiffusersFolder } from '../engine/diffusers/folder';
 
 const PACKAGE_ROOT = resolve(__dirname, '..', '..');
 
 const USAGE = `painter — watch diffusion models paint
 
   painter models [--json]
-  painter sample --model ID [--class N] [--guidance G] [--steps N] [--sampler euler|heun|ddpm]
+  painter models add FOLDER          (a model folder: manifest.json, or a diffusers ONNX folder)
+  painter models remove ID           (forgets an added folder; never touches its files)
+  painter sample --model ID|FOLDER [--class N] [--prompt TEXT] [--negative-prompt TEXT]
+                 [--width W] [--height H] [--guidance G] [--steps N] [--sampler euler|heun|ddpm]
                  [--seed S] --out RUN.safetensors [--png STRIP.png] [--json] [--force]
   painter serve [--port P] [--workspace DIR] [--models DIR]... [--run-memory MB] [--autosave-disk MB]
                 [--engine-memory MB]
-  painter evaluate --model ID [--samples N] [--conditional N] [--steps N] [--guidance 1,2,4]
+  painter evaluate --model ID|FOLDER [--samples N] [--conditional N] [--steps N] [--guidance 1,2,4]
                    [--json OUT.json] [--grid PREFIX] [--force]
   painter analyze trajectory|agreement|emergence|perturbation|teleport|retrieval|manifold|locality
                   --model ID|FOLDER [--seeds N] [--steps N] [--sampler S] [--class N]
@@ -51,6 +57,9 @@ Every verb that runs a model (models, sample, serve, evaluate, analyze, report, 
 --provider auto|webgpu|cuda|dml|coreml|cpu: the ONNX Runtime execution provider; auto
 tries WebGPU, CUDA, DirectML, CoreML (those this build has), then CPU, and says why it
 passed one over. Default: the studio's saved choice, else auto.
+--model takes a model id or a model folder's path (registered for that command only;
+\`painter models add\` keeps it). A diffusers folder (Optimum's \`optimum-cli export onnx\`
+layout) needs no manifest; text-to-image ones take --prompt, and their strips show VAE decodes.
 
 Environment: PAINTER_HOME (settings and autosaved runs; default ~/.config/painter),
 PAINTER_PROVIDER (the default for --provider), PAINTER_RUN_MEMORY_MB
@@ -76,6 +85,26 @@ function makeEngine(provider: ProviderChoice | undefined): Engine {
 }
 
 async function commandModels(args: string[], provider: ProviderChoice | undefined): Promise<void> {
+  const [action, target, ...more] = args;
+  if (action === 'add' || action === 'remove') {
+    if (target === undefined || target.startsWith('--') || more.length > 0) {
+      throw new PainterError('BAD_ARGUMENT', action === 'add' ? 'Usage: painter models add FOLDER' : 'Usage: painter models remove ID');
+    }
+    const engine = makeEngine(provider);
+    try {
+      if (action === 'add') {
+        const info = await engine.call('addModelFolder', { folder: resolve(target) });
+        const size = info.decoded ? `${info.decoded.image.width}×${info.decoded.image.height}` : `${info.image.width}×${info.image.height}`;
+        process.stdout.write(`Added ${info.id} (${info.kind}, ${size}${info.prompt ? ', takes a prompt' : ''}) from ${info.folder}\n`);
+      } else {
+        const { removed } = await engine.call('removeModel', { modelId: target });
+        process.stdout.write(`Removed ${removed} (its folder is untouched)\n`);
+      }
+    } finally {
+      await engine.dispose();
+    }
+    return;
+  }
   const flags = parseFlags(args, { values: [], switches: ['json'] }, 'models');
   const engine = makeEngine(provider);
   try {
@@ -112,9 +141,13 @@ function stripPng(run: RunRecord): Uint8Array {
 }
 
 async function commandSample(args: string[], provider: ProviderChoice | undefined): Promise<void> {
-  const flags = parseFlags(args, { values: ['model', 'class', 'guidance', 'steps', 'sampler', 'seed', 'out', 'png'], switches: ['json', 'force'] }, 'sample');
+  const flags = parseFlags(
+    args,
+    { values: ['model', 'class', 'guidance', 'steps', 'sampler', 'seed', 'out', 'png', 'prompt', 'negative-prompt', 'width', 'height'], switches: ['json', 'force'] },
+    'sample',
+  );
   const force = flags.switches.has('force');
-  const modelId = requiredFlag(flags, 'model', 'sample');
+  const modelArgument = requiredFlag(flags, 'model', 'sample');
   const out = resolve(requiredFlag(flags, 'out', 'sample'));
   if (!out.endsWith('.safetensors')) throw new PainterError('BAD_ARGUMENT', `--out must end in .safetensors; got "${out}".`);
   const png = flags.values.get('png');
@@ -125,8 +158,11 @@ async function commandSample(args: string[], provider: ProviderChoice | undefine
   }
   const engine = makeEngine(provider);
   try {
-    const info = await engine.registry.info(engine.registry.get(modelId).manifest.id);
+    const modelId = await engine.registry.resolveId(modelArgument);
+    const info = await engine.registry.info(modelId);
     const classText = flags.values.get('class');
+    const prompt = flags.values.get('prompt');
+    const negativePrompt = flags.values.get('negative-prompt');
     const summary = await engine.generate({
       modelId,
       seed: integerFlag(flags, 'seed', 0, 0, 2 ** 32 - 1),
@@ -134,15 +170,22 @@ async function commandSample(args: string[], provider: ProviderChoice | undefine
       sampler: sampler as SamplerName,
       classLabel: classText === undefined ? null : integerFlag(flags, 'class', 0, 0, 1_000_000),
       guidance: numberFlag(flags, 'guidance', info.defaultGuidance, 0, 50),
+      ...(prompt !== undefined ? { prompt } : {}),
+      ...(negativePrompt !== undefined ? { negativePrompt } : {}),
+      ...(flags.values.has('width') ? { width: integerFlag(flags, 'width', 0, 8, 4096) } : {}),
+      ...(flags.values.has('height') ? { height: integerFlag(flags, 'height', 0, 8, 4096) } : {}),
     });
     const run = engine.getRunRecord(summary.runId);
-    const pngBytes = png === undefined ? null : stripPng(run);
+    const pipeline = info.kind === 'diffusers' && info.space === 'latent' ? await engine.registry.loadPipeline(modelId) : null;
+    // Latent runs: the strip shows the VAE's decodes of x̂0 over x_t.
+    const pngBytes = png === undefined ? null : pipeline !== null ? await decodedStripPng(pipeline, run, 'both', Math.min(8, summary.stepCount)) : stripPng(run);
     serializeRun(run); // validate serialisation before touching any output path
     saveRunFile(out, run, { force });
     if (pngBytes !== null) writeFileAtomic(resolve(png!), pngBytes);
     if (flags.switches.has('json')) {
       const line = {
         model: modelId,
+        ...(prompt !== undefined ? { prompt } : {}),
         steps: summary.settings.steps,
         sampler: summary.settings.sampler,
         seed: summary.settings.seed,
@@ -203,12 +246,20 @@ async function commandServe(args: string[], provider: ProviderChoice | undefined
   process.on('SIGTERM', stop);
 }
 
+/** `--model PATH` → `--model ID` (the folder registered for this command), for verbs that take an id. */
+async function modelPathsToIds(args: string[], engine: Engine): Promise<string[]> {
+  const out = [...args];
+  for (let i = 0; i + 1 < out.length; i++) if (out[i] === '--model') out[i + 1] = await engine.registry.resolveId(out[i + 1]!);
+  return out;
+}
+
 /** The verbs that run (or list) models, and so take --provider. */
 const MODEL_VERBS = new Set(['models', 'sample', 'serve', 'evaluate', 'analyze', 'report', 'calibrate-local']);
 
 /**
- * `--models DIR`: a model folder (it has manifest.json) or a folder of model
- * folders; each becomes a model of this launch.
+ * `--models DIR`: a model folder (it has manifest.json, or is a diffusers
+ * folder with model_index.json) or a folder of model folders; each becomes a
+ * model of this launch.
  */
 function modelFoldersOf(folders: readonly string[]): string[] {
   const models: string[] = [];
@@ -217,12 +268,13 @@ function modelFoldersOf(folders: readonly string[]): string[] {
     if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory()) {
       throw new PainterError('BAD_ARGUMENT', `--models: ${quoteText(folder)} is not a folder.`, { path: folder });
     }
-    if (existsSync(join(folder, 'manifest.json'))) {
+    const isModel = (path: string): boolean => existsSync(join(path, 'manifest.json')) || isDiffusersFolder(path);
+    if (isModel(folder)) {
       models.push(folder);
       continue;
     }
-    const inside = readdirSync(folder, { withFileTypes: true }).filter((entry) => entry.isDirectory() && existsSync(join(folder, entry.name, 'manifest.json')));
-    if (inside.length === 0) throw new PainterError('BAD_ARGUMENT', `--models: ${quoteText(folder)} holds no manifest.json, nor folders that do.`, { path: folder });
+    const inside = readdirSync(folder, { withFileTypes: true }).filter((entry) => entry.isDirectory() && isModel(join(folder, entry.name)));
+    if (inside.length === 0) throw new PainterError('BAD_ARGUMENT', `--models: ${quoteText(folder)} holds no manifest.json or model_index.json, nor folders that do.`, { path: folder });
     models.push(...inside.map((entry) => join(folder, entry.name)));
   }
   return models;
@@ -248,7 +300,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'evaluate': {
         const engine = makeEngine(provider);
         try {
-          await (await import('./evaluate')).commandEvaluate(rest, engine);
+          await (await import('./evaluate')).commandEvaluate(await modelPathsToIds(rest, engine), engine);
         } finally {
           await engine.dispose();
         }

@@ -214,6 +214,18 @@ export class ModelRegistry {
     return model;
   }
 
+  /**
+   * A model id, or a model folder's path (`--model PATH`): a folder already
+   * registered gives its id; another is registered for this launch (loaded
+   * once, so a broken one is refused up front) without being remembered.
+   */
+  async resolveId(idOrFolder: string): Promise<string> {
+    if (this.models.has(idOrFolder)) return idOrFolder;
+    const folder = resolve(idOrFolder);
+    if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory()) return this.get(idOrFolder).manifest.id; // MODEL_NOT_FOUND, naming the known ids
+    return (this.list().find((m) => m.folder === folder) ?? (await this.addFolder(folder))).manifest.id;
+  }
+
   list(): RegisteredModel[] {
     return [...this.models.values()];
   }

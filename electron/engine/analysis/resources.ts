@@ -5,7 +5,7 @@
  * (`stats`, `judge`) and image shape; every choice can be overridden and each
  * is reported with where it came from.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AnalyticDenoiser } from '../denoisers/analytic';
 import type { GaussianModel } from '../denoisers/gaussian';
@@ -19,14 +19,7 @@ import { ProgressMeter, resolveRunSettings, sampleBatch, type AnalysisContext, t
 
 /** A model id, or a model folder (registered on the fly). */
 export async function resolveModel(registry: ModelRegistry, idOrFolder: string): Promise<{ model: RegisteredModel; denoiser: Denoiser }> {
-  let model: RegisteredModel;
-  try {
-    model = registry.get(idOrFolder);
-  } catch (error) {
-    if (!existsSync(idOrFolder) || !statSync(idOrFolder).isDirectory()) throw error;
-    const folder = resolve(idOrFolder);
-    model = registry.list().find((m) => m.folder === folder) ?? (await registry.addFolder(folder));
-  }
+  const model = registry.get(await registry.resolveId(idOrFolder));
   return { model, denoiser: await registry.load(model.manifest.id) };
 }
 

@@ -24,7 +24,12 @@ export function isDynamic(dim: number | string | undefined): boolean {
 }
 
 export class OnnxPart {
-  private constructor(private readonly graph: OnnxGraph) {}
+  /** Each input's declared dtype, read once (the feeds of every call are converted to it). */
+  private readonly inputTypes: Map<string, string>;
+
+  private constructor(private readonly graph: OnnxGraph) {
+    this.inputTypes = new Map(graph.inputs().map((entry) => [entry.name, entry.type]));
+  }
 
   /** Opens `path` on the provider choice (CPU fallback with notices); BAD_MODEL naming the file when ONNX Runtime cannot read it. */
   static async open(path: string, subject: string, provider: ProviderChoice, onNotice?: (message: string) => void): Promise<OnnxPart> {
@@ -77,9 +82,8 @@ export class OnnxPart {
 
   /** Runs the graph, each feed in the dtype its input declares; returns `output` as float32 with its dims. */
   async run(feeds: Record<string, Feed>, output: string): Promise<{ data: Float32Array; dims: number[] }> {
-    const inputs = this.inputs();
     const typed: Record<string, GraphFeed> = {};
-    for (const [name, feed] of Object.entries(feeds)) typed[name] = toGraphFeed(feed, inputs.find((entry) => entry.name === name)?.type ?? 'float32');
+    for (const [name, feed] of Object.entries(feeds)) typed[name] = toGraphFeed(feed, this.inputTypes.get(name) ?? 'float32');
     const result = await this.graph.run(typed, output);
     return { data: toFloat32(result.type, result.data, this.path), dims: result.dims };
   }

@@ -18,7 +18,7 @@ import type { ImageSpec, PredictionType } from '../manifest';
 import { vpAlpha, type NoiseSchedule } from '../schedules';
 import type { DiffusersFolder } from './folder';
 import { isDynamic, OnnxPart } from './onnx-part';
-import { parseSchedulerConfig, scheduleFromConfig } from './scheduler-config';
+import { parseSchedulerConfig, predictionOf, scheduleFromConfig, type DiffusersSchedule } from './scheduler-config';
 import { ClipTokenizer } from './tokenizer';
 import { Vae } from './vae';
 
@@ -31,20 +31,16 @@ export interface PipelineLoadOptions {
   onNotice?: (message: string) => void;
 }
 
-/** The discrete timestep a schedule feeds for σ (diffusers' grid), and the σ it stands for. */
-function unetTimestep(schedule: NoiseSchedule, sigma: number): { timestep: number; sigma: number } {
-  const discrete = schedule as NoiseSchedule & { timestepOf?: (sigma: number) => number };
-  if (typeof discrete.timestepOf !== 'function') throw new PainterError('BAD_MODEL', 'A diffusers schedule must be discrete (it has no timesteps).');
-  return { timestep: discrete.timestepOf(sigma), sigma: schedule.networkSigma(sigma) };
-}
-
-function predictionOf(type: string): PredictionType {
-  return type === 'v_prediction' ? 'v' : type === 'sample' ? 'x0' : 'epsilon';
+/** The timestep the UNet is fed at σ (diffusers' own, scheduler-config.ts), and the σ it stands for. */
+function unetTimestep(schedule: DiffusersSchedule, sigma: number): { timestep: number; sigma: number } {
+  return { timestep: schedule.timestepOf(sigma), sigma: schedule.networkSigma(sigma) };
 }
 
 export class DiffusersPipeline {
-  readonly schedule: NoiseSchedule;
+  readonly schedule: DiffusersSchedule;
   readonly prediction: PredictionType;
+  /** DDIM / DDPM `clip_sample`: x̂0 is clipped to ±this at every step (null: not clipped). */
+  readonly clipSample: number | null;
   /** Channels of the UNet's sample (4 for Stable Diffusion latents, 3 for a pixel pipeline). */
   readonly channels: number;
   /** The UNet's default grid (latent cells, or pixels for a pixel pipeline). */
@@ -73,6 +69,7 @@ export class DiffusersPipeline {
     const config = parseSchedulerConfig(folder.schedulerJson, folder.parts.schedulerConfig);
     this.schedule = scheduleFromConfig(config);
     this.prediction = predictionOf(config.predictionType);
+    this.clipSample = config.clipSample ? config.clipSampleRange : null;
     const sample = unet.expect('input', 'sample', FLOATS, [4], 'the noisy sample [batch, channels, height, width]');
     const [batch, channels, height, width] = sample.shape;
     this.channels = typeof channels === 'number' && channels > 0 ? channels : (folder.unetChannels ?? (folder.conditioning === 'text' ? 4 : 3));
@@ -282,7 +279,31 @@ export class DiffusersPipeline {
       else if (this.prediction === 'epsilon') for (let k = begin; k < stop; k++) x0[k] = (modelInput[k]! - s * output[k]!) / alpha;
       else for (let k = begin; k < stop; k++) x0[k] = alpha * modelInput[k]! - s * output[k]!;
     }
+    const clip = this.clipSample;
+    if (clip !== null) for (let k = 0; k < x0.length; k++) x0[k] = Math.min(clip, Math.max(-clip, x0[k]!));
     return x0;
+  }
+
+  /**
+   * Seconds per bare UNet call on `rows` rows of the grid `size` (feeds made
+   * once, a mid-schedule timestep): the denominator of the per-step overhead
+   * benchmark (bench/diffusers-bench.ts).
+   */
+  async timeBareForward(size: { height: number; width: number }, rows: number, repeats: number): Promise<number> {
+    const dim = this.channels * size.height * size.width;
+    const timestep = this.schedule.timestepOf(this.schedule.sigmaMax / 10);
+    const feeds: Record<string, { values: ArrayLike<number>; dims: number[] }> = {
+      sample: { values: new Float32Array(rows * dim).fill(0.1), dims: [rows, this.channels, size.height, size.width] },
+      timestep: this.timestepRank === 0 ? { values: [timestep], dims: [] } : this.timestepPerRow ? { values: new Array<number>(rows).fill(timestep), dims: [rows] } : { values: [timestep], dims: [1] },
+    };
+    if (this.folder.conditioning === 'text') {
+      const { tokens, width } = this.textShape ?? { tokens: 77, width: 768 };
+      feeds['encoder_hidden_states'] = { values: new Float32Array(rows * tokens * width).fill(0.01), dims: [rows, tokens, width] };
+    }
+    for (let i = 0; i < 3; i++) await this.unet.run(feeds, 'out_sample');
+    const started = performance.now();
+    for (let i = 0; i < repeats; i++) await this.unet.run(feeds, 'out_sample');
+    return (performance.now() - started) / 1000 / repeats;
   }
 
   async dispose(): Promise<void> {

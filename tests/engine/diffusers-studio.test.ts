@@ -1,0 +1,168 @@
+/**
+ * Latent runs through the engine's API (issue 10): generate with a prompt
+ * and a size, previews through the fitted linear map, decodeState and its
+ * cache, brushes painted on the decoded image, variations shown decoded, run
+ * files keeping latents and prompt settings, removeModel. The user's folder
+ * is never written.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModelInfo, RunSummary } from '../../electron/api/contract';
+import { applyPreview, fitPreviewMap, latentColourPush } from '../../electron/engine/diffusers/preview';
+import { readRun } from '../../electron/engine/runs';
+import { Engine } from '../../electron/engine/service';
+
+const FOLDER = join(__dirname, '..', 'fixtures', 'diffusers', 'tiny-sd');
+const home = mkdtempSync(join(tmpdir(), 'painter-dstudio-'));
+let engine: Engine;
+let info: ModelInfo;
+let run: RunSummary;
+
+function snapshot(folder: string): string[] {
+  return readdirSync(folder, { recursive: true })
+    .map(String)
+    .sort()
+    .map((name) => `${name} ${statSync(join(folder, name)).size} ${statSync(join(folder, name)).mtimeMs}`);
+}
+const before = snapshot(FOLDER);
+
+beforeAll(async () => {
+  engine = new Engine({ nativeModelsDir: join(home, 'no-bundled'), userDataDir: home, provider: 'cpu' });
+  info = await engine.call('addModelFolder', { folder: FOLDER });
+  run = await engine.call('generate', { jobId: 'g', modelId: info.id, seed: 3, steps: 8, sampler: 'euler', classLabel: null, guidance: 7.5, prompt: 'a watercolor fox', negativePrompt: 'blurry, dark photo', width: 96, height: 64 });
+});
+afterAll(async () => {
+  await engine.dispose();
+});
+
+describe('the linear preview map', () => {
+  it('recovers an exactly linear decoder (each cell a flat block of W·z + b) to rounding', () => {
+    const W = [
+      [0.3, -0.2, 0.1, 0.05],
+      [-0.1, 0.25, 0.0, 0.2],
+      [0.15, 0.05, -0.3, 0.1],
+    ];
+    const b = [0.1, -0.05, 0.2];
+    const latent = { channels: 4, height: 3, width: 5, range: [-1, 1] as [number, number] };
+    const scale = 2;
+    const count = 3;
+    const latents = Float32Array.from({ length: count * 4 * 15 }, (_, i) => Math.sin(i * 1.7) + 0.3 * Math.cos(i * 0.31));
+    const decoded = new Float32Array(count * 3 * 15 * scale * scale);
+    const rgb = applyPreview({ weights: W, bias: b, residual: 0, modelHash: '' }, latents, latent);
+    for (let n = 0; n < count; n++) {
+      for (let c = 0; c < 3; c++) {
+        for (let y = 0; y < 6; y++) for (let x = 0; x < 10; x++) decoded[((n * 3 + c) * 6 + y) * 10 + x] = rgb[((n * 3 + c) * 3 + (y >> 1)) * 5 + (x >> 1)]!;
+      }
+    }
+    const map = fitPreviewMap(latents, decoded, latent, scale, 'h');
+    // The fit's ridge (1e-6 per sample against latent second moments ≈ 0.5) shrinks weights by
+    // a few 1e-5 relative; agreement to 5e-5, residual at that bias's square.
+    map.weights.forEach((row, c) => row.forEach((w, k) => expect(w).toBeCloseTo(W[c]![k]!, 4)));
+    map.bias.forEach((value, c) => expect(value).toBeCloseTo(b[c]!, 4));
+    expect(map.residual).toBeLessThan(1e-8);
+    // The colour push's preview is the colour asked for (W·W⁺ = I on RGB).
+    const push = latentColourPush(map, [1, -0.5, 0.25]);
+    const seen = [0, 1, 2].map((c) => map.weights[c]!.reduce((sum, w, k) => sum + w * push[k]!, 0));
+    seen.forEach((value, c) => expect(value).toBeCloseTo([1, -0.5, 0.25][c]!, 9));
+  });
+});
+
+describe('a latent run in the studio', () => {
+  it('records latents on the grid of the asked size, the prompt settings, and each step on the scheduler\'s grid', () => {
+    const record = engine.getRunRecord(run.runId);
+    expect(record.image).toMatchObject({ channels: 4, height: 8, width: 12 });
+    expect(run.settings).toMatchObject({ prompt: 'a watercolor fox', negativePrompt: 'blurry, dark photo', width: 96, height: 64, guidance: 7.5 });
+    expect(run.stepCount).toBe(9);
+    expect(run.evaluations.at(-1)).toBe(8);
+    expect(info).toMatchObject({ kind: 'diffusers', defaultGuidance: 7.5, decoded: { sizeMultiple: 16 } });
+  });
+
+  it('getRun gives an RGB preview of every state through the map fitted once and kept in Painter\'s data folder', async () => {
+    const tensors = await engine.call('getRun', { runId: run.runId });
+    expect(tensors.preview?.image).toMatchObject({ channels: 3, height: 8, width: 12 });
+    expect(tensors.preview?.x0Hat).toHaveLength(9 * 3 * 8 * 12);
+    const saved = join(home, 'diffusers', info.id, 'preview.json');
+    expect(existsSync(saved)).toBe(true);
+    const map = JSON.parse(readFileSync(saved, 'utf8')) as { weights: number[][]; bias: number[] };
+    expect(map.weights).toHaveLength(3);
+    expect(tensors.preview!.x0Hat).toEqual(applyPreview({ ...map, residual: 0, modelHash: '' }, tensors.x0Hat, tensors.image));
+  });
+
+  it('decodeState decodes a recorded state with the VAE and serves it again from the cache', async () => {
+    const first = await engine.call('decodeState', { runId: run.runId, step: 8, which: 'x0Hat' });
+    expect(first.image).toEqual({ channels: 3, height: 64, width: 96, range: [-1, 1] });
+    const pipeline = await engine.registry.loadPipeline(info.id);
+    const record = engine.getRunRecord(run.runId);
+    const dim = 4 * 8 * 12;
+    expect(first.values).toEqual(await pipeline.vae!.decode(record.x0Hat.slice(8 * dim, 9 * dim), record.image));
+    const again = await engine.call('decodeState', { runId: run.runId, step: 8, which: 'x0Hat' });
+    expect(again).toBe(first);
+    await expect(engine.call('decodeState', { runId: run.runId, step: 9, which: 'xt' })).rejects.toThrow(/has states 0 to 8; got 9/);
+  });
+
+  it('a brush painted on the decoded image changes the latent where it was painted', async () => {
+    const branch = await engine.call('branch', {
+      jobId: 'b',
+      runId: run.runId,
+      step: 2,
+      brush: { kind: 'noise', points: [{ x: 80, y: 16 }], radius: 12, strength: 3, seed: 4 },
+    });
+    const parent = engine.getRunRecord(run.runId);
+    const child = engine.getRunRecord(branch.runId);
+    const dim = 4 * 8 * 12;
+    // At the branch step, the kick sits around latent cell (10, 2) = pixel (80, 16) / 8, radius 1.5 cells.
+    let inside = 0;
+    let outside = 0;
+    for (let c = 0; c < 4; c++) {
+      for (let y = 0; y < 8; y++) {
+        for (let x = 0; x < 12; x++) {
+          const i = 2 * dim + (c * 8 + y) * 12 + x;
+          const change = Math.abs(child.xt[i]! - parent.xt[i]!);
+          if (Math.hypot(x + 0.5 - 10, y + 0.5 - 2) < 1.5) inside += change;
+          else outside += change;
+        }
+      }
+    }
+    expect(inside).toBeGreaterThan(0.5);
+    expect(outside).toBe(0);
+    expect(branch.branch?.contentChange).toBeGreaterThan(0);
+  });
+
+  it('variations run in latent space and come back decoded at the run\'s size', async () => {
+    const grid = await engine.call('variations', { jobId: 'v', runId: run.runId, step: 3, family: 'x0-pcs', directions: 2, amplitudes: [-2, 0, 2] });
+    expect(grid.directions).toHaveLength(grid.count * 4 * 8 * 12);
+    expect(grid.decoded?.image).toEqual({ channels: 3, height: 64, width: 96, range: [-1, 1] });
+    expect(grid.decoded?.images).toHaveLength(grid.count * 3 * 3 * 64 * 96);
+  });
+
+  it('run files keep the latents and the prompt settings; the user\'s folder is never written', async () => {
+    const path = join(home, 'latent-run.safetensors');
+    await engine.call('saveRun', { runId: run.runId, path });
+    const read = readRun(path);
+    expect(read.summary.settings).toMatchObject({ prompt: 'a watercolor fox', negativePrompt: 'blurry, dark photo', width: 96, height: 64 });
+    expect(read.x0Hat).toEqual(engine.getRunRecord(run.runId).x0Hat);
+    expect(snapshot(FOLDER)).toEqual(before);
+  });
+
+  it('refuses prompts and sizes the model cannot take, naming why', async () => {
+    const base = { jobId: 'r', modelId: info.id, seed: 1, steps: 2, sampler: 'euler' as const, classLabel: null, guidance: 7.5 };
+    await expect(engine.call('generate', base)).rejects.toThrow(/needs a prompt/);
+    await expect(engine.call('generate', { ...base, prompt: 'x', width: 72 })).rejects.toThrow(/width must be a multiple of 16/);
+    await expect(engine.call('generate', { ...base, prompt: 'x', classLabel: 2 })).rejects.toThrow(/takes no class/);
+  });
+
+  it('removeModel forgets the folder (models.json too) and leaves its files', async () => {
+    expect(JSON.parse(readFileSync(join(home, 'models.json'), 'utf8'))).toEqual([FOLDER]);
+    expect(await engine.call('removeModel', { modelId: info.id })).toEqual({ removed: info.id });
+    expect((await engine.call('listModels', {})).map((m) => m.id)).not.toContain(info.id);
+    expect(JSON.parse(readFileSync(join(home, 'models.json'), 'utf8'))).toEqual([]);
+    expect(snapshot(FOLDER)).toEqual(before);
+    // Runs of it stay readable; a new engine does not list it.
+    expect(engine.getRunRecord(run.runId).summary.modelId).toBe(info.id);
+    const fresh = new Engine({ nativeModelsDir: join(home, 'no-bundled'), userDataDir: home, provider: 'cpu' });
+    expect((await fresh.call('listModels', {})).map((m) => m.id)).toEqual([]);
+    await fresh.dispose();
+  });
+});
