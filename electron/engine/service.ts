@@ -37,6 +37,7 @@ import { resolveStorageSettings, saveStorageSettings, toBudgets } from './storag
 import { trajectorySpace } from './trajectory-space';
 import { theoryChart } from './theory-charts';
 import { variationGrid } from './variations';
+import { decodedTimelineGif } from './diffusers/animation';
 import { DecodeCache, decodeRunState, decodeVariationGrid, decodedStripPng, latentBrush, prepareRun, runDenoiser, runPreview } from './diffusers/studio';
 import { applyPreview, type PreviewMap } from './diffusers/preview';
 
@@ -470,8 +471,13 @@ export class Engine {
       const bytes = pipeline?.vae ? await decodedStripPng(pipeline, run, layer, frames) : filmstripPng(run, layer, frames, scale);
       return writeExport(this.paths.forWrite(path), bytes);
     },
-    exportAnimation: async ({ runId, path, layer, frameMs, scale }) =>
-      writeExport(this.paths.forWrite(path), timelineGif(this.getRunRecord(runId), layer, frameMs, scale)),
+    exportAnimation: async ({ runId, path, layer, frameMs, scale }) => {
+      const run = this.getRunRecord(runId);
+      const pipeline = await this.pipelineOf(run.summary.modelId);
+      // Latent runs: the animation shows the VAE's decodes, like the strip.
+      const bytes = pipeline?.vae ? await decodedTimelineGif(pipeline, run, layer, frameMs) : timelineGif(run, layer, frameMs, scale);
+      return writeExport(this.paths.forWrite(path), bytes);
+    },
     exportTrajectories: async ({ runIds, path, includeGhost }) => {
       const runs = runIds.map((runId) => this.getRunRecord(runId));
       const ghosts = includeGhost ? await Promise.all(runIds.map((runId) => this.handlers.gaussianGhost({ runId }, {}))) : runs.map(() => null);
