@@ -92,6 +92,8 @@ function filePath(method: string, params: Record<string, unknown>, key: string, 
 /** Longest stroke, and largest direction (4 MB as float32, under the WebSocket message limit once base64-encoded). */
 const MAX_STROKE_POINTS = 512;
 const MAX_DIRECTION_VALUES = 1 << 20;
+/** A start image: up to RGB 2048×2048 (a latent pipeline's decoded size, DecodedSpec.maxSize). */
+const MAX_IMAGE_VALUES = 3 * 2048 * 2048;
 
 function direction(method: string, value: unknown): DirectionSource {
   const source = record(method, value, 'brush.direction');
@@ -295,8 +297,8 @@ const validators: { [M in ApiMethod]: Validator<M> } = {
     const method = 'generateFromImage';
     const { image, startStep, name, ...rest } = params;
     const request = validators.generate(rest);
-    if (!(image instanceof Float32Array) || image.length === 0 || image.length > MAX_DIRECTION_VALUES || !image.every((v) => Number.isFinite(v))) {
-      bad(method, `"image" must be a Float32Array of 1 to ${MAX_DIRECTION_VALUES} finite values.`);
+    if (!(image instanceof Float32Array) || image.length === 0 || image.length > MAX_IMAGE_VALUES || !image.every((v) => Number.isFinite(v))) {
+      bad(method, `"image" must be a Float32Array of 1 to ${MAX_IMAGE_VALUES} finite values.`);
     }
     return {
       ...request,

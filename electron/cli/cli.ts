@@ -52,8 +52,11 @@ const USAGE = `painter — watch diffusion models paint
   painter inspect RUN.safetensors|SESSION.painter|MODEL_FOLDER|JUDGE_FOLDER [--json]
   painter calibrate-local --model ID|FOLDER --out CALIBRATION.json [--delta ID] [--training N]
                   [--probes M] [--sigmas a,b] [--sizes 1,3,…] [--shift S] [--force]
+  painter stats --model ID|FOLDER --images DIR | --from-samples N [--prompt P] [--negative-prompt P]
+                [--guidance G] [--steps N] [--sampler S] [--seed S] [--rank K]
+                (Gaussian statistics of a diffusers pipeline's latents, for the ghost and the theory lab)
 
-Every verb that runs a model (models, sample, serve, evaluate, analyze, report, calibrate-local) takes
+Every verb that runs a model (models, sample, serve, evaluate, analyze, report, calibrate-local, stats) takes
 --provider auto|webgpu|cuda|dml|coreml|cpu: the ONNX Runtime execution provider; auto
 tries WebGPU, CUDA, DirectML, CoreML (those this build has), then CPU, and says why it
 passed one over. Default: the studio's saved choice, else auto.
@@ -254,7 +257,7 @@ async function modelPathsToIds(args: string[], engine: Engine): Promise<string[]
 }
 
 /** The verbs that run (or list) models, and so take --provider. */
-const MODEL_VERBS = new Set(['models', 'sample', 'serve', 'evaluate', 'analyze', 'report', 'calibrate-local']);
+const MODEL_VERBS = new Set(['models', 'sample', 'serve', 'evaluate', 'analyze', 'report', 'calibrate-local', 'stats']);
 
 /**
  * `--models DIR`: a model folder (it has manifest.json, or is a diffusers
@@ -326,13 +329,22 @@ export async function main(argv: string[]): Promise<number> {
         }
         return 0;
       }
+      case 'stats': {
+        const engine = makeEngine(provider);
+        try {
+          await (await import('./stats')).commandStats(rest, engine);
+        } finally {
+          await engine.dispose();
+        }
+        return 0;
+      }
       case undefined:
       case '--help':
       case 'help':
         process.stdout.write(`${USAGE}\n`);
         return command === undefined ? 2 : 0;
       default:
-        throw new PainterError('BAD_ARGUMENT', `Unknown command "${command}"; commands: models, sample, serve, analyze, report, evaluate, inspect (painter --help).`);
+        throw new PainterError('BAD_ARGUMENT', `Unknown command "${command}"; commands: models, sample, serve, analyze, report, evaluate, inspect, calibrate-local, stats (painter --help).`);
     }
   } catch (error) {
     const payload = toErrorPayload(error);

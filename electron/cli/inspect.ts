@@ -56,7 +56,11 @@ export async function commandInspect(args: string[]): Promise<void> {
       const model = await registry.addFolder(path);
       const info = await registry.info(model.manifest.id);
       const { channels, height, width } = info.image;
-      print({ ...info, kind: 'model', modelKind: info.kind }, [`model ${info.id} (${info.kind}, ${channels}×${height}×${width}, ${info.classes ? `${info.classes.length} classes` : 'unconditional'}): ${quoteText(info.name, 120)}`]);
+      // A diffusers folder: its latent grid, the decoded size and whether it takes a prompt.
+      const shape = info.decoded ? `latent ${channels}×${height}×${width} → ${info.decoded.image.width}×${info.decoded.image.height} images` : `${channels}×${height}×${width}`;
+      const conditioning = info.prompt ? 'takes a prompt' : info.classes ? `${info.classes.length} classes` : 'unconditional';
+      const about = info.kind === 'diffusers' ? `${quoteText(info.name, 120)}, ${quoteText(info.description, 160)}` : quoteText(info.name, 120);
+      print({ ...info, kind: 'model', modelKind: info.kind }, [`model ${info.id} (${info.kind}, ${shape}, ${conditioning}): ${about}`]);
     } finally {
       await registry.dispose();
     }

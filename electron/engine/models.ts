@@ -19,6 +19,7 @@ import { validateManifest } from './manifest-validate';
 import { isDiffusersFolder, readDiffusersFolder, type DiffusersFolder } from './diffusers/folder';
 import { DiffusersPipeline, LATENT_RANGE } from './diffusers/pipeline';
 import { fitPreviewFromVae, readPreviewMap, writePreviewMap, type PreviewMap } from './diffusers/preview';
+import { savedLatentStats } from './diffusers/stats';
 
 export interface RegisteredModel {
   manifest: ModelManifest;
@@ -350,10 +351,20 @@ export class ModelRegistry {
     await Promise.all(pipelines.map(async ([, pending]) => (await pending.catch(() => null))?.dispose()));
   }
 
-  /** The Gaussian statistics a model names (its own for a Gaussian), for theory overlays. */
+  /**
+   * The Gaussian statistics a model names (its own for a Gaussian), for theory
+   * overlays; for a diffusers folder, those `painter stats` saved for it in
+   * Painter's data folder (diffusers/stats.ts).
+   */
   statsPath(id: string): string | null {
-    const { manifest, folder } = this.get(id);
+    const { manifest, folder, manifestHash } = this.get(id);
+    if (manifest.kind === 'diffusers') return this.options.dataDir === undefined ? null : savedLatentStats(this.options.dataDir, id, folder, manifestHash);
     return manifest.stats === undefined ? null : join(folder, manifest.stats);
+  }
+
+  /** Painter's own data folder, where data derived from user models is kept (absent: in memory only). */
+  get dataDir(): string | undefined {
+    return this.options.dataDir;
   }
 
   /**

@@ -225,14 +225,29 @@ export class Engine {
     generateFromImage: ({ jobId, ...request }, context) =>
       this.runJob(jobId, 'interactive', context, async (signal, reporter) => {
         const model = this.registry.get(request.modelId);
+        let denoiser: Denoiser;
+        let start = request;
+        let map: PreviewMap | null = null;
         if (model.manifest.kind === 'diffusers') {
-          throw new PainterError('BAD_ARGUMENT', `Starting from an image is not available for diffusers pipelines yet ("${request.modelId}"); generate from noise instead.`, { modelId: request.modelId });
+          // The image is what the user sees (decoded pixels); a latent pipeline starts from its VAE encoding.
+          const pipeline = await this.registry.loadPipeline(request.modelId);
+          denoiser = (await prepareRun(pipeline, request)).denoiser;
+          if (pipeline.vae !== null) {
+            const decoded = pipeline.vae.imageOf(denoiser.image);
+            const expected = 3 * decoded.height * decoded.width;
+            if (request.image.length !== expected) {
+              throw new PainterError('BAD_ARGUMENT', `The image has ${request.image.length} values; a ${decoded.width}×${decoded.height} run of "${request.modelId}" starts from 3×${decoded.height}×${decoded.width}.`);
+            }
+            start = { ...request, image: await pipeline.vae.encode(request.image, decoded, denoiser.image.channels) };
+            map = await this.previewMapOf(request.modelId);
+          }
+        } else {
+          denoiser = await this.registry.load(request.modelId);
+          this.checkRequest(request, denoiser, await this.registry.info(request.modelId));
         }
-        const denoiser = await this.registry.load(request.modelId);
-        this.checkRequest(request, denoiser, await this.registry.info(request.modelId));
         const stepCount = request.steps + 1;
         const run = await runFromImage({
-          request,
+          request: start,
           denoiser,
           manifestHash: model.manifestHash,
           signal,
@@ -241,7 +256,7 @@ export class Engine {
               done,
               total,
               message: `From ${request.name}: step ${request.startStep + done} of ${request.steps}`,
-              preview: () => this.preview(denoiser.image, x0Hat, request.startStep + done - 1, stepCount),
+              preview: () => this.preview(denoiser.image, x0Hat, request.startStep + done - 1, stepCount, map),
             }),
         });
         this.keep(run);

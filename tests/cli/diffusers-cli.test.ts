@@ -72,6 +72,12 @@ describe('painter on a diffusers folder', () => {
     expect(existsSync(run)).toBe(false);
   });
 
+  it('inspect says what a diffusers folder is', () => {
+    const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'painter.cjs'), 'inspect', FOLDER], { env: { ...process.env, PAINTER_HOME: home }, encoding: 'utf-8' });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^model tiny-sd \(diffusers, latent 4×8×8 → 64×64 images, takes a prompt\): tiny-sd, StableDiffusionPipeline/m);
+  });
+
   it('models add keeps the folder across launches; models remove forgets it and leaves its files', () => {
     const before = snapshot(FOLDER);
     const added = painter('models', 'add', FOLDER);

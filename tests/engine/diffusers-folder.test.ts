@@ -4,7 +4,7 @@
  * the part's folder. Each refusal names the file and what was expected.
  * Copies of the fixture's tiny-sd in a temporary folder, changed one way each.
  */
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -58,14 +58,25 @@ describe('refused diffusers folders name the file and what was expected', () => 
     expect(error.message).toMatch(/unet\/model\.onnx has no input "sample" \(the noisy sample \[batch, channels, height, width\]\); its inputs are "latent_sample"/);
   });
 
-  it("an unconditional UNet in a text-to-image folder (no encoder_hidden_states)", async () => {
+  it('an unconditional pixel UNet in a text-to-image folder', async () => {
     const error = await refusal(
       copy('tiny-sd', (folder) => {
         rmSync(join(folder, 'unet', 'model.onnx_data'));
         cpSync(join(FIXTURES, 'tiny-ddpm', 'unet', 'model.onnx'), join(folder, 'unet', 'model.onnx'));
       }),
     );
-    expect(error.message).toMatch(/unet\/model\.onnx has no input "encoder_hidden_states" \(the text encoder's states/);
+    // The DDPM UNet works on 3-channel pixels: refused for its sample before its missing text input.
+    expect(error.message).toMatch(/unet\/model\.onnx takes 3-channel samples but the VAE's latents have 4 channels/);
+  });
+
+  it('a UNet whose sample is not the VAE\'s latent (channels differ, as an inpainting UNet\'s 9)', async () => {
+    const error = await refusal(
+      copy('tiny-sd', (folder) => {
+        const path = join(folder, 'vae_decoder', 'config.json');
+        writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), latent_channels: 9 }));
+      }),
+    );
+    expect(error.message).toMatch(/unet\/model\.onnx takes 4-channel samples but the VAE's latents have 9 channels/);
   });
 
   it('a text encoder whose input is not integer token ids', async () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelInfo, RunSummary } from '../../electron/api/contract';
 import { applyPreview, fitPreviewMap, latentColourPush } from '../../electron/engine/diffusers/preview';
+import { gaussianStatistics, latentStatsPath, latentsOfSamples, writeLatentStats } from '../../electron/engine/diffusers/stats';
 import { readRun } from '../../electron/engine/runs';
 import { Engine } from '../../electron/engine/service';
 
@@ -164,5 +165,61 @@ describe('a latent run in the studio', () => {
     const fresh = new Engine({ nativeModelsDir: join(home, 'no-bundled'), userDataDir: home, provider: 'cpu' });
     expect((await fresh.call('listModels', {})).map((m) => m.id)).toEqual([]);
     await fresh.dispose();
+  });
+});
+
+describe('a latent run from an image', () => {
+  it('encodes the decoded-size image with the VAE and starts from it (SDEdit) at the asked step', async () => {
+    const local = new Engine({ nativeModelsDir: join(home, 'no-bundled'), userDataDir: mkdtempSync(join(tmpdir(), 'painter-dstudio-img-')), provider: 'cpu' });
+    const { id } = await local.call('addModelFolder', { folder: FOLDER });
+    const size = 64;
+    const image = Float32Array.from({ length: 3 * size * size }, (_, i) => 0.8 * Math.sin(i / 97));
+    const summary = await local.call('generateFromImage', {
+      jobId: 'i',
+      modelId: id,
+      seed: 2,
+      steps: 6,
+      sampler: 'euler',
+      classLabel: null,
+      guidance: 5,
+      prompt: 'a fox',
+      image,
+      startStep: 3,
+      name: 'waves.png',
+    });
+    expect(summary.origin).toEqual({ kind: 'image', name: 'waves.png', step: 3 });
+    const record = local.getRunRecord(summary.runId);
+    const pipeline = await local.registry.loadPipeline(id);
+    const latent = await pipeline.vae!.encode(image, { channels: 3, height: size, width: size, range: [-1, 1] }, 4);
+    // Before the start step, x̂0 is the encoded image itself.
+    expect(record.x0Hat.subarray(0, latent.length)).toEqual(latent);
+    await expect(local.call('generateFromImage', { jobId: 'j', modelId: id, seed: 2, steps: 6, sampler: 'euler', classLabel: null, guidance: 5, prompt: 'a fox', image: image.subarray(10), startStep: 3, name: 'x.png' })).rejects.toThrow(/starts from 3×64×64/);
+    await local.dispose();
+  });
+});
+
+describe('the theory lab on latent runs', () => {
+  it('with latent statistics saved by painter stats: the Gaussian ghost, the 3-D view and a theory chart of a latent run', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'painter-dstudio-theory-'));
+    const local = new Engine({ nativeModelsDir: join(data, 'no-bundled'), userDataDir: data, provider: 'cpu' });
+    const { id } = await local.call('addModelFolder', { folder: FOLDER });
+    const pipeline = await local.registry.loadPipeline(id);
+    const latents = await latentsOfSamples(pipeline, { count: 24, steps: 4, sampler: 'euler', seed: 100, prompt: 'a fox', negativePrompt: '', guidance: 3 });
+    const dim = pipeline.denoiser().dim;
+    writeLatentStats(latentStatsPath(data, id), gaussianStatistics(latents, 24, dim, 16), {
+      folder: FOLDER,
+      registration: local.registry.get(id).manifestHash,
+      source: 'samples: 24',
+      image: pipeline.gridImage(),
+    });
+    const summary = await local.call('generate', { jobId: 'g', modelId: id, seed: 5, steps: 6, sampler: 'euler', classLabel: null, guidance: 3, prompt: 'a fox' });
+    const ghost = await local.call('gaussianGhost', { runId: summary.runId });
+    expect(ghost.available).toBe(true);
+    const space = await local.call('trajectorySpace', { jobId: 't', runId: summary.runId, count: 3, basis: 'run' });
+    expect(space.seeds).toHaveLength(3);
+    expect(space.ghost).not.toBeNull();
+    const chart = await local.call('theory', { jobId: 'e', runId: summary.runId, analysis: 'emergence', seeds: 2 });
+    expect(chart).toMatchObject({ runId: summary.runId, modelId: id });
+    await local.dispose();
   });
 });

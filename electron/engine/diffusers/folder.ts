@@ -46,6 +46,8 @@ export interface DiffusersFolder {
   scalingFactor: number;
   /** Pixels per latent cell: 2^(VAE blocks − 1), 8 for Stable Diffusion. */
   vaeScale: number;
+  /** The VAE's `latent_channels` (4 for Stable Diffusion), when its config gives it. */
+  latentChannels: number | null;
   /** unet/config.json `sample_size` (latent cells), when given. */
   sampleSize: number | null;
   /** unet/config.json `in_channels`, when given. */
@@ -198,6 +200,7 @@ export function readDiffusersFolder(folder: string, checkRead: (path: string) =>
 
   let scalingFactor = 0.18215;
   let vaeScale = 8;
+  let latentChannels: number | null = null;
   for (const part of ['vae_decoder', 'vae_encoder', 'vae']) {
     const config = readConfig(join(folder, part, 'config.json'), 'a VAE configuration', checkRead, files);
     if (config === null) continue;
@@ -208,6 +211,8 @@ export function readDiffusersFolder(folder: string, checkRead: (path: string) =>
     }
     const blocks = config['block_out_channels'];
     if (Array.isArray(blocks) && blocks.length >= 1 && blocks.length <= 8) vaeScale = 2 ** (blocks.length - 1);
+    const channels = config['latent_channels'];
+    if (typeof channels === 'number' && Number.isInteger(channels) && channels >= 1 && channels <= 64) latentChannels = channels;
     break;
   }
   const unetConfig = readConfig(join(folder, 'unet', 'config.json'), 'a UNet configuration', checkRead, files);
@@ -229,6 +234,7 @@ export function readDiffusersFolder(folder: string, checkRead: (path: string) =>
     schedulerJson,
     scalingFactor,
     vaeScale: latent ? vaeScale : 1,
+    latentChannels: latent ? latentChannels : null,
     sampleSize,
     unetChannels,
     unetDownsampling,

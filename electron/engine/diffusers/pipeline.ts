@@ -73,6 +73,14 @@ export class DiffusersPipeline {
     const sample = unet.expect('input', 'sample', FLOATS, [4], 'the noisy sample [batch, channels, height, width]');
     const [batch, channels, height, width] = sample.shape;
     this.channels = typeof channels === 'number' && channels > 0 ? channels : (folder.unetChannels ?? (folder.conditioning === 'text' ? 4 : 3));
+    const latentChannels = folder.latentChannels ?? (folder.parts.vaeDecoder !== null ? 4 : null);
+    if (latentChannels !== null && this.channels !== latentChannels) {
+      throw new PainterError(
+        'BAD_MODEL',
+        `${quoteText(unet.path)} takes ${this.channels}-channel samples but the VAE's latents have ${latentChannels} channels (an inpainting or image-conditioned UNet?); Painter runs text-to-image UNets whose sample is the latent itself.`,
+        { path: unet.path, channels: this.channels, latentChannels },
+      );
+    }
     this.fixedBatch = isDynamic(batch) ? null : (batch as number);
     this.fixedSize = isDynamic(height) || isDynamic(width) ? null : { height: height as number, width: width as number };
     const fallback = folder.sampleSize ?? (folder.parts.vaeDecoder !== null ? 64 : 32);
@@ -82,8 +90,10 @@ export class DiffusersPipeline {
     this.timestepPerRow = timestep.shape.length === 1 && isDynamic(timestep.shape[0]);
     unet.expect('output', 'out_sample', FLOATS, [4], 'the UNet output [batch, channels, height, width]');
     const described = new Set(['sample', 'timestep']);
+    let unetTextWidth: number | null = null;
     if (folder.conditioning === 'text') {
-      unet.expect('input', 'encoder_hidden_states', FLOATS, [3], "the text encoder's states [batch, tokens, width]");
+      const hidden = unet.expect('input', 'encoder_hidden_states', FLOATS, [3], "the text encoder's states [batch, tokens, width]");
+      if (!isDynamic(hidden.shape[2])) unetTextWidth = hidden.shape[2] as number;
       described.add('encoder_hidden_states');
     }
     const extra = unet.inputs().filter((entry) => !described.has(entry.name));
@@ -105,6 +115,13 @@ export class DiffusersPipeline {
       }
       const [, tokens, stateWidth] = states.shape;
       if (!isDynamic(tokens) && !isDynamic(stateWidth)) this.textShape = { tokens: tokens as number, width: stateWidth as number };
+      if (unetTextWidth !== null && !isDynamic(stateWidth) && stateWidth !== unetTextWidth) {
+        throw new PainterError(
+          'BAD_MODEL',
+          `${quoteText(textEncoder.path)} gives ${String(stateWidth)}-wide states but ${quoteText(unet.path)} reads ${unetTextWidth}-wide encoder_hidden_states; the text encoder and the UNet are not from the same pipeline.`,
+          { path: textEncoder.path, width: stateWidth, expected: unetTextWidth },
+        );
+      }
     }
   }
 

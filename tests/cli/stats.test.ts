@@ -1,0 +1,71 @@
+/**
+ * `painter stats` on the diffusers fixture: statistics saved in Painter's data
+ * folder (PAINTER_HOME), never in the model folder, from samples or images.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { encodePng } from '../../electron/engine/png';
+import { readSafetensors, readSafetensorsMetadata } from '../../electron/engine/safetensors';
+
+const ROOT = join(__dirname, '..', '..');
+const MODEL = join(ROOT, 'tests', 'fixtures', 'diffusers', 'tiny-sd');
+const home = mkdtempSync(join(tmpdir(), 'painter-stats-cli-'));
+
+function painter(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'painter.cjs'), ...args, '--provider', 'cpu'], {
+    env: { ...process.env, PAINTER_HOME: home },
+    encoding: 'utf-8',
+    timeout: 60_000,
+  });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(() => {
+  const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT, encoding: 'utf-8' });
+  expect(build.status, build.stderr).toBe(0);
+});
+
+describe('painter stats', () => {
+  const statsFile = join(home, 'diffusers', 'tiny-sd', 'stats.safetensors');
+  const modelFiles = readdirSync(MODEL, { recursive: true }).sort();
+
+  it('from generated samples', () => {
+    const result = painter('stats', '--model', MODEL, '--from-samples', '6', '--steps', '3', '--prompt', 'a watercolor fox', '--rank', '4');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`Wrote ${statsFile}`);
+    expect(result.stdout).toMatch(/6 latents of 4×8×8 \(D = 256\) from samples: 6 × 3 euler steps, seeds 0…5, prompt "a watercolor fox"/);
+    const file = readSafetensors(statsFile);
+    expect(file.tensors.get('mean')!.shape).toEqual([256]);
+    expect(file.tensors.get('eigvecs')!.shape).toEqual([256, 4]);
+    expect(file.tensors.get('eigvals')!.shape).toEqual([4]);
+    expect(file.tensors.get('residual_variance')!.shape).toEqual([1]);
+    expect(readSafetensorsMetadata(statsFile)).toMatchObject({ generator: 'painter stats', folder: MODEL, count: '6', image: '4x8x8' });
+    expect(readdirSync(MODEL, { recursive: true }).sort()).toEqual(modelFiles);
+  });
+
+  it('from a folder of PNG images', () => {
+    const images = join(home, 'images');
+    mkdirSync(images);
+    for (let k = 0; k < 3; k++) {
+      const pixels = new Uint8Array(80 * 100 * 3).map((_, i) => (i * (k + 3)) % 251);
+      writeFileSync(join(images, `${k}.png`), encodePng({ width: 100, height: 80, channels: 3, pixels }));
+    }
+    const result = painter('stats', '--model', MODEL, '--images', images);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`3 latents of 4×8×8 (D = 256) from images: ${images}`);
+    expect(readSafetensors(statsFile).tensors.get('eigvals')!.shape).toEqual([2]);
+    expect(existsSync(join(MODEL, 'stats.safetensors'))).toBe(false);
+  });
+
+  it('refuses a model that is not a diffusers pipeline, and a missing source', () => {
+    const other = painter('stats', '--model', 'fashion-mnist-gaussian', '--from-samples', '4');
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/is a gaussian model; stats computes the statistics of diffusers pipelines/);
+    const neither = painter('stats', '--model', MODEL);
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toMatch(/exactly one of --images DIR .* or --from-samples N/);
+  });
+});
