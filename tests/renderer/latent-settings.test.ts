@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelInfo, RunSummary, RunTensors } from '../../electron/api/contract';
-import { decodedImage, differenceImage, shownStates, variationCellImage } from '../../renderer/lib/latent-view';
+import { applyPreviewMap, decodedImage, differenceImage, previewMapOf, shownStates, variationCellImage } from '../../renderer/lib/latent-view';
 import { promptTooltip, quotedPrompt } from '../../renderer/lib/run-text';
 import { history } from '../../renderer/lib/state/history.svelte';
 import { models } from '../../renderer/lib/state/models.svelte';
@@ -125,5 +125,48 @@ describe('what the studio draws for a latent run', () => {
     expect(quotedPrompt({ prompt: '' })).toBe('(empty prompt)');
     expect(quotedPrompt({})).toBeNull();
     expect(promptTooltip({ prompt: 'a fox', negativePrompt: 'blurry' })).toBe('Prompt: a fox\nNegative prompt: blurry');
+  });
+});
+
+describe("a latent run's preview map, recovered from its own states", () => {
+  const latent = { channels: 4, height: 3, width: 5, range: [-4, 4] as [number, number] };
+  const previewImage = { channels: 3, height: 3, width: 5, range: [-1, 1] as [number, number] };
+  const map = {
+    weights: [
+      [0.3, -0.2, 0.1, 0.05],
+      [-0.1, 0.25, 0, 0.2],
+      [0.15, 0.05, -0.3, 0.1],
+    ],
+    bias: [0.1, -0.05, 0.2],
+  };
+  // Deterministic, well-spread latents: 3 states of 4×3×5 (a quadratic phase, so the channels are not linearly dependent).
+  const states = (offset: number): Float32Array => Float32Array.from({ length: 3 * 60 }, (_, i) => Math.sin(0.37 * i * i + offset) * 2);
+  function runOf(previewOf: (z: Float32Array) => Float32Array): RunTensors {
+    const xt = states(0);
+    const x0Hat = states(0.5);
+    return {
+      summary: { runId: 'm', modelId: 'tiny-sd', stepCount: 3, settings: { modelId: 'tiny-sd', seed: 1, steps: 2, sampler: 'euler', classLabel: null, guidance: 1 } },
+      image: latent,
+      xt,
+      x0Hat,
+      preview: { image: previewImage, xt: previewOf(xt), x0Hat: previewOf(x0Hat) },
+    } as RunTensors;
+  }
+
+  it('is the engine\'s affine map to float32 rounding (1e-5), and maps a direction without the bias', () => {
+    const found = previewMapOf(runOf((z) => applyPreviewMap(map, z, latent)));
+    expect(found).not.toBeNull();
+    found!.weights.flat().forEach((w, i) => expect(w).toBeCloseTo(map.weights.flat()[i]!, 5));
+    found!.bias.forEach((b, i) => expect(b).toBeCloseTo(map.bias[i]!, 5));
+    const direction = new Float32Array(60);
+    direction[0] = 1; // channel 0 of cell 0
+    const colour = applyPreviewMap(map, direction, latent, false);
+    expect([colour[0], colour[15], colour[30]].map((v) => Number(v!.toFixed(6)))).toEqual([0.3, -0.1, 0.15]);
+    expect(colour[1]).toBe(0);
+  });
+
+  it('is refused when the previews are no affine map of the states (nothing is drawn rather than a wrong picture)', () => {
+    const clipped = (z: Float32Array): Float32Array => applyPreviewMap(map, z, latent).map((v) => Math.tanh(3 * v));
+    expect(previewMapOf(runOf(clipped))).toBeNull();
   });
 });
