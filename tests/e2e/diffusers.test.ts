@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodePng } from '../../electron/engine/png';
 import { Studio } from './studio-page';
 
 /**
@@ -118,6 +119,9 @@ describe('a diffusers pipeline in the studio (painter serve + Chromium)', () => 
     expect(cells[0]!.width).toBe(64);
     expect(cells[0]!.spread).toBeGreaterThan(1);
     expect(cells[0]!.pixels).not.toEqual(cells[1]!.pixels);
+    // Each latent direction is drawn as the colour change it makes (through the run's preview map).
+    expect(await studio.page.getByTestId('direction-0').evaluate((element) => element.tagName)).toBe('CANVAS');
+    expect((await studio.canvasStats('direction-0')).spread).toBeGreaterThan(1);
     await studio.page.getByTestId('tab-studio').click();
   });
 
@@ -150,6 +154,24 @@ describe('a diffusers pipeline in the studio (painter serve + Chromium)', () => 
     const header = JSON.parse(raw.toString('utf-8', 8, 8 + Number(raw.readBigUInt64LE(0)))) as Record<string, { shape: number[] }>;
     // The latents themselves: 9 states of 4×8×8.
     expect(header['run0.x_t']?.shape).toEqual([9, 4, 8, 8]);
+  });
+
+  it('a dropped image starts a latent run: given at the decoded size, encoded by the VAE in the engine', async () => {
+    const rows = await studio.treeRows().count();
+    const width = 48;
+    const height = 40;
+    const pixels = new Uint8Array(width * height * 3);
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) pixels.set(x > 12 && x < 36 && y > 8 && y < 32 ? [250, 230, 60] : [10, 20, 90], (y * width + x) * 3);
+    await studio.dropFiles([{ name: 'fox.png', bytes: encodePng({ width, height, channels: 3, pixels }), type: 'image/png' }]);
+    await studio.page.getByTestId('image-start-dialog').waitFor({ state: 'visible' });
+    const seen = await studio.canvasStats('image-start-preview');
+    expect(seen.width).toBe(64); // the decoded size of the next run, not the 8×8 latent grid
+    expect(seen.spread).toBeGreaterThan(10);
+    await studio.page.getByTestId('image-start-confirm').click();
+    await expect.poll(() => studio.treeRows().count(), { timeout: 60_000 }).toBe(rows + 1);
+    await studio.waitForJob();
+    expect(await studio.page.getByTestId('origin-badge').textContent()).toMatch(/from fox\.png at step \d+/);
+    await expect.poll(() => studio.shown('x0-canvas')).toMatchObject({ shown: 'decoded' });
   });
 
   it('removes the model from the list (the folder stays) and undo brings it back', async () => {
