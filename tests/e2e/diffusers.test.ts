@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng } from '../../electron/engine/png';
@@ -183,5 +185,38 @@ describe('a diffusers pipeline in the studio (painter serve + Chromium)', () => 
     await studio.page.locator('body').click({ position: { x: 5, y: 5 } });
     await studio.page.keyboard.press('Control+z');
     await expect.poll(() => item.count()).toBe(1);
+  });
+});
+
+describe('the theory on a latent run, with the latent statistics of painter stats', () => {
+  let studio: Studio;
+  const home = mkdtempSync(join(tmpdir(), 'painter-e2e-latent-stats-'));
+
+  beforeAll(async () => {
+    // What a user does first: `painter stats --model PATH --from-samples N` (saved in Painter's data folder, never in the model's).
+    const stats = spawnSync(
+      process.execPath,
+      [join(__dirname, '..', '..', 'bin', 'painter.cjs'), 'stats', '--model', TINY_SD, '--from-samples', '12', '--steps', '4', '--prompt', 'a watercolor fox', '--rank', '6', '--provider', 'cpu'],
+      { env: { ...process.env, PAINTER_HOME: home }, encoding: 'utf-8', timeout: 120_000 },
+    );
+    expect(stats.status, stats.stderr).toBe(0);
+    studio = await Studio.open(undefined, home, undefined, undefined, [FIXTURES]);
+    await studio.modelItems().first().waitFor({ timeout: 30_000 });
+  });
+  afterAll(async () => {
+    await studio?.close();
+  });
+
+  it("draws the Gaussian ghost of a latent run through the run's own preview map, beside x̂0 and xₜ", async () => {
+    await studio.addModelFolder(TINY_SD);
+    await studio.page.getByTestId('prompt').fill('a watercolor fox');
+    await studio.setField('#steps', '6');
+    await studio.generate();
+    await studio.page.getByTestId('ghost-canvas').waitFor({ timeout: 60_000 });
+    await studio.showStep(2);
+    const ghost = await studio.canvasStats('ghost-canvas');
+    expect(ghost.width).toBe(64); // drawn at the decoded size, like the run
+    expect(ghost.spread).toBeGreaterThan(1);
+    expect(await studio.shown('ghost-canvas')).toEqual({ shown: 'state', index: '2' });
   });
 });
