@@ -124,6 +124,16 @@ describe('a diffusers pipeline in the studio (painter serve + Chromium)', () => 
     // Each latent direction is drawn as the colour change it makes (through the run's preview map).
     expect(await studio.page.getByTestId('direction-0').evaluate((element) => element.tagName)).toBe('CANVAS');
     expect((await studio.canvasStats('direction-0')).spread).toBeGreaterThan(1);
+
+    // Local variations: the region is painted on the preview's latent grid (sizes in cells).
+    await studio.page.getByTestId('family-local').check();
+    expect(await studio.page.getByLabel('Region brush radius (latent cells)').locator('option').first().textContent()).toBe('1 cell');
+    await studio.drag('region-canvas', [0.2, 0.2], [0.5, 0.5]);
+    await studio.page.getByTestId('find-variations').click();
+    await expect.poll(() => studio.page.getByTestId('search-caption').textContent(), { timeout: 170_000 }).toMatch(/Rest kept fixed/);
+    await studio.waitForJob();
+    expect((await studio.canvasStats('variation-0-0')).width).toBe(64);
+    await studio.page.getByTestId('family-jacobian').check();
     await studio.page.getByTestId('tab-studio').click();
   });
 
