@@ -16,7 +16,8 @@
  *   ≤ 30 s; both with the run's settings on the Fashion-MNIST network.
  *
  * - Latent runs (issue 10), on the tiny Stable Diffusion fixture
- *   (tests/fixtures/diffusers/tiny-sd, 30 steps): arriving at a step for the
+ *   (tests/fixtures/diffusers/tiny-sd, 30 steps, at its own 64×64 and at
+ *   Stable Diffusion 1.5's 512×512 canvas): arriving at a step for the
  *   first time → its preview on screen (target ≤ 50 ms); a step whose preview
  *   is cached → on screen (target < 16 ms); the VAE decode of the step on
  *   screen arriving after it (engine decode + transport); a step whose decode
@@ -236,7 +237,10 @@ interface LatentResults {
   alreadyDecoded: number;
 }
 
-async function latentBrowser(): Promise<LatentResults> {
+/** Decoded sizes measured: the fixture's own, and the canvas of a Stable Diffusion 1.5 run. */
+const LATENT_SIZES = [64, 512];
+
+async function latentBrowser(size: number): Promise<LatentResults> {
   if (CHROMIUM === undefined) throw new Error('No Chromium found; install Debian\'s chromium or set CHROMIUM_PATH.');
   const userDataDir = mkdtempSync(join(tmpdir(), 'painter-bench-latent-'));
   const server = await startServer({
@@ -259,6 +263,8 @@ async function latentBrowser(): Promise<LatentResults> {
     await page.locator('[data-testid="model-item"][data-model-id="tiny-sd"]').click();
     await page.getByTestId('prompt').fill('a watercolor fox');
     await page.locator('#steps').fill(String(LATENT_STEPS));
+    await page.locator('#width').fill(String(size));
+    await page.locator('#height').fill(String(size));
     await page.getByTestId('generate').click();
     await page.getByTestId('step-slider').waitFor({ timeout: 120_000 });
     await page.waitForFunction(() => !document.querySelector('[data-testid="cancel"]'));
@@ -304,10 +310,10 @@ async function latentBrowser(): Promise<LatentResults> {
   }
 }
 
-function printLatent(latent: LatentResults): void {
+function printLatent(latent: LatentResults, size: number): void {
   const median = (values: number[]): number => quantile(values, 0.5);
   const line = (values: number[]): string => `median ${median(values).toFixed(2)} ms, p95 ${quantile(values, 0.95).toFixed(2)} ms, max ${Math.max(...values).toFixed(2)} ms`;
-  console.log(`Latent run (tiny-sd fixture, 4×8×8 latents decoded to 64×64, ${LATENT_STEPS} steps; x̂0 and xₜ panes)`);
+  console.log(`Latent run (tiny-sd fixture, 4×${size / 8}×${size / 8} latents decoded to ${size}×${size}, ${LATENT_STEPS} steps; x̂0 and xₜ panes)`);
   console.log(`  first arrival at a step → preview on screen: ${line(latent.arriveMs)} (target ≤ 50 ms; ratio to target ${(median(latent.arriveMs) / 50).toFixed(3)})`);
   console.log(`  step with its preview cached → on screen: ${line(latent.cachedPreviewMs)} (target < 16 ms; ratio ${(median(latent.cachedPreviewMs) / 16).toFixed(3)})`);
   console.log(`    (${latent.alreadyDecoded} of ${latent.cachedPreviewMs.length} of those steps were decoded in passing and showed the decode at once)`);
@@ -316,6 +322,7 @@ function printLatent(latent: LatentResults): void {
   console.log(
     JSON.stringify({
       latent: {
+        size,
         arriveMs: { median: median(latent.arriveMs), p95: quantile(latent.arriveMs, 0.95) },
         cachedPreviewMs: { median: median(latent.cachedPreviewMs), p95: quantile(latent.cachedPreviewMs, 0.95) },
         decodeMs: { median: median(latent.decodeMs), p95: quantile(latent.decodeMs, 0.95) },
@@ -328,7 +335,7 @@ function printLatent(latent: LatentResults): void {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--latent')) {
-    printLatent(await latentBrowser());
+    for (const size of LATENT_SIZES) printLatent(await latentBrowser(size), size);
     return;
   }
   if (!NETWORK) console.log('native-models/fashion-mnist is not installed: branch timings use the analytic Gaussian instead.');
@@ -346,7 +353,7 @@ async function main(): Promise<void> {
   console.log(`  first live-preview frame after Generate: median ${median(ui.firstPreviewMs).toFixed(0)} ms of ${ui.firstPreviewMs.map((v) => v.toFixed(0)).join(', ')} (target ≤ 200 ms)`);
   console.log(`  3-D view of ${ui.trajectories} seeds, press → drawn: ${ui.trajectorySeconds.toFixed(2)} s (target ≤ 5 s)`);
   console.log(`  perturbation chart, 4 seeds, press → drawn: ${ui.perturbationSeconds.toFixed(2)} s (target ≤ 30 s)`);
-  printLatent(await latentBrowser());
+  for (const size of LATENT_SIZES) printLatent(await latentBrowser(size), size);
   console.log(`  (machine load average now: ${loadavg().map((v) => v.toFixed(2)).join(', ')} on ${cpus().length} cores; the targets assume no other load)`);
   console.log(
     JSON.stringify({
