@@ -66,18 +66,6 @@ export function differenceImage(a: Float32Array, indexA: number, b: Float32Array
   return Float32Array.from(to, (value, i) => middle + (value - from[i]!) / 2);
 }
 
-/**
- * The image each variation cell holds: a latent run's cells come decoded
- * (or, from an engine that does not decode them, as previews); a pixel
- * run's are states of the run. Told apart by the values per cell.
- */
-export function variationCellImage(valuesPerCell: number, run: ImageSpec, shown: ShownStates): ImageSpec {
-  const candidates = shown.decoded !== null ? [shown.decoded.image, shown.image, run] : [run];
-  const found = candidates.find((image) => image.channels * image.height * image.width === valuesPerCell);
-  if (found === undefined) throw new RangeError(`A variation cell has ${valuesPerCell} values, which fits none of this run's images (${candidates.map((c) => `${c.channels}×${c.height}×${c.width}`).join(', ')}).`);
-  return found;
-}
-
 /** The engine's preview of a latent cell: rgb = W·z + b (3 rows of C weights; engine/diffusers/preview.ts). */
 export interface PreviewMap {
   weights: number[][];

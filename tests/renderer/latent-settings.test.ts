@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelInfo, RunSummary, RunTensors } from '../../electron/api/contract';
-import { applyPreviewMap, decodedImage, differenceImage, previewMapOf, shownStates, variationCellImage } from '../../renderer/lib/latent-view';
+import { applyPreviewMap, decodedImage, differenceImage, previewMapOf, shownStates } from '../../renderer/lib/latent-view';
 import { promptTooltip, quotedPrompt } from '../../renderer/lib/run-text';
 import { history } from '../../renderer/lib/state/history.svelte';
 import { models } from '../../renderer/lib/state/models.svelte';
@@ -103,13 +103,6 @@ describe('what the studio draws for a latent run', () => {
     // A pixel run is drawn as it is.
     const plain = { ...tensors, preview: undefined } as RunTensors;
     expect(shownStates(plain, [sd])).toMatchObject({ image: sd.image, decoded: null });
-  });
-
-  it('tells decoded variation cells from previews by their size, and refuses a size that fits nothing', () => {
-    const shown = shownStates(tensors, [sd]);
-    expect(variationCellImage(3 * 64 * 64, sd.image, shown)).toMatchObject({ width: 64 });
-    expect(variationCellImage(3 * 8 * 8, sd.image, shown)).toBe(previewImage);
-    expect(() => variationCellImage(5, sd.image, shown)).toThrow(/5 values, which fits none/);
   });
 
   it('draws a difference about mid-grey (half the change, so the full range shows)', () => {
