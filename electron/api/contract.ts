@@ -138,7 +138,11 @@ export interface GenerateRequest {
   branchOf?: { runId: string; perturbation: string };
   /** Text-conditional models: the prompt (required there; '' is the empty prompt). */
   prompt?: string;
-  /** Text-conditional models: what classifier-free guidance steers away from ('' by default). */
+  /**
+   * Text-conditional models: what classifier-free guidance steers away from ('' by default).
+   * As in diffusers, their `guidance` of 1 or less means no guidance: the prompt alone
+   * (SD-Turbo runs at 0), not the unconditional model a class model's guidance 0 gives.
+   */
   negativePrompt?: string;
   /** Latent models: the decoded image's size in pixels (multiples of `DecodedSpec.sizeMultiple`); the model's default when absent. */
   width?: number;

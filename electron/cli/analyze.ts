@@ -3,7 +3,7 @@
  *
  *   painter analyze <trajectory|agreement|emergence|perturbation|teleport|retrieval|manifold>
  *                   --model ID|FOLDER [--seeds N] [--seed-base S] [--steps N] [--sampler S] [--class N]
- *                   [--guidance G] [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png]
+ *                   [--guidance G] [--prompt P] [--negative-prompt P] [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png]
  *   options: trajectory --components N · agreement --ev-sigmas a,b --probes N --gmm ID --delta ID ·
  *            emergence --directions K --spacing log|leading --region T,L,H,W · perturbation --inject-steps a,b --strengths a,b
  *            --direction random|data-pc:K|x0-pc:K|patch:S[@T,L] --convention model|vp · teleport --skips f,g --pc-dims N --bootstrap N
@@ -32,7 +32,7 @@ import { readMaskFile } from '../engine/mask-file';
 import { perturbationAnalysis, type DirectionSpec } from '../engine/analysis/perturbation';
 import { ANALYSIS_NAMES, runReport, type AnalysisName } from '../engine/analysis/report';
 import { renderReport } from '../engine/analysis/report-html';
-import { dataProbes, findAnalytic, findGaussian, findJudge, localTrainingOverlap, matchingClassGaussians, referenceModels, resolveModel } from '../engine/analysis/resources';
+import { dataProbes, findAnalytic, findGaussian, findJudge, localTrainingOverlap, matchingClassGaussians, referenceModels, resolveModel, withPrompt } from '../engine/analysis/resources';
 import { retrievalAnalysis } from '../engine/analysis/retrieval';
 import { teleportAnalysis } from '../engine/analysis/teleport';
 import { trajectoryAnalysis } from '../engine/analysis/trajectory';
@@ -43,7 +43,7 @@ import type { Engine } from '../engine/service';
 import { findGanGenerator } from '../engine/gan';
 import { checkOverwrite, JSON_GENERATOR } from './overwrite';
 
-const COMMON = ['model', 'seeds', 'seed-base', 'steps', 'sampler', 'class', 'guidance', 'gaussian', 'judge', 'json', 'png'];
+const COMMON = ['model', 'seeds', 'seed-base', 'steps', 'sampler', 'class', 'guidance', 'prompt', 'negative-prompt', 'gaussian', 'judge', 'json', 'png'];
 const SPECIFIC: Record<AnalysisName, string[]> = {
   trajectory: ['components'],
   agreement: ['ev-sigmas', 'probes', 'gmm', 'delta', 'local'],
@@ -226,7 +226,9 @@ export async function commandAnalyze(args: string[], engine: Engine): Promise<vo
   if (pngPath !== undefined) checkOverwrite(resolve(pngPath), 'png', '--png', flags.switches.has('force'));
   const started = performance.now();
   const registry = engine.registry;
-  const { model, denoiser } = await resolveModel(registry, requiredFlag(flags, 'model', `analyze ${analysis}`));
+  const resolved = await resolveModel(registry, requiredFlag(flags, 'model', `analyze ${analysis}`));
+  const model = resolved.model;
+  const denoiser = await withPrompt(registry, model, resolved.denoiser, flags.values.get('prompt'), flags.values.get('negative-prompt'));
   const run = runSettings(flags, DEFAULT_SEEDS[analysis]);
   const context = progressContext();
   const sources: Record<string, string | null> = {};
@@ -359,12 +361,14 @@ export async function commandAnalyze(args: string[], engine: Engine): Promise<vo
 }
 
 export async function commandReport(args: string[], engine: Engine): Promise<void> {
-  const flags = parseFlags(args, { values: ['model', 'out', 'steps', 'sampler', 'class', 'gaussian', 'gmm', 'delta', 'local', 'judge', 'only', 'gan'], switches: ['quick', 'force'] }, 'report');
+  const flags = parseFlags(args, { values: ['model', 'out', 'steps', 'sampler', 'class', 'prompt', 'negative-prompt', 'gaussian', 'gmm', 'delta', 'local', 'judge', 'only', 'gan'], switches: ['quick', 'force'] }, 'report');
   const out = resolve(requiredFlag(flags, 'out', 'report'));
   checkOverwrite(join(out, 'report.html'), 'html', '--out', flags.switches.has('force'));
   checkOverwrite(join(out, 'report.json'), 'json', '--out', flags.switches.has('force'), JSON_GENERATOR.report);
   const registry = engine.registry;
-  const { model, denoiser } = await resolveModel(registry, requiredFlag(flags, 'model', 'report'));
+  const resolved = await resolveModel(registry, requiredFlag(flags, 'model', 'report'));
+  const model = resolved.model;
+  const denoiser = await withPrompt(registry, model, resolved.denoiser, flags.values.get('prompt'), flags.values.get('negative-prompt'));
   const onlyText = flags.values.get('only');
   const listed = onlyText?.split(',').map((s) => s.trim());
   // The GAN analogy runs when a GAN of the model's image size is registered (--gan ID|none), and with --only when listed.

@@ -44,6 +44,7 @@ const USAGE = `painter — watch diffusion models paint
                    [--json OUT.json] [--grid PREFIX] [--force]
   painter analyze trajectory|agreement|emergence|perturbation|teleport|retrieval|manifold|locality
                   --model ID|FOLDER [--seeds N] [--steps N] [--sampler S] [--class N]
+                  [--prompt P] [--negative-prompt P] [--guidance G]
                   [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png] [--force]
   painter analyze gan-analogy --gan ID --model ID [--k K] [--class N] [--gan-class N] --json OUT.json [--png OUT.png]
   painter analyze manifold --model ID --step K --mask mask.png [--null-space-rank R] --json F --png F

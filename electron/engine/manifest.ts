@@ -6,8 +6,6 @@
  * user adds). Paths inside it are relative to that folder.
  */
 
-import type { DiffusersFolder } from './diffusers/folder';
-
 /**
  * How a schedule spaces its sampling grid (see `GridSpacing` in
  * schedules.ts): `linspace` (uniform in t, DDIM; VP only), `karras` (ρ-spaced
@@ -166,6 +164,46 @@ export interface GanIoSpec {
 export interface GanManifest extends ManifestBase {
   kind: 'gan';
   gan: GanIoSpec;
+}
+
+/** A diffusers pipeline's part files, as diffusers/folder.ts finds them (absent parts: null). */
+export interface DiffusersParts {
+  unet: string;
+  textEncoder: string | null;
+  tokenizer: string | null;
+  vaeDecoder: string | null;
+  vaeEncoder: string | null;
+  schedulerConfig: string;
+}
+
+/** What diffusers/folder.ts reads from a diffusers ONNX folder (plain data). */
+export interface DiffusersFolder {
+  folder: string;
+  /** From the folder's name: lower case, [a-z0-9-]. */
+  id: string;
+  /** The folder's name as the user gave it. */
+  name: string;
+  /** `_class_name` of model_index.json (e.g. OnnxStableDiffusionPipeline, DDPMPipeline). */
+  pipelineClass: string;
+  /** Text-to-image (text encoder + tokenizer + VAE) or unconditional (a UNet on pixels, or on latents with a VAE). */
+  conditioning: 'text' | 'none';
+  parts: DiffusersParts;
+  /** scheduler/scheduler_config.json as read (scheduler-config.ts maps it). */
+  schedulerJson: unknown;
+  /** VAE latents are divided by this before decoding (0.18215 for SD 1.x/2.x). */
+  scalingFactor: number;
+  /** Pixels per latent cell: 2^(VAE blocks − 1), 8 for Stable Diffusion. */
+  vaeScale: number;
+  /** The VAE's `latent_channels` (4 for Stable Diffusion), when its config gives it. */
+  latentChannels: number | null;
+  /** unet/config.json `sample_size` (latent cells), when given. */
+  sampleSize: number | null;
+  /** unet/config.json `in_channels`, when given. */
+  unetChannels: number | null;
+  /** Latent cells per UNet cell at its coarsest level: 2^(UNet blocks − 1) (unet/config.json `block_out_channels`; 8 when absent). */
+  unetDownsampling: number;
+  /** Every file read, for the registration's hash (path and size). */
+  files: Array<{ path: string; size: number }>;
 }
 
 /**

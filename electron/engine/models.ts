@@ -17,7 +17,7 @@ import { fileError, quoteText, readTextFile } from './files';
 import type { DiffusersManifest, ModelManifest } from './manifest';
 import { validateManifest } from './manifest-validate';
 import { isDiffusersFolder, readDiffusersFolder, type DiffusersFolder } from './diffusers/folder';
-import { DiffusersPipeline, LATENT_RANGE } from './diffusers/pipeline';
+import { DiffusersPipeline, LATENT_RANGE, MAX_DECODED_SIZE } from './diffusers/pipeline';
 import { fitPreviewFromVae, readPreviewMap, writePreviewMap, type PreviewMap } from './diffusers/preview';
 import { savedLatentStats } from './diffusers/stats';
 
@@ -73,8 +73,6 @@ export interface RegistryOptions {
   dataDir?: string;
 }
 
-/** Latent runs may ask for decoded sizes up to this many pixels a side. */
-const MAX_DECODED_SIZE = 2048;
 /** Decodes the preview map of a latent pipeline is fitted on, and their grid (latent cells a side). */
 const PREVIEW_FIT_SAMPLES = 4;
 const PREVIEW_FIT_GRID = 16;
@@ -428,11 +426,15 @@ export class ModelRegistry {
     let provider: string = this.providerChoice;
     let providerNotice: string | null = null;
     let multiple = spec.vaeScale * spec.unetDownsampling;
+    // A graph exported at one size runs at that size only.
+    let sizes = { minSize: multiple, maxSize: MAX_DECODED_SIZE };
     if (this.pipelines.has(manifest.id)) {
       try {
         const pipeline = await this.pipelines.get(manifest.id)!;
         provider = pipeline.provider;
         multiple = spec.vaeScale * pipeline.gridMultiple;
+        const fixed = pipeline.fixedSize;
+        sizes = fixed === null ? { minSize: multiple, maxSize: MAX_DECODED_SIZE } : { minSize: spec.vaeScale * Math.min(fixed.height, fixed.width), maxSize: spec.vaeScale * Math.max(fixed.height, fixed.width) };
         if (pipeline.notices.length > 0) providerNotice = pipeline.notices.join(' ');
       } catch {
         provider = 'failed to load';
@@ -462,8 +464,7 @@ export class ModelRegistry {
               image: { channels: 3, height: height * spec.vaeScale, width: width * spec.vaeScale, range: [-1, 1] as [number, number] },
               scale: spec.vaeScale,
               sizeMultiple: multiple,
-              minSize: multiple,
-              maxSize: MAX_DECODED_SIZE,
+              ...sizes,
             },
           }
         : {}),

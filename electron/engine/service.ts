@@ -21,7 +21,7 @@ import { readRun, writeRun, type RunRecord } from './runs';
 import { sample, toModelConvention } from './samplers';
 import { accuracyWarning, gaussianSpectrum, referenceSpectrum } from './sampler-accuracy';
 import { branchRun } from './branch';
-import { filmstripPng, timelineGif, trajectoriesSafetensors, writeExport } from './export';
+import { filmstripPng, spreadIndices, timelineGif, trajectoriesSafetensors, writeExport } from './export';
 import { GaussianStatsCache, gaussianGhost } from './ghost';
 import { findAnalytic } from './analysis/resources';
 import { localGhost } from './local-ghost';
@@ -37,8 +37,7 @@ import { resolveStorageSettings, saveStorageSettings, toBudgets } from './storag
 import { trajectorySpace } from './trajectory-space';
 import { theoryChart } from './theory-charts';
 import { variationGrid } from './variations';
-import { decodedTimelineGif } from './diffusers/animation';
-import { DecodeCache, decodeRunState, decodeVariationGrid, decodedStripPng, latentBrush, prepareRun, runDenoiser, runPreview } from './diffusers/studio';
+import { DecodeCache, decodeRunState, decodeVariationGrid, decodedRecord, latentBrush, prepareRun, runDenoiser, runPreview } from './diffusers/studio';
 import { applyPreview, type PreviewMap } from './diffusers/preview';
 
 export interface EngineOptions {
@@ -198,6 +197,8 @@ export class Engine {
       return this.registry.info(model.manifest.id);
     },
     removeModel: async ({ modelId }) => {
+      // Its networks are released: no job may be using them.
+      if (this.jobs.size > 0) throw new PainterError('BAD_ARGUMENT', 'A job is running; wait for it or cancel it before removing a model.', { modelId });
       const model = await this.registry.remove(modelId);
       this.forgetUserFolder(model.folder);
       return { removed: modelId };
@@ -479,19 +480,15 @@ export class Engine {
     },
     // Browser mode lists only the sessions it could open (the desktop's list may name any folder).
     recentSessions: async () => listRecentSessions(this.options.userDataDir).filter((session) => !this.paths.confined || this.paths.allowsRead(session.path)),
+    // Latent runs: strips and animations show the VAE's decodes (through the decode cache).
     exportStrip: async ({ runId, path, layer, frames, scale }) => {
-      const run = this.getRunRecord(runId);
-      const pipeline = await this.pipelineOf(run.summary.modelId);
-      // Latent runs: the strip shows the VAE's decodes.
-      const bytes = pipeline?.vae ? await decodedStripPng(pipeline, run, layer, frames) : filmstripPng(run, layer, frames, scale);
-      return writeExport(this.paths.forWrite(path), bytes);
+      const run = await this.shownRecord(this.getRunRecord(runId), layer, spreadIndices(this.getRunRecord(runId).summary.stepCount, frames));
+      return writeExport(this.paths.forWrite(path), filmstripPng(run, layer, frames, scale));
     },
     exportAnimation: async ({ runId, path, layer, frameMs, scale }) => {
-      const run = this.getRunRecord(runId);
-      const pipeline = await this.pipelineOf(run.summary.modelId);
-      // Latent runs: the animation shows the VAE's decodes, like the strip.
-      const bytes = pipeline?.vae ? await decodedTimelineGif(pipeline, run, layer, frameMs) : timelineGif(run, layer, frameMs, scale);
-      return writeExport(this.paths.forWrite(path), bytes);
+      const record = this.getRunRecord(runId);
+      const run = await this.shownRecord(record, layer, Array.from({ length: record.summary.stepCount }, (_, i) => i));
+      return writeExport(this.paths.forWrite(path), timelineGif(run, layer, frameMs, scale));
     },
     exportTrajectories: async ({ runIds, path, includeGhost }) => {
       const runs = runIds.map((runId) => this.getRunRecord(runId));
@@ -573,6 +570,16 @@ export class Engine {
   private async previewMapOf(modelId: string): Promise<PreviewMap | null> {
     const pipeline = await this.pipelineOf(modelId);
     return pipeline?.vae ? this.registry.previewMap(modelId) : null;
+  }
+
+  /** A run as exports draw it: a latent run's states at `indices` decoded by the VAE; any other run as it is. */
+  private async shownRecord(run: RunRecord, layer: 'xt' | 'x0Hat' | 'both', indices: readonly number[]): Promise<RunRecord> {
+    const pipeline = await this.pipelineOf(run.summary.modelId);
+    if (pipeline === null || pipeline.vae === null) return run;
+    const runId = run.summary.runId;
+    return decodedRecord(run, layer === 'both' ? ['x0Hat', 'xt'] : [layer], indices, (step, which) =>
+      this.decodes.get({ runId, step, which }, () => decodeRunState(pipeline, run, step, which)),
+    );
   }
 
   /** The denoiser a recorded run was made with (a diffusers run: its size and its prompts). */

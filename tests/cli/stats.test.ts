@@ -1,9 +1,10 @@
 /**
  * `painter stats` on the diffusers fixture: statistics saved in Painter's data
- * folder (PAINTER_HOME), never in the model folder, from samples or images.
+ * folder (PAINTER_HOME), never in the model folder, from samples or images,
+ * and read back by the theory lab (`painter analyze … --prompt`).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -39,8 +40,10 @@ describe('painter stats', () => {
     expect(result.stdout).toMatch(/6 latents of 4×8×8 \(D = 256\) from samples: 6 × 3 euler steps, seeds 0…5, prompt "a watercolor fox"/);
     const file = readSafetensors(statsFile);
     expect(file.tensors.get('mean')!.shape).toEqual([256]);
-    expect(file.tensors.get('eigvecs')!.shape).toEqual([256, 4]);
-    expect(file.tensors.get('eigvals')!.shape).toEqual([4]);
+    // 6 samples in D = 256: at most (6 − 1)/2 = 2 directions, the rest is the residual variance
+    expect(file.tensors.get('eigvecs')!.shape).toEqual([256, 2]);
+    expect(file.tensors.get('eigvals')!.shape).toEqual([2]);
+    expect(file.tensors.get('residual_variance')!.data[0]).toBeGreaterThan(0);
     expect(file.tensors.get('residual_variance')!.shape).toEqual([1]);
     expect(readSafetensorsMetadata(statsFile)).toMatchObject({ generator: 'painter stats', folder: MODEL, count: '6', image: '4x8x8' });
     expect(readdirSync(MODEL, { recursive: true }).sort()).toEqual(modelFiles);
@@ -56,8 +59,19 @@ describe('painter stats', () => {
     const result = painter('stats', '--model', MODEL, '--images', images);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(`3 latents of 4×8×8 (D = 256) from images: ${images}`);
-    expect(readSafetensors(statsFile).tensors.get('eigvals')!.shape).toEqual([2]);
+    expect(readSafetensors(statsFile).tensors.get('eigvals')!.shape).toEqual([1]);
     expect(existsSync(join(MODEL, 'stats.safetensors'))).toBe(false);
+  });
+
+  it('the theory lab finds them (analyze with a prompt on the same folder)', () => {
+    const json = join(home, 'emergence.json');
+    const result = painter('analyze', 'emergence', '--model', MODEL, '--prompt', 'a watercolor fox', '--seeds', '2', '--steps', '8', '--json', json);
+    expect(result.code, result.stderr).toBe(0);
+    const written = JSON.parse(readFileSync(json, 'utf8')) as { sources: Record<string, string> };
+    expect(written.sources['gaussian']).toBe(statsFile);
+    const unprompted = painter('analyze', 'emergence', '--model', 'fashion-mnist-gaussian', '--prompt', 'x', '--json', json, '--force');
+    expect(unprompted.code).toBe(2);
+    expect(unprompted.stderr).toMatch(/takes no prompt/);
   });
 
   it('refuses a model that is not a diffusers pipeline, and a missing source', () => {

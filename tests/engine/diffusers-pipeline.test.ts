@@ -5,13 +5,16 @@
  * prompt and CFG 7.5, on int64-, float- and float16-timestep/UNet variants,
  * and the unconditional DDPM pixel pipeline.
  */
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readDiffusersFolder } from '../../electron/engine/diffusers/folder';
 import { DiffusersPipeline } from '../../electron/engine/diffusers/pipeline';
 import { ClipTokenizer } from '../../electron/engine/diffusers/tokenizer';
-import { floatToHalf, halfToFloat } from '../../electron/engine/diffusers/onnx-part';
+import { floatToHalf, halfToFloat, OnnxPart } from '../../electron/engine/diffusers/onnx-part';
+import { Vae } from '../../electron/engine/diffusers/vae';
+import { onnxModel } from '../helpers/onnx-writer';
 
 const ROOT = join(__dirname, '..', 'fixtures', 'diffusers');
 interface Tensor {
@@ -173,5 +176,98 @@ describe('float16 at the boundary', () => {
     expect(halfToFloat(floatToHalf(1 + 3 * 2 ** -11))).toBe(1 + 2 ** -9);
     expect(halfToFloat(floatToHalf(1e6))).toBe(Infinity);
     expect(Number.isNaN(halfToFloat(floatToHalf(Number.NaN)))).toBe(true);
+  });
+});
+
+describe("newer Optimum's VAE encoder output", () => {
+  it('takes the posterior mean from "latent_parameters" ([mean; log-variance] on channels)', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'painter-latent-parameters-'));
+    const encoderPath = join(folder, 'model.onnx');
+    // sample [1, 3, 8, 8] → SpaceToDepth(8) [1, 192, 1, 1] → its first 8 channels as latent_parameters [1, 8, 1, 1].
+    writeFileSync(
+      encoderPath,
+      onnxModel({
+        inputs: [{ name: 'sample', dims: ['batch', 3, 'height', 'width'] }],
+        outputs: [{ name: 'latent_parameters', dims: ['batch', 8, 'h', 'w'] }],
+        nodes: [
+          { op: 'SpaceToDepth', inputs: ['sample'], outputs: ['blocks'], ints: { blocksize: 8 } },
+          { op: 'Slice', inputs: ['blocks', 'starts', 'ends', 'axes'], outputs: ['latent_parameters'] },
+        ],
+        int64Initializers: { starts: [0], ends: [8], axes: [1] },
+      }),
+    );
+    const decoder = await OnnxPart.open(join(ROOT, 'tiny-sd', 'vae_decoder', 'model.onnx'), 'the VAE decoder', 'cpu');
+    const encoder = await OnnxPart.open(encoderPath, 'the VAE encoder', 'cpu');
+    const vae = new Vae(decoder, encoder, 0.5, 8);
+    const image = Float32Array.from({ length: 3 * 64 }, (_, i) => (i % 17) / 17 - 0.5);
+    const latent = await vae.encode(image, { channels: 3, height: 8, width: 8, range: [-1, 1] }, 4);
+    // SpaceToDepth's channel k holds pixel (k / 3 / 8, k / 3 % 8) of colour k % 3: the mean's 4 channels are
+    // colours 0, 1, 2 at (0, 0) and colour 0 at (0, 1); times the scaling factor.
+    const pixel = (c: number, y: number, x: number): number => image[(c * 8 + y) * 8 + x]!;
+    expect(Array.from(latent)).toEqual([pixel(0, 0, 0), pixel(1, 0, 0), pixel(2, 0, 0), pixel(0, 0, 1)].map((v) => Math.fround(v) * 0.5));
+    await decoder.dispose();
+    await encoder.dispose();
+  });
+});
+
+describe('a UNet exported with a fixed batch of 1', () => {
+  it('chunks a CFG batch of 3 (6 rows) into single-row calls and gives the closed-form x̂0', async () => {
+    const folder = join(mkdtempSync(join(tmpdir(), 'painter-fixed-batch-')), 'fixed');
+    cpSync(join(ROOT, 'tiny-sd'), folder, { recursive: true });
+    rmSync(join(folder, 'unet', 'model.onnx_data'));
+    // ε̂ = sample · mean(encoder_hidden_states): a UNet whose output depends on the text, batch fixed to 1.
+    writeFileSync(
+      join(folder, 'unet', 'model.onnx'),
+      onnxModel({
+        inputs: [
+          { name: 'sample', dims: [1, 4, 'height', 'width'] },
+          { name: 'timestep', dims: [1], elemType: 7 },
+          { name: 'encoder_hidden_states', dims: [1, 77, 32] },
+        ],
+        outputs: [{ name: 'out_sample', dims: [1, 4, 'height', 'width'] }],
+        nodes: [
+          { op: 'ReduceMean', inputs: ['encoder_hidden_states'], outputs: ['mean'], ints: { keepdims: 1 } },
+          { op: 'Mul', inputs: ['sample', 'mean'], outputs: ['product'] },
+          // The timestep must reach the graph's outputs for ONNX Runtime to accept it: times zero.
+          { op: 'Cast', inputs: ['timestep'], outputs: ['t'], ints: { to: 1 } },
+          { op: 'Mul', inputs: ['t', 'zero'], outputs: ['t0'] },
+          { op: 'Add', inputs: ['product', 't0'], outputs: ['out_sample'] },
+        ],
+        floatInitializers: { zero: [0] },
+      }),
+    );
+    const loaded = await DiffusersPipeline.load(readDiffusersFolder(folder), { provider: 'cpu' });
+    expect(loaded.fixedBatch).toBe(1);
+    const text = await loaded.textCondition('a watercolor fox', 'blurry, dark photo');
+    const denoiser = loaded.denoiser({ height: 2, width: 3 }, text);
+    const sigma = loaded.schedule.samplingSigmas(10, 'euler')[4]!;
+    const x = Float32Array.from({ length: 3 * denoiser.dim }, (_, i) => Math.sin(i));
+    const before = loaded.forwardCalls;
+    const x0 = await denoiser.denoise(x, [sigma, sigma, sigma], { labels: [null, null, null], guidance: 7.5 });
+    expect(loaded.forwardCalls - before).toBe(1);
+    // The same in closed form: x_t = α·x, ε̂ = m·x_t, x̂0 = (x_t − s·ε̂)/α = x·(1 − s·m), then CFG.
+    const mean = (states: Float32Array): number => states.reduce((sum, v) => sum + v, 0) / states.length;
+    const alpha = 1 / Math.sqrt(1 + sigma * sigma);
+    const s = sigma * alpha;
+    const cond = 1 - s * mean(text.cond);
+    const uncond = 1 - s * mean(text.uncond);
+    const factor = uncond + 7.5 * (cond - uncond);
+    x0.forEach((value, i) => expect(value).toBeCloseTo(x[i]! * factor, 4));
+    await loaded.dispose();
+  });
+});
+
+describe('guidance of 1 or less on a text pipeline', () => {
+  it('is the prompt alone in one call, as diffusers does (SD-Turbo at guidance 0)', async () => {
+    const reference = expected.pipelines['tiny-sd']!;
+    const loaded = await pipeline('tiny-sd');
+    const text = await loaded.textCondition(reference.prompt, reference.negativePrompt);
+    const [, , height, width] = reference.latent.shape as [number, number, number, number];
+    const denoiser = loaded.denoiser({ height, width });
+    const x = Float32Array.from(reference.latent.data, (v) => v / Math.sqrt(reference.alphaCumprod));
+    for (const guidance of [0, 0.5, 1]) {
+      const x0 = await denoiser.denoise(x, [reference.sigma], { labels: [null], guidance, text });
+      expect(relativeError(x0, reference.x0Cond.data)).toBeLessThan(1e-4);
+    }
   });
 });

@@ -221,6 +221,11 @@ describe('bad configs are refused naming the file and the field', () => {
     });
   }
 
+  it('β whose ᾱ underflow (σ = ∞)', () => {
+    const config = parseSchedulerConfig({ trained_betas: new Array(1000).fill(0.9) }, '/models/x/scheduler/sched.json');
+    expect(() => scheduleFromConfig(config)).toThrow(/sched\.json: its β give ᾱ that do not decrease strictly from below 1 towards 0 \(ᾱ\[\d+\] = [\d.e+-]+\)/);
+  });
+
   it('too many steps for the training timesteps', () => {
     const schedule = scheduleFromConfig(parse({ num_train_timesteps: 10 }));
     expect(() => schedule.samplingSigmas(11, 'euler')).toThrow(/at most 10 steps/);

@@ -5,13 +5,14 @@
  * files keeping latents and prompt settings, removeModel. The user's folder
  * is never written.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelInfo, RunSummary } from '../../electron/api/contract';
 import { applyPreview, fitPreviewMap, latentColourPush } from '../../electron/engine/diffusers/preview';
 import { gaussianStatistics, latentStatsPath, latentsOfSamples, writeLatentStats } from '../../electron/engine/diffusers/stats';
+import { decodePng } from '../../electron/engine/png';
 import { readRun } from '../../electron/engine/runs';
 import { Engine } from '../../electron/engine/service';
 
@@ -147,6 +148,18 @@ describe('a latent run in the studio', () => {
     expect(snapshot(FOLDER)).toEqual(before);
   });
 
+  it('strips and animations of a latent run show VAE decodes at the decoded size', async () => {
+    const strip = join(home, 'strip.png');
+    await engine.call('exportStrip', { runId: run.runId, path: strip, layer: 'both', frames: 3, scale: 1 });
+    const png = decodePng(readFileSync(strip));
+    expect([png.width, png.height]).toEqual([3 * 96 + 4 * 2, 2 * 64 + 3 * 2]);
+    const gif = join(home, 'run.gif');
+    await engine.call('exportAnimation', { runId: run.runId, path: gif, layer: 'x0Hat', frameMs: 80, scale: 1 });
+    const bytes = readFileSync(gif);
+    // GIF logical screen: width and height, little-endian, after the 6-byte signature.
+    expect([bytes.readUInt16LE(6), bytes.readUInt16LE(8)]).toEqual([96, 64]);
+  });
+
   it('refuses prompts and sizes the model cannot take, naming why', async () => {
     const base = { jobId: 'r', modelId: info.id, seed: 1, steps: 2, sampler: 'euler' as const, classLabel: null, guidance: 7.5 };
     await expect(engine.call('generate', base)).rejects.toThrow(/needs a prompt/);
@@ -221,5 +234,21 @@ describe('the theory lab on latent runs', () => {
     const chart = await local.call('theory', { jobId: 'e', runId: summary.runId, analysis: 'emergence', seeds: 2 });
     expect(chart).toMatchObject({ runId: summary.runId, modelId: id });
     await local.dispose();
+  });
+});
+
+describe('browser mode (confined)', () => {
+  it('runs a diffusers folder named on the command line, and refuses one outside its workspace and model folders', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'painter-dstudio-serve-'));
+    const workspace = join(data, 'workspace');
+    mkdirSync(join(data, 'no-bundled'));
+    const confined = new Engine({ nativeModelsDir: join(data, 'no-bundled'), userDataDir: data, provider: 'cpu', confine: { workspace, readOnly: [FOLDER] }, modelFolders: [FOLDER] });
+    const [model] = await confined.call('listModels', {});
+    expect(model).toMatchObject({ id: 'tiny-sd', kind: 'diffusers' });
+    const summary = await confined.call('generate', { jobId: 'g', modelId: 'tiny-sd', seed: 1, steps: 2, sampler: 'euler', classLabel: null, guidance: 2, prompt: 'a fox' });
+    expect((await confined.call('decodeState', { runId: summary.runId, step: 2, which: 'x0Hat' })).image.width).toBe(64);
+    const other = join(__dirname, '..', 'fixtures', 'diffusers', 'tiny-sd-fp16');
+    await expect(confined.call('addModelFolder', { folder: other })).rejects.toMatchObject({ code: 'OUTSIDE_WORKSPACE' });
+    await confined.dispose();
   });
 });

@@ -23,6 +23,22 @@ export async function resolveModel(registry: ModelRegistry, idOrFolder: string):
   return { model, denoiser: await registry.load(model.manifest.id) };
 }
 
+/**
+ * The denoiser the analyses run on a text-conditional diffusers pipeline: its
+ * default size with the prompt pair bound (guidance between them comes from
+ * the run settings); any other model's denoiser as it is. A prompt for a
+ * model that takes none is refused.
+ */
+export async function withPrompt(registry: ModelRegistry, model: RegisteredModel, denoiser: Denoiser, prompt?: string, negativePrompt?: string): Promise<Denoiser> {
+  const text = model.manifest.kind === 'diffusers' && model.manifest.diffusers.conditioning === 'text';
+  if (!text) {
+    if (prompt !== undefined || negativePrompt !== undefined) throw new PainterError('BAD_ARGUMENT', `Model "${model.manifest.id}" takes no prompt.`);
+    return denoiser;
+  }
+  const pipeline = await registry.loadPipeline(model.manifest.id);
+  return pipeline.denoiser(pipeline.defaultSize, await pipeline.textCondition(prompt ?? '', negativePrompt ?? ''));
+}
+
 function sameImage(a: RegisteredModel, b: RegisteredModel): boolean {
   const x = a.manifest.image;
   const y = b.manifest.image;

@@ -16,47 +16,11 @@ import { closeSync, existsSync, openSync, readSync, realpathSync, statSync } fro
 import { basename, isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { PainterError } from '../errors';
 import { checkRegularFile, quoteText, readJsonFile } from '../files';
+import type { DiffusersFolder } from '../manifest';
 
 export const MODEL_INDEX = 'model_index.json';
 
-/** Pipeline classes (model_index.json `_class_name`) whose images are latents decoded by a VAE. */
-export interface DiffusersParts {
-  unet: string;
-  textEncoder: string | null;
-  tokenizer: string | null;
-  vaeDecoder: string | null;
-  vaeEncoder: string | null;
-  schedulerConfig: string;
-}
-
-export interface DiffusersFolder {
-  folder: string;
-  /** From the folder's name: lower case, [a-z0-9-]. */
-  id: string;
-  /** The folder's name as the user gave it. */
-  name: string;
-  /** `_class_name` of model_index.json (e.g. OnnxStableDiffusionPipeline, DDPMPipeline). */
-  pipelineClass: string;
-  /** Text-to-image (text encoder + tokenizer + VAE) or unconditional (a UNet on pixels, or on latents with a VAE). */
-  conditioning: 'text' | 'none';
-  parts: DiffusersParts;
-  /** scheduler/scheduler_config.json as read (scheduler-config.ts maps it). */
-  schedulerJson: unknown;
-  /** VAE latents are divided by this before decoding (0.18215 for SD 1.x/2.x). */
-  scalingFactor: number;
-  /** Pixels per latent cell: 2^(VAE blocks − 1), 8 for Stable Diffusion. */
-  vaeScale: number;
-  /** The VAE's `latent_channels` (4 for Stable Diffusion), when its config gives it. */
-  latentChannels: number | null;
-  /** unet/config.json `sample_size` (latent cells), when given. */
-  sampleSize: number | null;
-  /** unet/config.json `in_channels`, when given. */
-  unetChannels: number | null;
-  /** Latent cells per UNet cell at its coarsest level: 2^(UNet blocks − 1) (unet/config.json `block_out_channels`; 8 when absent). */
-  unetDownsampling: number;
-  /** Every file read, for the registration's hash (path and size). */
-  files: Array<{ path: string; size: number }>;
-}
+export type { DiffusersFolder, DiffusersParts } from '../manifest';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);

@@ -7,7 +7,8 @@
  * scheduler's own grid, so DDIM and Euler walk exactly diffusers' timesteps),
  * and its ε / v / x0 output becomes x̂0 with that timestep's α_t, σ_t.
  * Classifier-free guidance, D = D_u + g·(D_c − D_u), runs the prompt and the
- * negative prompt in one UNet call when the graph's batch is dynamic.
+ * negative prompt in one UNet call when the graph's batch is dynamic; as in
+ * diffusers, a guidance of 1 or less means none (the prompt alone, one call).
  */
 import type { ProviderChoice } from '../../api/contract';
 import type { DenoiseCondition, Denoiser, TextCondition } from '../denoisers/types';
@@ -25,6 +26,10 @@ import { Vae } from './vae';
 const FLOATS = ['float32', 'float16'] as const;
 /** Latents of Stable Diffusion's VAE, scaled by `scaling_factor`, have about unit variance. */
 export const LATENT_RANGE: [number, number] = [-1, 1];
+/** Prompts whose text states are kept (a run needs two; a session revisits a few). */
+const PROMPTS_KEPT = 64;
+/** Latent runs may ask for decoded sizes up to this many pixels a side. */
+export const MAX_DECODED_SIZE = 2048;
 
 export interface PipelineLoadOptions {
   provider?: ProviderChoice;
@@ -174,8 +179,12 @@ export class DiffusersPipeline {
     if (pending === undefined) {
       pending = this.runTextEncoder(prompt);
       pending.catch(() => this.encoded.delete(prompt));
-      this.encoded.set(prompt, pending);
+      // The most recently used prompts are kept (SD's states are 236 KB each).
+      if (this.encoded.size >= PROMPTS_KEPT) this.encoded.delete(this.encoded.keys().next().value!);
+    } else {
+      this.encoded.delete(prompt);
     }
+    this.encoded.set(prompt, pending);
     return pending;
   }
 
@@ -199,8 +208,8 @@ export class DiffusersPipeline {
     const multiple = scale * this.gridMultiple;
     const pixels = { height: height ?? this.defaultSize.height * scale, width: width ?? this.defaultSize.width * scale };
     for (const [name, value] of Object.entries(pixels)) {
-      if (!Number.isInteger(value) || value < multiple || value > 4096 || value % multiple !== 0) {
-        throw new PainterError('BAD_ARGUMENT', `The ${name} must be a multiple of ${multiple} from ${multiple} to 4096 pixels for model "${this.folder.id}"; got ${value}.`, { [name]: value, multiple });
+      if (!Number.isInteger(value) || value < multiple || value > MAX_DECODED_SIZE || value % multiple !== 0) {
+        throw new PainterError('BAD_ARGUMENT', `The ${name} must be a multiple of ${multiple} from ${multiple} to ${MAX_DECODED_SIZE} pixels for model "${this.folder.id}"; got ${value}.`, { [name]: value, multiple });
       }
     }
     const grid = { height: pixels.height / scale, width: pixels.width / scale };
@@ -362,7 +371,8 @@ export class PipelineDenoiser implements Denoiser {
     const text = condition?.text ?? this.text;
     if (text === undefined || text === null) throw new PainterError('BAD_ARGUMENT', `Model "${this.pipeline.folder.id}" needs a prompt ('' is the empty prompt).`);
     const guidance = condition?.guidance ?? 1;
-    if (guidance === 1) return this.pipeline.predict(x, sigmas, this.image, new Array<Float32Array>(batch).fill(text.cond));
+    // As diffusers' pipelines: guidance ≤ 1 is no guidance, the prompt alone in one call (SD-Turbo runs at 0).
+    if (guidance <= 1) return this.pipeline.predict(x, sigmas, this.image, new Array<Float32Array>(batch).fill(text.cond));
     // Prompt and negative prompt in one call ([cond; uncond]), as diffusers batches them.
     const doubled = new Float32Array(2 * x.length);
     doubled.set(x);

@@ -33,6 +33,9 @@
  *   ᾱ_{T−1} = 2⁻²⁴ (σ ≈ 4096) for both grids.
  * - ᾱ is float64 here; diffusers holds it (and Euler's σ) in float32, a
  *   relative difference below 10⁻⁵.
+ * - The first state is the seed's ε/α_T (a VP x_T ~ N(0, I)), as diffusers'
+ *   DDIM and `leading` Euler start; Euler with `linspace` / `trailing`
+ *   spacing starts at ε·σ_max instead, 0.05 % smaller at SD's σ_max = 14.6.
  * - `use_karras_sigmas`, `timestep_type`, `interpolation_type` other than
  *   linear, and `thresholding` are refused or ignored as {@link parseSchedulerConfig} says.
  *
@@ -52,6 +55,8 @@ export type DiffusersPrediction = 'epsilon' | 'v_prediction' | 'sample';
 export type DiffusersGrid = 'ddim' | 'euler';
 
 export interface SchedulerConfig {
+  /** The file it was read from (named in errors). */
+  path: string;
   /** `_class_name`, when the file names one. */
   className: string | undefined;
   betaSchedule: BetaSchedule;
@@ -166,6 +171,7 @@ export function parseSchedulerConfig(json: unknown, path: string): SchedulerConf
   pick(value, path, 'timestep_type', ['discrete'] as const, 'discrete');
   pick(value, path, 'interpolation_type', ['linear'] as const, 'linear');
   return {
+    path,
     className,
     betaSchedule,
     numTrainTimesteps,
@@ -266,7 +272,8 @@ export class DiffusersSchedule implements NoiseSchedule {
     for (let t = 0; t < T; t++) {
       const sigma = this.sigmas[t]!;
       if (!(sigma > 0 && Number.isFinite(sigma)) || (t > 0 && !(sigma > this.sigmas[t - 1]!))) {
-        throw new PainterError('BAD_MODEL', `The scheduler's ᾱ must decrease strictly from below 1 towards 0; ᾱ[${t}] = ${this.alphasCumprod[t]}.`, {
+        throw new PainterError('BAD_MODEL', `${quoteText(config.path)}: its β give ᾱ that do not decrease strictly from below 1 towards 0 (ᾱ[${t}] = ${this.alphasCumprod[t]}).`, {
+          path: config.path,
           index: t,
           value: this.alphasCumprod[t],
         });

@@ -43,7 +43,8 @@ export interface GaussianStatistics {
 
 /**
  * Mean and the top `rank` principal directions of N samples ([N·D] row-major)
- * with the unbiased sample covariance S = XᵀX/(N − 1), X centred. When
+ * with the unbiased sample covariance S = XᵀX/(N − 1), X centred (when
+ * N ≤ D, at most (N − 1)/2 directions, see below). When
  * N < D the eigenvectors come from the N×N Gram matrix G = XXᵀ/(N − 1):
  * G v = λ v gives S (Xᵀv) = λ (Xᵀv), u = Xᵀv/√((N − 1)λ).
  * @see Bishop, "Pattern Recognition and Machine Learning", §12.1.4 (PCA for high-dimensional data)
@@ -100,10 +101,14 @@ export function gaussianStatistics(samples: ArrayLike<number>, count: number, di
       return u;
     };
   }
-  // Directions with no variance (rank ≤ N − 1) carry no information: stop at the numerical zero.
+  // With fewer samples than dimensions the N − 1 sample directions hold the whole trace, so
+  // keeping them all would leave a residual variance of 0 (a Gaussian flat outside their span).
+  // At most (N − 1)/2 are kept: the rest of the sample variance estimates the residual.
+  const limit = Math.min(rank, values.length, count > dim ? dim : Math.max(1, Math.floor((count - 1) / 2)));
+  // Directions with no variance carry no information: stop at the numerical zero.
   const floor = 1e-12 * Math.max(values[0]!, 1e-300);
   let kept = 0;
-  while (kept < Math.min(rank, values.length) && values[kept]! > floor) kept++;
+  while (kept < limit && values[kept]! > floor) kept++;
   const eigvecs = new Float32Array(dim * kept);
   for (let k = 0; k < kept; k++) {
     const u = directions(k);

@@ -9,7 +9,7 @@ import type { Brush, DecodedState, GenerateRequest, RunSummary, VariationGrid } 
 import type { DenoiseCondition } from '../denoisers/types';
 import { PainterError } from '../errors';
 import type { ImageSpec } from '../manifest';
-import { encodePng, imageToRaster, rasterGrid } from '../png';
+import { filmstripPng, spreadIndices } from '../export';
 import type { RunRecord } from '../runs';
 import type { DiffusersPipeline, PipelineDenoiser } from './pipeline';
 import { applyPreview, latentColourPush, type PreviewMap } from './preview';
@@ -126,19 +126,38 @@ export async function decodeVariationGrid(pipeline: DiffusersPipeline, grid: Var
 }
 
 /**
+ * A latent run as decoded images, for the exports (strips, animations): the
+ * same run with `image` the decoded size and the states at `indices` of each
+ * layer decoded by `decode` (the others left black, never shown). States are
+ * stored as what is shown, so x_t is marked VP (drawn without rescaling).
+ */
+export async function decodedRecord(
+  run: RunRecord,
+  layers: ReadonlyArray<'xt' | 'x0Hat'>,
+  indices: readonly number[],
+  decode: (step: number, which: 'xt' | 'x0Hat') => Promise<{ image: ImageSpec; values: Float32Array }>,
+): Promise<RunRecord> {
+  let image: ImageSpec | null = null;
+  const tensors: Record<'xt' | 'x0Hat', Float32Array | null> = { xt: null, x0Hat: null };
+  for (const which of layers) {
+    for (const step of indices) {
+      const decoded = await decode(step, which);
+      image ??= decoded.image;
+      tensors[which] ??= new Float32Array(run.summary.stepCount * decoded.values.length);
+      tensors[which]!.set(decoded.values, step * decoded.values.length);
+    }
+  }
+  if (image === null) throw new PainterError('BAD_ARGUMENT', 'An export needs at least one state.');
+  const empty = new Float32Array(run.summary.stepCount * image.channels * image.height * image.width);
+  return { ...run, summary: { ...run.summary, convention: 'vp' }, image, xt: tensors.xt ?? empty, x0Hat: tensors.x0Hat ?? empty };
+}
+
+/**
  * A PNG strip of decoded states: `frames` states spread over the run (first
  * and last included), x̂0 above x_t when `layer` is `both`.
  */
-export async function decodedStripPng(pipeline: DiffusersPipeline, run: RunRecord, layer: 'x0Hat' | 'xt' | 'both', frames: number): Promise<Uint8Array> {
-  const count = Math.max(1, Math.min(frames, run.summary.stepCount));
-  const indices = Array.from({ length: count }, (_, i) => (count === 1 ? run.summary.stepCount - 1 : Math.round((i * (run.summary.stepCount - 1)) / (count - 1))));
-  const layers: Array<'x0Hat' | 'xt'> = layer === 'both' ? ['x0Hat', 'xt'] : [layer];
-  const cells = [];
-  for (const which of layers) {
-    for (const step of indices) {
-      const { image, values } = await decodeRunState(pipeline, run, step, which);
-      cells.push(imageToRaster(values, 0, image));
-    }
-  }
-  return encodePng(rasterGrid(cells, indices.length));
+export async function decodedStripPng(pipeline: DiffusersPipeline, run: RunRecord, layer: 'x0Hat' | 'xt' | 'both', frames: number, scale = 1): Promise<Uint8Array> {
+  const indices = spreadIndices(run.summary.stepCount, frames);
+  const record = await decodedRecord(run, layer === 'both' ? ['x0Hat', 'xt'] : [layer], indices, (step, which) => decodeRunState(pipeline, run, step, which));
+  return filmstripPng(record, layer, frames, scale);
 }

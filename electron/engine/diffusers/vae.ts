@@ -12,6 +12,13 @@ import type { OnnxPart } from './onnx-part';
 const FLOATS = ['float32', 'float16'] as const;
 
 export class Vae {
+  /**
+   * The encoder's output: `latent_sample` (diffusers' conversion script, older
+   * Optimum), or `latent_parameters` (newer Optimum: the posterior's mean and
+   * log-variance stacked on channels, of which the mean is used).
+   */
+  private readonly encoderOutput: 'latent_sample' | 'latent_parameters' = 'latent_sample';
+
   constructor(
     readonly decoder: OnnxPart,
     readonly encoder: OnnxPart | null,
@@ -23,7 +30,8 @@ export class Vae {
     decoder.expect('output', 'sample', FLOATS, [4], 'the decoded image [batch, 3, height, width]');
     if (encoder !== null) {
       encoder.expect('input', 'sample', FLOATS, [4], 'an image [batch, 3, height, width]');
-      encoder.expect('output', 'latent_sample', FLOATS, [4], 'latents [batch, channels, height, width]');
+      if (encoder.outputs().some((entry) => entry.name === 'latent_parameters')) this.encoderOutput = 'latent_parameters';
+      else encoder.expect('output', 'latent_sample', FLOATS, [4], 'latents [batch, channels, height, width] (or "latent_parameters")');
     }
   }
 
@@ -61,9 +69,11 @@ export class Vae {
     const latentDim = channels * (image.height / this.scale) * (image.width / this.scale);
     const out = new Float32Array(count * latentDim);
     for (let b = 0; b < count; b++) {
-      const { data } = await this.encoder.run({ sample: { values: images.subarray(b * imageDim, (b + 1) * imageDim), dims: [1, 3, image.height, image.width] } }, 'latent_sample');
-      if (data.length !== latentDim) {
-        throw new PainterError('BAD_MODEL', `${quoteText(this.encoder.path)} encoded an image to ${data.length} values; expected ${latentDim}.`, { path: this.encoder.path });
+      const { data } = await this.encoder.run({ sample: { values: images.subarray(b * imageDim, (b + 1) * imageDim), dims: [1, 3, image.height, image.width] } }, this.encoderOutput);
+      // latent_parameters: [mean; log-variance] on channels; the mean comes first.
+      const expected = this.encoderOutput === 'latent_parameters' ? 2 * latentDim : latentDim;
+      if (data.length !== expected) {
+        throw new PainterError('BAD_MODEL', `${quoteText(this.encoder.path)} encoded an image to ${data.length} values; expected ${expected}.`, { path: this.encoder.path });
       }
       for (let i = 0; i < latentDim; i++) out[b * latentDim + i] = data[i]! * this.scalingFactor;
     }
