@@ -176,6 +176,9 @@ describe.skipIf(!diffusersEnabled)('screenshot of a diffusers pipeline', () => {
         ['x0-canvas', 'xt-canvas', 'branch-final', 'parent-final'].every((id) => document.querySelector(`[data-testid="${id}"]`)?.getAttribute('data-shown') === 'decoded'),
       );
       for (const dismiss of await page.getByTestId('toast').getByRole('button', { name: 'Dismiss' }).all()) await dismiss.click();
+      // The list filtered to the pipeline, so the whole Next run form is in the picture.
+      await page.getByLabel('Filter the models').fill('sd');
+      await page.getByLabel('Filter the models').blur();
       await page.mouse.move(1279, 719);
       await page.waitForTimeout(400);
       await page.screenshot({ path: join(OUT, 'studio-diffusers-dark.png') });
