@@ -76,7 +76,7 @@ describe('run store', () => {
       {
         emit: (_name, payload) => {
           lastDone = payload.done;
-          if (cancelled === null && payload.done >= 3) cancelled = engine.call('cancel', { jobId });
+          if (cancelled === null && payload.done >= 1) cancelled = engine.call('cancel', { jobId });
         },
       },
     );
