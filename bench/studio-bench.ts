@@ -15,6 +15,14 @@
  *   perturbation chart with 4 seeds (press Run → the heat map drawn), target
  *   ≤ 30 s; both with the run's settings on the Fashion-MNIST network.
  *
+ * - Latent runs (issue 10), on the tiny Stable Diffusion fixture
+ *   (tests/fixtures/diffusers/tiny-sd, 30 steps, at its own 64×64 and at
+ *   Stable Diffusion 1.5's 512×512 canvas): arriving at a step for the
+ *   first time → its preview on screen (target ≤ 50 ms); a step whose preview
+ *   is cached → on screen (target < 16 ms); the VAE decode of the step on
+ *   screen arriving after it (engine decode + transport); a step whose decode
+ *   is cached. `--latent` runs only this part.
+ *
  * Uses the trained network (native-models/fashion-mnist) when it is installed;
  * otherwise says so and uses the analytic Gaussian.
  */
@@ -30,6 +38,8 @@ const ROOT = resolve(__dirname, '..', '..');
 const NATIVE = join(ROOT, 'native-models');
 const NETWORK = existsSync(join(NATIVE, 'fashion-mnist', 'manifest.json'));
 const MODEL = NETWORK ? 'fashion-mnist' : 'fashion-mnist-gaussian';
+const TINY_SD = join(ROOT, 'tests', 'fixtures', 'diffusers', 'tiny-sd');
+const LATENT_STEPS = 30;
 const CHROMIUM = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p !== undefined && existsSync(p));
 
 function quantile(values: number[], q: number): number {
@@ -214,7 +224,122 @@ async function browser(): Promise<BrowserResults> {
   }
 }
 
+interface LatentResults {
+  /** First visit of each step, fast scrub: key → preview of x̂0 and xₜ on screen. */
+  arriveMs: number[];
+  /** Each step again (its preview frame cached, its decode not yet asked for): key → on screen. */
+  cachedPreviewMs: number[];
+  /** Then, standing on that step: key → the decodes of x̂0 and xₜ on screen. */
+  decodeMs: number[];
+  /** Each step once more, decodes cached: key → on screen, decoded. */
+  cachedDecodeMs: number[];
+  /** Of the cached-preview presses, how many already showed the decode (the step had been decoded in passing). */
+  alreadyDecoded: number;
+}
+
+/** Decoded sizes measured: the fixture's own, and the canvas of a Stable Diffusion 1.5 run. */
+const LATENT_SIZES = [64, 512];
+
+async function latentBrowser(size: number): Promise<LatentResults> {
+  if (CHROMIUM === undefined) throw new Error('No Chromium found; install Debian\'s chromium or set CHROMIUM_PATH.');
+  const userDataDir = mkdtempSync(join(tmpdir(), 'painter-bench-latent-'));
+  const server = await startServer({
+    confine: { workspace: join(userDataDir, 'workspace'), readOnly: [TINY_SD] },
+    port: 0,
+    rendererDir: join(ROOT, 'out', 'renderer'),
+    workerPath: join(ROOT, 'out', 'cli', 'engine-worker.cjs'),
+    nativeModelsDir: NATIVE,
+    userDataDir,
+    modelFolders: [TINY_SD],
+  });
+  const browserProcess = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  try {
+    const page = await browserProcess.newPage({ viewport: { width: 1280, height: 720 } });
+    await page.goto(server.url);
+    await page.locator('[data-testid="model-item"][data-model-id="tiny-sd"]').click();
+    await page.getByTestId('prompt').fill('a watercolor fox');
+    await page.locator('#steps').fill(String(LATENT_STEPS));
+    await page.locator('#width').fill(String(size));
+    await page.locator('#height').fill(String(size));
+    await page.getByTestId('generate').click();
+    await page.getByTestId('step-slider').waitFor({ timeout: 120_000 });
+    await page.waitForFunction(() => !document.querySelector('[data-testid="cancel"]'));
+    return await page.evaluate(async () => {
+      const canvases = ['x0-canvas', 'xt-canvas'].map((id) => document.querySelector(`[data-testid="${id}"]`) as HTMLCanvasElement);
+      const shows = (step: number, decoded: boolean): boolean =>
+        canvases.every((canvas) => canvas.dataset['index'] === String(step) && (!decoded || canvas.dataset['shown'] === 'decoded'));
+      const until = async (done: () => boolean): Promise<void> => {
+        // Svelte flushes its effects in a microtask; a decode arrives in a later task.
+        for (let i = 0; !done(); i++) await (i < 1000 ? Promise.resolve() : new Promise((r) => setTimeout(r, 0)));
+      };
+      const press = async (key: string, step: number, decoded = false): Promise<number> => {
+        const started = performance.now();
+        window.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true }));
+        await until(() => shows(step, decoded));
+        return performance.now() - started;
+      };
+      const last = Number((document.querySelector('[data-testid="step-slider"]') as HTMLInputElement).max);
+      window.dispatchEvent(new KeyboardEvent('keydown', { key: 'End', bubbles: true }));
+      await until(() => shows(last, true));
+      // First visits, fast: End → Home, then every step forward; the decodes of the steps passed are never waited for.
+      const arriveMs = [await press('Home', 0)];
+      for (let step = 1; step < last; step++) arriveMs.push(await press('ArrowRight', step));
+      // Back, slowly: each step's preview is cached; then its decode is waited for.
+      const cachedPreviewMs: number[] = [];
+      const decodeMs: number[] = [];
+      let alreadyDecoded = 0;
+      for (let step = last - 2; step >= 0; step--) {
+        // A user's next key comes a beat later (key repeat is 30 per second): let the last decode's arrival settle (its message decoded, its frame drawn).
+        await new Promise((r) => setTimeout(r, 100));
+        const started = performance.now();
+        cachedPreviewMs.push(await press('ArrowLeft', step));
+        if (shows(step, true)) alreadyDecoded++;
+        await until(() => shows(step, true));
+        decodeMs.push(performance.now() - started);
+      }
+      // Forward again over the steps decoded on the way back: every decode is cached.
+      const cachedDecodeMs: number[] = [];
+      for (let step = 1; step <= last - 2; step++) cachedDecodeMs.push(await press('ArrowRight', step, true));
+      return { arriveMs, cachedPreviewMs, decodeMs, cachedDecodeMs, alreadyDecoded };
+    });
+  } finally {
+    await browserProcess.close();
+    await server.close();
+  }
+}
+
+function printLatent(latent: LatentResults, size: number): void {
+  const median = (values: number[]): number => quantile(values, 0.5);
+  const line = (values: number[]): string => `median ${median(values).toFixed(2)} ms, p95 ${quantile(values, 0.95).toFixed(2)} ms, max ${Math.max(...values).toFixed(2)} ms`;
+  console.log(`Latent run (tiny-sd fixture, 4×${size / 8}×${size / 8} latents decoded to ${size}×${size}, ${LATENT_STEPS} steps; x̂0 and xₜ panes)`);
+  console.log(`  first arrival at a step → preview on screen: ${line(latent.arriveMs)} (target ≤ 50 ms; ratio to target ${(median(latent.arriveMs) / 50).toFixed(3)})`);
+  console.log(`  step with its preview cached → on screen: ${line(latent.cachedPreviewMs)} (target < 16 ms; ratio ${(median(latent.cachedPreviewMs) / 16).toFixed(3)})`);
+  console.log(`    (${latent.alreadyDecoded} of ${latent.cachedPreviewMs.length} of those steps were decoded in passing and showed the decode at once)`);
+  console.log(`  standing on a step → both VAE decodes on screen: ${line(latent.decodeMs)}`);
+  console.log(`  step with its decodes cached → on screen: ${line(latent.cachedDecodeMs)}`);
+  console.log(
+    JSON.stringify({
+      latent: {
+        size,
+        arriveMs: { median: median(latent.arriveMs), p95: quantile(latent.arriveMs, 0.95) },
+        cachedPreviewMs: { median: median(latent.cachedPreviewMs), p95: quantile(latent.cachedPreviewMs, 0.95) },
+        decodeMs: { median: median(latent.decodeMs), p95: quantile(latent.decodeMs, 0.95) },
+        cachedDecodeMs: { median: median(latent.cachedDecodeMs), p95: quantile(latent.cachedDecodeMs, 0.95) },
+        loadAverage: loadavg()[0],
+      },
+    }),
+  );
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--latent')) {
+    for (const size of LATENT_SIZES) printLatent(await latentBrowser(size), size);
+    return;
+  }
   if (!NETWORK) console.log('native-models/fashion-mnist is not installed: branch timings use the analytic Gaussian instead.');
   const branch = await engineBranch();
   const ui = await browser();
@@ -230,6 +355,7 @@ async function main(): Promise<void> {
   console.log(`  first live-preview frame after Generate: median ${median(ui.firstPreviewMs).toFixed(0)} ms of ${ui.firstPreviewMs.map((v) => v.toFixed(0)).join(', ')} (target ≤ 200 ms)`);
   console.log(`  3-D view of ${ui.trajectories} seeds, press → drawn: ${ui.trajectorySeconds.toFixed(2)} s (target ≤ 5 s)`);
   console.log(`  perturbation chart, 4 seeds, press → drawn: ${ui.perturbationSeconds.toFixed(2)} s (target ≤ 30 s)`);
+  for (const size of LATENT_SIZES) printLatent(await latentBrowser(size), size);
   console.log(`  (machine load average now: ${loadavg().map((v) => v.toFixed(2)).join(', ')} on ${cpus().length} cores; the targets assume no other load)`);
   console.log(
     JSON.stringify({

@@ -23,3 +23,27 @@ export function frameImage(stack: Float32Array, index: number, image: ImageSpec,
   }
   return frame;
 }
+
+let scratch: HTMLCanvasElement | null = null;
+
+/**
+ * Draws a frame filling `context`'s canvas: copied when the sizes agree,
+ * else scaled with smoothing (a latent run's preview, one pixel per latent
+ * cell, drawn at the decoded image's size; DESIGN.md §1, issue 10).
+ */
+export function drawFrame(context: CanvasRenderingContext2D, frame: ImageData): void {
+  const { width, height } = context.canvas;
+  if (frame.width === width && frame.height === height) {
+    context.putImageData(frame, 0, 0);
+    return;
+  }
+  scratch ??= document.createElement('canvas');
+  if (scratch.width !== frame.width || scratch.height !== frame.height) {
+    scratch.width = frame.width;
+    scratch.height = frame.height;
+  }
+  scratch.getContext('2d')?.putImageData(frame, 0, 0);
+  context.imageSmoothingEnabled = true;
+  context.imageSmoothingQuality = 'high';
+  context.drawImage(scratch, 0, 0, width, height);
+}

@@ -124,7 +124,18 @@ export const GLOSSARY = {
   },
   guidance: {
     term: 'guidance',
-    short: 'Classifier-free guidance: how strongly the class is pushed. 1 is plain conditional; larger values make the class more pronounced and the images less varied.',
+    short: 'Classifier-free guidance: how strongly the class or the prompt is pushed. 1 is plain conditional; larger values make it more pronounced and the images less varied.',
+    more: 'With a prompt, guidance steers towards the prompt and away from the negative prompt (Stable Diffusion: about 7.5; SD-Turbo: 0, the prompt alone).',
+  },
+  negativePrompt: {
+    term: 'negative prompt',
+    short: 'What guidance steers away from. Empty: away from the model with no prompt at all, as Stable Diffusion does by default.',
+  },
+  latent: {
+    term: 'latent',
+    short: "A latent model (Stable Diffusion) paints a small grid of numbers, 8× smaller than the picture; its VAE decoder turns each into the image you see.",
+    more:
+      'Scrubbing shows each step at once as a preview (a fixed linear map from the latent to colours, drawn smooth), then the full VAE decode of the step on screen when the engine has it. Brushes are painted on the picture and act on the latent under them.',
   },
   seed: {
     term: 'seed',
@@ -153,7 +164,7 @@ export const SHORTCUTS: Array<{ keys: string; what: string }> = [
   { keys: 'Shift + Ctrl/⌘ + S', what: 'Save as…' },
   { keys: 'Ctrl/⌘ + O', what: 'Open a session' },
   { keys: 'Ctrl/⌘ + E', what: 'Export…' },
-  { keys: 'Drop a file', what: 'Open a .painter session, a run .safetensors or an image' },
+  { keys: 'Drop a file', what: 'Open a .painter session, a run .safetensors or an image; in the desktop app, add a model folder' },
   { keys: '?', what: 'These shortcuts' },
   { keys: 'F1', what: 'Glossary: every term explained' },
 ];

@@ -4,6 +4,8 @@
  *   npm run build && PAINTER_SCREENSHOTS=1 npx vitest run --project e2e tests/e2e/screenshots.test.ts
  * PAINTER_SCREENSHOT_MODEL picks the model (default: the bundled Fashion-MNIST
  * network; fashion-mnist-gmm makes recognisable garments without one).
+ * PAINTER_SCREENSHOTS=diffusers takes only the diffusers pipeline's studio
+ * screen (studio-diffusers-dark.png, the tiny-sd test fixture with a prompt).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +16,8 @@ const OUT = join(__dirname, '..', '..', 'docs', 'screenshots');
 const enabled = process.env['PAINTER_SCREENSHOTS'] === '1';
 /** PAINTER_SCREENSHOTS=emoji takes only the colour network's studio screen (studio-emoji-dark.png). */
 const emojiEnabled = enabled || process.env['PAINTER_SCREENSHOTS'] === 'emoji';
+const diffusersEnabled = enabled || process.env['PAINTER_SCREENSHOTS'] === 'diffusers';
+const DIFFUSERS_FIXTURES = join(__dirname, '..', 'fixtures', 'diffusers');
 const MODEL = process.env['PAINTER_SCREENSHOT_MODEL'] ?? 'fashion-mnist';
 
 describe.skipIf(!enabled)('screenshots of the main screens', () => {
@@ -146,6 +150,38 @@ describe.skipIf(!emojiEnabled)('screenshot of the colour network', () => {
       await page.mouse.move(1279, 719);
       await page.waitForTimeout(400);
       await page.screenshot({ path: join(OUT, 'studio-emoji-dark.png') });
+    } finally {
+      await studio.close();
+    }
+  });
+});
+
+describe.skipIf(!diffusersEnabled)('screenshot of a diffusers pipeline', () => {
+  it('studio on the tiny-sd fixture: a prompt, a branch painted early, the step on screen decoded', async () => {
+    mkdirSync(OUT, { recursive: true });
+    const studio = await Studio.open(undefined, undefined, undefined, undefined, [DIFFUSERS_FIXTURES]);
+    try {
+      const page = studio.page;
+      await studio.modelItems().first().waitFor({ timeout: 30_000 });
+      await studio.addModelFolder(join(DIFFUSERS_FIXTURES, 'tiny-sd'));
+      await page.getByTestId('prompt').fill('a watercolor fox in the snow');
+      await page.getByTestId('negative-prompt').fill('blurry');
+      await studio.setField('#seed', '2026');
+      await studio.setField('#steps', '30');
+      await studio.generate();
+      await studio.showStep(8);
+      await studio.paint('x0-canvas', [0.3, 0.35], [0.65, 0.6]);
+      await studio.showStep(14);
+      await page.waitForFunction(() =>
+        ['x0-canvas', 'xt-canvas', 'branch-final', 'parent-final'].every((id) => document.querySelector(`[data-testid="${id}"]`)?.getAttribute('data-shown') === 'decoded'),
+      );
+      for (const dismiss of await page.getByTestId('toast').getByRole('button', { name: 'Dismiss' }).all()) await dismiss.click();
+      // The list filtered to the pipeline, so the whole Next run form is in the picture.
+      await page.getByLabel('Filter the models').fill('sd');
+      await page.getByLabel('Filter the models').blur();
+      await page.mouse.move(1279, 719);
+      await page.waitForTimeout(400);
+      await page.screenshot({ path: join(OUT, 'studio-diffusers-dark.png') });
     } finally {
       await studio.close();
     }

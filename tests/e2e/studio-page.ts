@@ -35,9 +35,11 @@ export class Studio {
     userDataDir = mkdtempSync(join(tmpdir(), 'painter-e2e-')),
     workspace = join(userDataDir, 'workspace'),
     viewport: { width: number; height: number } = { width: 1280, height: 720 },
+    /** Folders browser mode may read besides the workspace (model folders named on `painter serve`'s command line). */
+    readOnly: string[] = [],
   ): Promise<Studio> {
     const server = await startServer({
-      confine: { workspace, readOnly: [] },
+      confine: { workspace, readOnly },
       port: 0,
       rendererDir: join(ROOT, 'out', 'renderer'),
       workerPath: join(ROOT, 'out', 'cli', 'engine-worker.cjs'),
@@ -84,6 +86,24 @@ export class Studio {
 
   stepLabel(): Promise<string | null> {
     return this.page.getByTestId('step-label').textContent();
+  }
+
+  /** Adds a model folder as a browser-mode user does: "+ Add…", its path typed, Add; resolves to the id of the model it selected. */
+  async addModelFolder(folder: string): Promise<string> {
+    await this.page.getByRole('button', { name: '+ Add…' }).click();
+    await this.page.locator('#model-folder').fill(folder);
+    await this.page.getByTestId('add-model-confirm').click();
+    const item = this.page.locator('[data-testid="model-item"][aria-pressed="true"]');
+    await this.page.locator('#model-folder').waitFor({ state: 'hidden' });
+    const id = await item.getAttribute('data-model-id');
+    if (id === null) throw new Error(`Adding ${folder} selected no model`);
+    return id;
+  }
+
+  /** What a canvas shows: 'state' (a pixel run), 'preview' or 'decoded' (a latent run), and which state. */
+  async shown(testId: string): Promise<{ shown: string | null; index: string | null }> {
+    const canvas = this.page.getByTestId(testId);
+    return { shown: await canvas.getAttribute('data-shown'), index: await canvas.getAttribute('data-index') };
   }
 
   /** Clicks the filmstrip thumbnail of a step, as a user jumping there. */

@@ -2,14 +2,26 @@
  * An image dropped on the studio, made ready to start a run from (SDEdit,
  * electron/engine/image-start.ts): scaled and cropped to the selected model's
  * image, converted to its channels and data range, optionally inverted (a
- * dark garment on white becomes Fashion-MNIST's light on black).
+ * dark garment on white becomes Fashion-MNIST's light on black). A latent
+ * pipeline takes the image at the decoded size of the next run (RGB, the
+ * decoded range); the engine encodes it with the pipeline's VAE.
  */
 import type { ModelInfo } from '../../../electron/api/contract';
+import type { ImageSpec } from '../../../electron/engine/manifest';
 import { ApiError } from '../api';
 import { visibleRegion } from '../tensor-image';
 import { models } from './models.svelte';
+import { nextRun } from './next-run.svelte';
 import { notices } from './notices.svelte';
 import { ui } from './ui.svelte';
+
+/** The image a run of `model` starts from: a latent pipeline's decoded image at the next run's size, else the model's own. */
+export function startImage(model: ModelInfo): ImageSpec {
+  if (model.decoded === undefined) return model.image;
+  const size = nextRun.sizeOf(model);
+  const range = model.decoded.image.range;
+  return { channels: 3, width: size.width ?? model.decoded.image.width, height: size.height ?? model.decoded.image.height, range: [range[0], range[1]] };
+}
 
 class ImageStart {
   file = $state.raw<File | null>(null);
@@ -35,8 +47,9 @@ class ImageStart {
   toModel(model: ModelInfo): Float32Array | null {
     const bitmap = this.bitmap;
     if (bitmap === null) return null;
-    const { channels, height, width, range } = model.image;
-    const region = visibleRegion(model.image);
+    const seen = startImage(model);
+    const { channels, height, width, range } = seen;
+    const region = visibleRegion(seen);
     const canvas = new OffscreenCanvas(region.width, region.height);
     const context = canvas.getContext('2d');
     if (context === null) return null;

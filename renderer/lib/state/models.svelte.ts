@@ -69,6 +69,35 @@ class Models {
     return this.list.find((model) => model.id === id)?.name ?? id;
   }
 
+  /**
+   * Forgets a model folder the user added (the folder and its files stay);
+   * undo adds the same folder again.
+   */
+  async remove(id: string): Promise<boolean> {
+    const model = this.list.find((candidate) => candidate.id === id);
+    if (model === undefined || model.source !== 'user') return false;
+    try {
+      await api.call('removeModel', { modelId: id });
+    } catch (error) {
+      notices.report(error);
+      return false;
+    }
+    const at = this.list.indexOf(model);
+    this.list = this.list.filter((candidate) => candidate.id !== id);
+    if (this.selectedId === id) this.selectedId = this.list[Math.min(at, this.list.length - 1)]?.id ?? null;
+    notices.say(`Removed ${model.name} from the list (its folder is untouched; Ctrl+Z adds it back)`);
+    history.record({
+      label: `remove model ${model.name}`,
+      undo: async () => {
+        await this.addFolder(model.folder);
+      },
+      redo: async () => {
+        await this.remove(id);
+      },
+    });
+    return true;
+  }
+
   /** Registers a user's model folder and selects it. */
   async addFolder(folder: string): Promise<boolean> {
     try {

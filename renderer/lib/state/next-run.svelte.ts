@@ -1,6 +1,7 @@
 /**
  * The settings of the next run (the left sidebar): seed, steps, sampler,
- * class, guidance. They are the user's: switching model keeps every value the
+ * class, guidance; for a text-conditional pipeline its prompt and negative
+ * prompt, and for a latent one the decoded image's width and height. They are the user's: switching model keeps every value the
  * user chose (a model's defaults fill in only what the user never set), a new
  * seed is drawn for each run unless the user turns that off, and any run's
  * settings can be taken over with one click. Every change can be undone.
@@ -28,6 +29,10 @@ export const FIELD_LABELS = {
   sampler: 'Sampler',
   classLabel: 'Class',
   guidance: 'Guidance',
+  prompt: 'Prompt',
+  negativePrompt: 'Negative prompt',
+  width: 'Width',
+  height: 'Height',
 } as const;
 export type NextRunField = keyof typeof FIELD_LABELS;
 
@@ -38,7 +43,28 @@ interface Values {
   /** Per model: the class picked (null = unconditional). */
   classLabel: number | null;
   guidance: number;
+  prompt: string;
+  negativePrompt: string;
+  /** The selected model's decoded size (null: not a latent model). */
+  width: number | null;
+  height: number | null;
 }
+
+/** Why a width or height cannot be asked of a latent model, or null when it can (issue 10: multiples of 8 and the UNet's downsampling). */
+export function sizeProblem(model: ModelInfo, side: 'Width' | 'Height', value: number): string | null {
+  const spec = model.decoded;
+  if (spec === undefined) return null;
+  if (!Number.isInteger(value)) return `${side} must be a whole number of pixels.`;
+  if (value < spec.minSize || value > spec.maxSize) return `${side} must be between ${spec.minSize} and ${spec.maxSize} pixels; got ${value}.`;
+  if (value % spec.sizeMultiple !== 0) {
+    const below = Math.max(spec.minSize, Math.floor(value / spec.sizeMultiple) * spec.sizeMultiple);
+    return `${side} must be a multiple of ${spec.sizeMultiple} (this model's latent grid); ${below} or ${below + spec.sizeMultiple} would do.`;
+  }
+  return null;
+}
+
+/** Fields kept per model: undoing them shows that model again. */
+const PER_MODEL: ReadonlySet<NextRunField> = new Set(['classLabel', 'width', 'height']);
 
 class NextRun {
   seed = $state(randomSeed());
@@ -49,6 +75,11 @@ class NextRun {
   sampler = $state<SamplerName>('euler');
   /** The class picked per model id (class lists differ between models). */
   private classes = $state<Record<string, number | null>>({});
+  /** The prompt and negative prompt are the user's text, kept across model switches. */
+  prompt = $state('');
+  negativePrompt = $state<string | null>(null);
+  /** Decoded size per model id (sizes allowed differ between models). */
+  private sizes = $state<Record<string, { width: number | null; height: number | null }>>({});
   /** The seed the last generation used: with "new seed each run", the next one draws a fresh seed instead of repeating it. */
   private lastUsedSeed: number | null = null;
 
@@ -56,8 +87,21 @@ class NextRun {
   readonly steps = $derived(this.chosenSteps ?? this.model?.defaultSteps ?? 50);
   readonly guidance = $derived(this.chosenGuidance ?? this.model?.defaultGuidance ?? 1);
   readonly classLabel = $derived(this.model === null ? null : this.classOf(this.model));
-  /** Classifier-free guidance needs both a class and the unconditional model. */
-  readonly guidanceApplies = $derived(this.model !== null && this.model.classes !== null && this.model.unconditional && this.classLabel !== null);
+  readonly width = $derived(this.model === null ? null : this.sizeOf(this.model).width);
+  readonly height = $derived(this.model === null ? null : this.sizeOf(this.model).height);
+  /** The negative prompt: the user's, else the model's default. */
+  readonly negative = $derived(this.negativePrompt ?? this.model?.prompt?.defaultNegativePrompt ?? '');
+  /** Classifier-free guidance needs both a class and the unconditional model, or a prompt (guided away from the negative prompt). */
+  readonly guidanceApplies = $derived(
+    this.model !== null && (this.model.prompt !== undefined || (this.model.classes !== null && this.model.unconditional && this.classLabel !== null)),
+  );
+
+  /** A latent model's decoded size: the user's for it, else the model's default; nulls for a pixel model. */
+  sizeOf(model: ModelInfo): { width: number | null; height: number | null } {
+    if (model.decoded === undefined) return { width: null, height: null };
+    const chosen = this.sizes[model.id];
+    return { width: chosen?.width ?? model.decoded.image.width, height: chosen?.height ?? model.decoded.image.height };
+  }
 
   /** The class for a model: the user's pick for it, else its first class (or none, if it takes none). */
   classOf(model: ModelInfo): number | null {
@@ -69,7 +113,17 @@ class NextRun {
   }
 
   private values(): Values {
-    return { seed: this.seed, steps: this.steps, sampler: this.sampler, classLabel: this.classLabel, guidance: this.guidance };
+    return {
+      seed: this.seed,
+      steps: this.steps,
+      sampler: this.sampler,
+      classLabel: this.classLabel,
+      guidance: this.guidance,
+      prompt: this.prompt,
+      negativePrompt: this.negative,
+      width: this.width,
+      height: this.height,
+    };
   }
 
   private write(field: NextRunField, value: number | string | null): void {
@@ -90,6 +144,19 @@ class NextRun {
       case 'classLabel':
         if (this.model !== null) this.classes = { ...this.classes, [this.model.id]: value as number | null };
         break;
+      case 'prompt':
+        this.prompt = value as string;
+        break;
+      case 'negativePrompt':
+        this.negativePrompt = value as string;
+        break;
+      case 'width':
+      case 'height':
+        if (this.model !== null) {
+          const size = this.sizes[this.model.id] ?? { width: null, height: null };
+          this.sizes = { ...this.sizes, [this.model.id]: { ...size, [field]: value as number | null } };
+        }
+        break;
     }
   }
 
@@ -103,11 +170,11 @@ class NextRun {
       label: `${FIELD_LABELS[field]} ${shown ?? String(value)}`,
       coalesce: `next-run:${field}`,
       undo: () => {
-        if (field === 'classLabel' && modelId !== undefined) models.select(modelId);
+        if (PER_MODEL.has(field) && modelId !== undefined) models.select(modelId);
         this.write(field, before);
       },
       redo: () => {
-        if (field === 'classLabel' && modelId !== undefined) models.select(modelId);
+        if (PER_MODEL.has(field) && modelId !== undefined) models.select(modelId);
         this.write(field, value);
       },
     });
@@ -135,13 +202,33 @@ class NextRun {
     if (this.newSeedEachRun && this.lastUsedSeed === this.seed) this.seed = randomSeed();
     this.lastUsedSeed = this.seed;
     const classLabel = this.classOf(model);
-    const guidanceApplies = model.classes !== null && model.unconditional && classLabel !== null;
-    return { modelId: model.id, seed: this.seed, steps: this.steps, sampler: this.sampler, classLabel, guidance: guidanceApplies ? this.guidance : 1 };
+    const guidanceApplies = model.prompt !== undefined || (model.classes !== null && model.unconditional && classLabel !== null);
+    const request: GenerateRequest = { modelId: model.id, seed: this.seed, steps: this.steps, sampler: this.sampler, classLabel, guidance: guidanceApplies ? this.guidance : 1 };
+    if (model.prompt !== undefined) {
+      request.prompt = this.prompt;
+      request.negativePrompt = this.negativePrompt ?? model.prompt.defaultNegativePrompt;
+    }
+    const size = this.sizeOf(model);
+    if (size.width !== null && size.height !== null) {
+      request.width = size.width;
+      request.height = size.height;
+    }
+    return request;
   }
 
   /** Takes over a run's settings (model included) for the next run, as one undoable step. */
   useRunSettings(summary: RunSummary): void {
-    const before = { model: models.selectedId, seed: this.seed, steps: this.chosenSteps, sampler: this.sampler, classes: this.classes, guidance: this.chosenGuidance };
+    const before = {
+      model: models.selectedId,
+      seed: this.seed,
+      steps: this.chosenSteps,
+      sampler: this.sampler,
+      classes: this.classes,
+      guidance: this.chosenGuidance,
+      prompt: this.prompt,
+      negativePrompt: this.negativePrompt,
+      sizes: this.sizes,
+    };
     const apply = (): void => {
       const { settings } = summary;
       if (models.list.some((model) => model.id === settings.modelId)) models.select(settings.modelId);
@@ -150,7 +237,10 @@ class NextRun {
       this.chosenSteps = settings.steps;
       this.sampler = settings.sampler;
       this.classes = { ...this.classes, [settings.modelId]: settings.classLabel };
-      if (settings.classLabel !== null) this.chosenGuidance = settings.guidance;
+      if (settings.classLabel !== null || settings.prompt !== undefined) this.chosenGuidance = settings.guidance;
+      if (settings.prompt !== undefined) this.prompt = settings.prompt;
+      if (settings.negativePrompt !== undefined) this.negativePrompt = settings.negativePrompt;
+      if (settings.width !== undefined && settings.height !== undefined) this.sizes = { ...this.sizes, [settings.modelId]: { width: settings.width, height: settings.height } };
     };
     apply();
     history.record({
@@ -162,6 +252,9 @@ class NextRun {
         this.sampler = before.sampler;
         this.classes = before.classes;
         this.chosenGuidance = before.guidance;
+        this.prompt = before.prompt;
+        this.negativePrompt = before.negativePrompt;
+        this.sizes = before.sizes;
       },
       redo: apply,
     });

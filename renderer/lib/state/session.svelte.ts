@@ -9,6 +9,7 @@
 import type { DroppedFile, RecentSession, RunSummary, RunThumbnail, RunTensors, SessionResults, SessionSummary, StudioPaths } from '../../../electron/api/contract';
 import { api } from '../api';
 import { subtreeIds, treeRows, type TreeRow } from '../branch-tree';
+import { decodedStates } from './decoded.svelte';
 import { history } from './history.svelte';
 import { notices } from './notices.svelte';
 import { run } from './run.svelte';
@@ -131,6 +132,7 @@ class Session {
     this.runs = this.runs.filter((other) => !doomed.includes(other.runId));
     for (const id of doomed) this.tensors.delete(id);
     run.forget(doomed);
+    decodedStates.forget(doomed);
     this.dirty = true;
     if (!wasShown) return;
     const next = (fallback !== null && this.find(fallback)) || this.runs[this.runs.length - 1];

@@ -10,7 +10,7 @@ export type Dialog = 'save' | 'open' | 'export' | 'shortcuts' | 'glossary' | 'ad
 
 /** An image to show large, or a branch beside its parent. */
 export type ZoomView =
-  | { kind: 'image'; title: string; stack: Float32Array; index: number; image: ImageSpec; gain: number }
+  | { kind: 'image'; title: string; stack: Float32Array; index: number; image: ImageSpec; gain: number; shownAs?: ImageSpec | undefined; decodeOf?: { runId: string; which: 'xt' | 'x0Hat' } | undefined }
   | { kind: 'compare'; branchId: string };
 
 export interface ConfirmRequest {
