@@ -214,6 +214,8 @@ export interface BranchOptions {
   denoiser: Denoiser;
   step: number;
   brush: Brush;
+  /** The brush as the user painted it, for the branch's description (latent runs: on the decoded image, while `brush` acts on the latent grid). */
+  painted?: Brush;
   gaussian: GaussianModel | null;
   signal?: AbortSignal;
   /** After each step; `x0Hat` is that step's estimate of the final image. */
@@ -290,7 +292,7 @@ export async function branchRun(options: BranchOptions): Promise<RunRecord> {
     evaluations,
     seconds: (performance.now() - started) / 1000,
     createdAt: new Date().toISOString(),
-    branch: { parentRunId: summary.runId, step, perturbation: describeBrush(brush, step, sigma), contentChange: change, pixelChange },
+    branch: { parentRunId: summary.runId, step, perturbation: describeBrush(options.painted ?? brush, step, sigma), contentChange: change, pixelChange },
     provider: denoiser.provider,
   };
   return { summary: branchSummary, manifestHash: parent.manifestHash, image: parent.image, xt, x0Hat };

@@ -298,6 +298,7 @@ export class Engine {
           denoiser,
           step,
           brush: pipeline?.vae ? latentBrush(brush, pipeline.vae.scale, map) : brush,
+          painted: brush,
           gaussian: needsStats ? (await this.gaussians.get(parent.summary.modelId)).model : null,
           signal,
           onStep: (done, total, x0Hat) =>

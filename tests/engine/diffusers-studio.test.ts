@@ -130,6 +130,8 @@ describe('a latent run in the studio', () => {
     expect(inside).toBeGreaterThan(0.5);
     expect(outside).toBe(0);
     expect(branch.branch?.contentChange).toBeGreaterThan(0);
+    // Described as painted, in the decoded image's pixels.
+    expect(branch.branch?.perturbation).toContain('radius 12 px');
   });
 
   it('variations run in latent space and come back decoded at the run\'s size', async () => {
