@@ -21,8 +21,10 @@ export default defineConfig({
   main: {
     build: {
       outDir: fromRoot('out/main'),
-      // Native and optional-native packages load from node_modules at run time.
-      externalizeDeps: { include: ['onnxruntime-node', 'ws'] },
+      // Native and optional-native packages load from node_modules at run time;
+      // pure-JS dependencies are bundled, because the engine worker runs
+      // unpacked from the asar and cannot import a package packed inside it.
+      externalizeDeps: { include: ['onnxruntime-node', 'ws'], exclude: ['@huggingface/tokenizers'] },
       rolldownOptions: {
         input: {
           main: fromRoot('electron/shell/main.ts'),
