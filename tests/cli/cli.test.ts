@@ -1,27 +1,13 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readRun } from '../../electron/engine/runs';
+import { painterCli } from '../helpers/painter-cli';
 
-const ROOT = join(__dirname, '..', '..');
 const home = mkdtempSync(join(tmpdir(), 'painter-cli-'));
+const painter = painterCli({ home });
 const out = mkdtempSync(join(tmpdir(), 'painter-cli-out-'));
-
-function painter(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'painter.cjs'), ...args], {
-    env: { ...process.env, PAINTER_HOME: home },
-    encoding: 'utf-8',
-    timeout: 60_000,
-  });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
-
-beforeAll(() => {
-  const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT, encoding: 'utf-8' });
-  expect(build.status, build.stderr).toBe(0);
-});
 
 describe('painter CLI', () => {
   it('lists the bundled models as JSON', () => {

@@ -6,23 +6,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodePng } from '../../electron/engine/png';
 import { readRun } from '../../electron/engine/runs';
+import { painterCli } from '../helpers/painter-cli';
 
 const ROOT = join(__dirname, '..', '..');
 const FOLDER = join(ROOT, 'tests', 'fixtures', 'diffusers', 'tiny-sd');
 const home = mkdtempSync(join(tmpdir(), 'painter-dcli-'));
+const painter = painterCli({ home, extraArgs: ['--provider', 'cpu'], timeoutMs: 120_000 });
 const out = mkdtempSync(join(tmpdir(), 'painter-dcli-out-'));
-
-function painter(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'painter.cjs'), ...args, '--provider', 'cpu'], {
-    env: { ...process.env, PAINTER_HOME: home },
-    encoding: 'utf-8',
-    timeout: 120_000,
-  });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
 
 /** Every file of a folder with its size and modification time: what "never write in the user's folder" keeps. */
 function snapshot(folder: string): string[] {
@@ -34,11 +27,6 @@ function snapshot(folder: string): string[] {
       return `${name} ${stats.size} ${stats.mtimeMs}`;
     });
 }
-
-beforeAll(() => {
-  const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT, encoding: 'utf-8' });
-  expect(build.status, build.stderr).toBe(0);
-});
 
 describe('painter on a diffusers folder', () => {
   it('samples with --model PATH --prompt, writes the run (latents and prompt settings) and a PNG strip of decodes', () => {

@@ -1,35 +1,28 @@
 /** `--provider` on the CLI verbs that run a model, with the real onnxruntime-node of this machine. */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readRun } from '../../electron/engine/runs';
 import { providerOptionsHere } from '../../electron/engine/denoisers/onnx';
+import { buildCliBeforeAll, runPainter, type CliResult } from '../helpers/painter-cli';
 
-const ROOT = join(__dirname, '..', '..');
 const home = mkdtempSync(join(tmpdir(), 'painter-cli-provider-'));
 const out = mkdtempSync(join(tmpdir(), 'painter-cli-provider-out-'));
 
-function painter(...args: string[]): { code: number; stdout: string; stderr: string } {
-  return painterWith({}, ...args);
+/** The CLI with PAINTER_PROVIDER unset (and `extra` laid over the environment). */
+function painterWith(extra: Record<string, string>, ...args: string[]): CliResult {
+  return runPainter({ home }, args, { PAINTER_PROVIDER: undefined, ...extra });
 }
 
-function painterWith(extra: Record<string, string>, ...args: string[]): { code: number; stdout: string; stderr: string } {
-  const env: NodeJS.ProcessEnv = { ...process.env, PAINTER_HOME: home };
-  delete env['PAINTER_PROVIDER'];
-  Object.assign(env, extra);
-  const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'painter.cjs'), ...args], { env, encoding: 'utf-8', timeout: 60_000 });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+function painter(...args: string[]): CliResult {
+  return painterWith({}, ...args);
 }
 
 /** Our own lines on stderr (native libraries such as Dawn may print their own warnings there too). */
 const noticeLines = (stderr: string): string[] => stderr.split('\n').filter((line) => line.startsWith('painter: '));
 
-beforeAll(() => {
-  const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT, encoding: 'utf-8' });
-  expect(build.status, build.stderr).toBe(0);
-});
+buildCliBeforeAll();
 
 describe('painter --provider', () => {
   it('--provider cpu samples on CPU, prints no notice, and records "cpu" in the run and the JSON line', () => {

@@ -3,31 +3,18 @@
  * folder (PAINTER_HOME), never in the model folder, from samples or images,
  * and read back by the theory lab (`painter analyze … --prompt`).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodePng } from '../../electron/engine/png';
 import { readSafetensors, readSafetensorsMetadata } from '../../electron/engine/safetensors';
+import { painterCli } from '../helpers/painter-cli';
 
 const ROOT = join(__dirname, '..', '..');
 const MODEL = join(ROOT, 'tests', 'fixtures', 'diffusers', 'tiny-sd');
 const home = mkdtempSync(join(tmpdir(), 'painter-stats-cli-'));
-
-function painter(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'painter.cjs'), ...args, '--provider', 'cpu'], {
-    env: { ...process.env, PAINTER_HOME: home },
-    encoding: 'utf-8',
-    timeout: 60_000,
-  });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
-
-beforeAll(() => {
-  const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT, encoding: 'utf-8' });
-  expect(build.status, build.stderr).toBe(0);
-});
+const painter = painterCli({ home, extraArgs: ['--provider', 'cpu'] });
 
 describe('painter stats', () => {
   const statsFile = join(home, 'diffusers', 'tiny-sd', 'stats.safetensors');

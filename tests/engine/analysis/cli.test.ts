@@ -1,24 +1,15 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodePng } from '../../../electron/engine/png';
+import { painterCli } from '../../helpers/painter-cli';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const FIXTURES = join(ROOT, 'tests', 'fixtures');
 const home = mkdtempSync(join(tmpdir(), 'painter-lab-'));
+const painter = painterCli({ home, timeoutMs: 120_000 });
 const out = mkdtempSync(join(tmpdir(), 'painter-lab-out-'));
-
-function painter(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'painter.cjs'), ...args], { env: { ...process.env, PAINTER_HOME: home }, encoding: 'utf-8', timeout: 120_000 });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
-
-beforeAll(() => {
-  const build = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], { cwd: ROOT, encoding: 'utf-8' });
-  expect(build.status, build.stderr).toBe(0);
-});
 
 describe('painter analyze / report', () => {
   it('analyze trajectory on a model folder writes JSON with its settings and a PNG', () => {
