@@ -866,8 +866,9 @@ export class OnnxGraph {
     }
     const tensor = result[output];
     if (tensor === undefined) throw new PainterError('BAD_MODEL', `${quoteText(this.path)} gave no output "${output}".`, { path: this.path, tensor: output });
-    const data = (tensor.data as Float32Array | Uint16Array | Float64Array).slice();
-    const answer = { type: tensor.type, data, dims: [...tensor.dims] };
+    // onnxruntime-node copies each CPU output into a buffer of its own; dispose() only drops the
+    // tensor's reference to it, so the data is kept without another copy.
+    const answer = { type: tensor.type, data: tensor.data, dims: [...tensor.dims] };
     for (const value of Object.values(result)) value.dispose();
     return answer;
   }

@@ -118,8 +118,11 @@ function sameDims(a: readonly number[], b: readonly number[]): boolean {
 export function toGraphFeed(feed: Feed, type: string): GraphFeed {
   const { values, dims } = feed;
   switch (type) {
-    case 'int64':
-      return { type: 'int64', data: BigInt64Array.from(Array.from(values, (v) => BigInt(Math.round(v)))), dims };
+    case 'int64': {
+      const data = new BigInt64Array(values.length);
+      for (let i = 0; i < values.length; i++) data[i] = BigInt(Math.round(values[i]!));
+      return { type: 'int64', data, dims };
+    }
     case 'int32':
       return { type: 'int32', data: Int32Array.from(values, (v) => Math.round(v)), dims };
     case 'float16':
