@@ -2,14 +2,26 @@
  * `npm run bench:diffusers`: issue 10's per-step targets for diffusers
  * pipelines, measured in one process and printed as ratios (never a CI gate).
  *
- * - Per-step overhead beyond the UNet call: wall time per step of a 30-step
- *   CFG run through the engine's API (scheduler and sampler, guidance — the
- *   prompt pair in one batch-2 call, then D_u + g·(D_c − D_u) —, progress
- *   previews, recording) ÷ one bare UNet call on the same batch of 2
- *   (session.run on inputs made once, the engine's session options), − 1.
- *   Target ≤ 5 %. Runs and bare calls are interleaved so that machine load
- *   affects both alike; the result is the median over repeats, with the
- *   fastest run over the fastest calls beside it.
+ * - Per-step overhead beyond the UNet call: wall time of a 30-step CFG run
+ *   through the engine's API (scheduler and sampler, guidance — the prompt
+ *   pair in one batch-2 call, then D_u + g·(D_c − D_u) —, progress previews,
+ *   recording) ÷ (30 × one bare UNet call), − 1. The bare call is
+ *   session.run on a session opened with the engine's options, fed once-made
+ *   tensors of exactly what the engine feeds mid-run: the pipeline's own
+ *   unetFeeds (the state at the middle step, its timestep, the run's prompt
+ *   pair) converted by the engine's own toGraphFeed (float16 for a float16
+ *   UNet). Everything the engine does beyond that — float16 conversion of the
+ *   sample and of the output, tensor creation, the sampler, guidance,
+ *   previews, recording — is overhead. Target ≤ 5 %. The run's autosave
+ *   (writeRun with its fsync, once per run, not per step) is timed on the same
+ *   record and shown apart: on the fixture's 60 ms of UNet calls a 10–20 ms
+ *   fsync would otherwise read as 20–30 % "per step". Runs and bare calls are
+ *   interleaved so that machine load affects both alike; each figure is the
+ *   median over repeats, with the fastest run over the fastest calls beside
+ *   the overhead. On Linux the same ratio in the main thread's CPU time is
+ *   shown too: on a loaded machine the thread waits for a core most of the
+ *   time (2/3 of a bare call's wall time under a load of 10 on 2 cores), and
+ *   those waits, not the engine's work, decide the wall-time ratio.
  * - Previews: the linear latent→RGB map on one state, a full VAE decode of a
  *   state (decodeState) and the same state again from the engine's cache.
  *
@@ -20,13 +32,16 @@
  * hardest case: a real-size UNet call is 10³–10⁴ times longer while the
  * engine's work per step grows only with the latent's size.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ProviderChoice } from '../electron/api/contract';
 import { openCheckedSession } from '../electron/engine/denoisers/onnx';
+import { toGraphFeed } from '../electron/engine/diffusers/onnx-part';
+import type { DiffusersPipeline } from '../electron/engine/diffusers/pipeline';
 import { applyPreview } from '../electron/engine/diffusers/preview';
+import { writeRun, type RunRecord } from '../electron/engine/runs';
 import { Engine } from '../electron/engine/service';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -36,25 +51,6 @@ function flag(name: string, fallback: string): string {
   return index >= 0 && index + 1 < process.argv.length ? process.argv[index + 1]! : fallback;
 }
 
-/** float32 → IEEE half bits (round to nearest), for float16 UNets. */
-function toHalf(value: number): number {
-  const f32 = new Float32Array([value]);
-  const bits = new Uint32Array(f32.buffer)[0]!;
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
-  const mantissa = bits & 0x7fffff;
-  if (exponent <= 0) return sign;
-  if (exponent >= 31) return sign | 0x7c00;
-  return sign | (exponent << 10) | Math.round(mantissa / 8192);
-}
-
-function tensorOf(type: string, length: number, value: number, dims: number[]): ort.Tensor {
-  if (type === 'float16') return new ort.Tensor('float16', new Uint16Array(length).fill(toHalf(value)), dims);
-  if (type === 'int64') return new ort.Tensor('int64', new BigInt64Array(length).fill(BigInt(Math.round(value))), dims);
-  if (type === 'int32') return new ort.Tensor('int32', new Int32Array(length).fill(Math.round(value)), dims);
-  return new ort.Tensor('float32', new Float32Array(length).fill(value), dims);
-}
-
 interface SizeResult {
   pixels: number;
   latent: number;
@@ -62,43 +58,97 @@ interface SizeResult {
   unetMs: number;
   /** Median run time per step. */
   stepMs: number;
-  /** Median over repeats of run / (steps × UNet call) − 1. */
+  /** Median over repeats of run / (steps × UNet call) − 1, the run's autosave left out. */
   overhead: number;
-  /** Fastest run / (steps × fastest UNet call) − 1. */
+  /** Median over repeats of the same ratio in main-thread CPU time (Linux; NaN elsewhere): the engine's own work, free of the waits of a loaded machine. */
+  cpuOverhead: number;
+  repeats: number;
+  /** The same with the autosave in. */
+  overheadWithAutosave: number;
+  /** Median autosave (writeRun of the run's record, fsync included). */
+  autosaveMs: number;
+  /** Fastest run less its autosave / (steps × fastest UNet call) − 1. */
   overheadFastest: number;
   previewMs: number;
   decodeMs: number;
   cachedDecodeMs: number;
 }
 
-/** Seconds per bare UNet call at batch 2 (the CFG pair), inputs made once, the engine's session options. */
-async function bareUnet(unetPath: string, latent: number, channels: number, text: { tokens: number; width: number } | null, provider: ProviderChoice): Promise<() => Promise<number>> {
-  const { session } = await openCheckedSession(unetPath, { provider, subject: 'the benchmark UNet' });
+/**
+ * Seconds per bare UNet step: what the engine feeds at the middle step of
+ * `run` (the pipeline's unetFeeds, in the graph's dtypes through the engine's
+ * own conversion) as tensors made once, on a session opened with the engine's
+ * options; a UNet with a fixed batch of 1 takes the prompt pair in two calls,
+ * as the engine does.
+ */
+async function bareUnet(pipeline: DiffusersPipeline, run: RunRecord, text: { prompt: string; negativePrompt: string } | null, provider: ProviderChoice): Promise<() => Promise<Time>> {
+  const { session } = await openCheckedSession(pipeline.folder.parts.unet, { provider, subject: 'the benchmark UNet' });
   const typeOf = (name: string): string => {
     const meta = session.inputMetadata.find((m) => m.name === name);
     return meta !== undefined && meta.isTensor ? meta.type : 'float32';
   };
-  const timestepMeta = session.inputMetadata.find((m) => m.name === 'timestep');
-  const timestepDims = timestepMeta !== undefined && timestepMeta.isTensor && timestepMeta.shape.length === 0 ? [] : [1];
-  const feeds: Record<string, ort.Tensor> = {
-    sample: tensorOf(typeOf('sample'), 2 * channels * latent * latent, 0.1, [2, channels, latent, latent]),
-    timestep: tensorOf(typeOf('timestep'), 1, 500, timestepDims),
-  };
-  if (text !== null) feeds['encoder_hidden_states'] = tensorOf(typeOf('encoder_hidden_states'), 2 * text.tokens * text.width, 0.1, [2, text.tokens, text.width]);
+  const dim = run.image.channels * run.image.height * run.image.width;
+  const middle = Math.floor(run.summary.stepCount / 2);
+  const sigma = run.summary.sigmas[middle]!;
+  // The σ-form state the sampler holds at that step (the record keeps the model's convention).
+  const scale = pipeline.schedule.modelScale(sigma);
+  const x = run.xt.slice(middle * dim, (middle + 1) * dim).map((value) => value / scale);
+  const states = text !== null ? await pipeline.textCondition(text.prompt, text.negativePrompt).then((condition) => [condition.cond, condition.uncond]) : [null];
+  const rowsPerCall = pipeline.fixedBatch ?? states.length;
+  const calls: Record<string, ort.Tensor>[] = [];
+  for (let start = 0; start < states.length; start += rowsPerCall) {
+    const { feeds } = pipeline.unetFeeds(x, [sigma], run.image, states, start, Math.min(states.length, start + rowsPerCall));
+    const tensors: Record<string, ort.Tensor> = {};
+    for (const [name, feed] of Object.entries(feeds)) {
+      const typed = toGraphFeed(feed, typeOf(name));
+      tensors[name] = new ort.Tensor(typed.type, typed.data, [...typed.dims]);
+    }
+    calls.push(tensors);
+  }
   const once = async (): Promise<void> => {
-    const result = await session.run(feeds);
-    for (const tensor of Object.values(result)) tensor.dispose();
+    for (const feeds of calls) {
+      const result = await session.run(feeds);
+      for (const tensor of Object.values(result)) tensor.dispose();
+    }
   };
   for (let i = 0; i < 3; i++) await once();
   return async () => {
-    const repeats = 30;
-    const started = performance.now();
-    for (let i = 0; i < repeats; i++) await once();
-    return (performance.now() - started) / 1000 / repeats;
+    const repeats = run.summary.stepCount - 1;
+    const time = await timed(async () => {
+      for (let i = 0; i < repeats; i++) await once();
+    });
+    return { wall: time.wall / repeats, cpu: time.cpu / repeats };
   };
 }
 
-async function measure(engine: Engine, modelId: string, pixels: number, steps: number, provider: ProviderChoice): Promise<SizeResult> {
+/**
+ * On-CPU seconds of the main thread so far (Linux: the scheduler's own count, ns
+ * resolution), or null elsewhere. ONNX Runtime runs a graph on the calling
+ * thread (with its worker threads), so the engine's own work is the difference
+ * of this between a run and the bare calls; unlike wall time it leaves out the
+ * time the thread waits for a core on a loaded machine.
+ */
+const mainThreadStat = `/proc/self/task/${process.pid}/schedstat`;
+function mainThreadSeconds(): number | null {
+  if (!existsSync(mainThreadStat)) return null;
+  return Number(readFileSync(mainThreadStat, 'utf8').split(' ')[0]) / 1e9;
+}
+
+/** Wall-clock and main-thread CPU seconds of `work`. */
+async function timed(work: () => Promise<void> | void): Promise<Time> {
+  const wall = performance.now();
+  const cpu = mainThreadSeconds();
+  await work();
+  const after = mainThreadSeconds();
+  return { wall: (performance.now() - wall) / 1000, cpu: cpu !== null && after !== null ? after - cpu : Number.NaN };
+}
+
+interface Time {
+  wall: number;
+  cpu: number;
+}
+
+async function measure(engine: Engine, home: string, modelId: string, pixels: number, steps: number, provider: ProviderChoice): Promise<SizeResult> {
   const pipeline = await engine.registry.loadPipeline(modelId);
   const scale = pipeline.folder.vaeScale;
   const latent = pixels / scale;
@@ -121,24 +171,31 @@ async function measure(engine: Engine, modelId: string, pixels: number, steps: n
   const runOnce = async (): Promise<void> => {
     runId = (await engine.call('generate', { jobId: `run-${count++}`, ...request }, progress)).runId;
   };
-  await runOnce(); // warm-up: text states (encoded once and kept), preview map, warm sessions
-  const textShape = pipeline.textShape;
-  const bare = await bareUnet(pipeline.folder.parts.unet, latent, pipeline.channels, text ? textShape : null, provider);
-  // The machine is shared: each repeat gives a ratio, and the result is their median; the
-  // ratio of the fastest run to the fastest UNet calls (the least disturbed) is shown beside it.
-  const repeats = 9;
+  const warmUp = await timed(runOnce); // text states (encoded once and kept), preview map, warm sessions
+  const bare = await bareUnet(pipeline, engine.getRunRecord(runId), text ? { prompt: request.prompt!, negativePrompt: request.negativePrompt! } : null, provider);
+  const saves = join(home, 'autosave-timing');
+  mkdirSync(saves, { recursive: true });
+  // The machine is shared: each repeat gives a ratio, and the result is their median (more
+  // repeats of short runs); the ratio of the fastest run to the fastest UNet calls is shown beside it.
+  const repeats = warmUp.wall < 0.5 ? 31 : 9;
   const runs: number[] = [];
   const unets: number[] = [];
+  const autosaves: number[] = [];
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
+  const ratiosWithAutosave: number[] = [];
   for (let r = 0; r < repeats; r++) {
     await engine.call('deleteRuns', { runIds: [runId] });
-    const started = performance.now();
-    await runOnce();
-    const run = (performance.now() - started) / 1000;
+    const run = await timed(runOnce);
+    // The engine's autosave of this run (service.ts keep → writeRun), timed again on its record.
+    const autosave = await timed(() => writeRun(join(saves, `${r % 2}.safetensors`), engine.getRunRecord(runId)));
     const unet = await bare();
-    runs.push(run);
-    unets.push(unet);
-    ratios.push(run / (steps * unet) - 1);
+    runs.push(run.wall);
+    unets.push(unet.wall);
+    autosaves.push(autosave.wall);
+    ratios.push((run.wall - autosave.wall) / (steps * unet.wall) - 1);
+    cpuRatios.push((run.cpu - autosave.cpu) / (steps * unet.cpu) - 1);
+    ratiosWithAutosave.push(run.wall / (steps * unet.wall) - 1);
   }
   const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -167,7 +224,11 @@ async function measure(engine: Engine, modelId: string, pixels: number, steps: n
     unetMs: median(unets) * 1000,
     stepMs: (median(runs) * 1000) / steps,
     overhead: median(ratios),
-    overheadFastest: Math.min(...runs) / (steps * Math.min(...unets)) - 1,
+    cpuOverhead: median(cpuRatios),
+    repeats,
+    overheadWithAutosave: median(ratiosWithAutosave),
+    autosaveMs: median(autosaves) * 1000,
+    overheadFastest: (Math.min(...runs) - median(autosaves)) / (steps * Math.min(...unets)) - 1,
     previewMs,
     decodeMs,
     cachedDecodeMs,
@@ -184,21 +245,24 @@ async function main(): Promise<void> {
   try {
     const model = await engine.registry.addFolder(folder);
     const results: SizeResult[] = [];
-    for (const pixels of sizes) results.push(await measure(engine, model.manifest.id, pixels, steps, provider));
+    for (const pixels of sizes) results.push(await measure(engine, home, model.manifest.id, pixels, steps, provider));
     const pipeline = await engine.registry.loadPipeline(model.manifest.id);
     console.log(`Diffusers per-step overhead beyond the UNet call — ${folder} on ${pipeline.provider}, ${steps} Euler steps, CFG 7.5, previews as the studio sends them`);
-    console.log(`(${cpus().length} CPU cores, load average ${loadavg()[0]!.toFixed(1)} during the run: timings on a loaded machine scatter, hence the median of 9 repeats)`);
-    console.log('size      latent   UNet call (batch 2)   step        overhead (median)   (fastest)   target   preview   VAE decode   cached decode');
+    console.log(`(${cpus().length} CPU cores, load average ${loadavg()[0]!.toFixed(1)} during the run: timings on a loaded machine scatter, hence medians of ${results.map((r) => r.repeats).join(' / ')} interleaved repeats)`);
+    console.log('size      latent   UNet step (bare)   step        overhead (median)   (fastest)   main-thread CPU   target   autosave per run   overhead with it   preview   VAE decode   cached decode');
     for (const r of results) {
       console.log(
         [
           `${r.pixels}×${r.pixels}`.padEnd(9),
           `${r.latent}×${r.latent}`.padEnd(8),
-          `${r.unetMs.toFixed(3)} ms`.padEnd(21),
+          `${r.unetMs.toFixed(3)} ms`.padEnd(18),
           `${r.stepMs.toFixed(3)} ms`.padEnd(11),
           `${(100 * r.overhead).toFixed(1)} %`.padEnd(19),
           `${(100 * r.overheadFastest).toFixed(1)} %`.padEnd(11),
+          (Number.isNaN(r.cpuOverhead) ? 'n/a' : `${(100 * r.cpuOverhead).toFixed(1)} %`).padEnd(17),
           '≤ 5 %'.padEnd(8),
+          `${r.autosaveMs.toFixed(1)} ms`.padEnd(18),
+          `${(100 * r.overheadWithAutosave).toFixed(1)} %`.padEnd(18),
           `${r.previewMs.toFixed(3)} ms`.padEnd(9),
           `${r.decodeMs.toFixed(1)} ms`.padEnd(12),
           `${r.cachedDecodeMs.toFixed(4)} ms`,
