@@ -18,10 +18,11 @@
  *   fsync would otherwise read as 20–30 % "per step". Runs and bare calls are
  *   interleaved so that machine load affects both alike; each figure is the
  *   median over repeats, with the fastest run over the fastest calls beside
- *   the overhead. On Linux the same ratio in the main thread's CPU time is
- *   shown too: on a loaded machine the thread waits for a core most of the
- *   time (2/3 of a bare call's wall time under a load of 10 on 2 cores), and
- *   those waits, not the engine's work, decide the wall-time ratio.
+ *   the overhead. The same ratio in CPU time (all the process's threads) is
+ *   shown too: on a loaded machine the main thread waits for a core most of
+ *   the time (2/3 of a bare call's wall time under a load of 10 on 2 cores,
+ *   by /proc's schedstat), and those waits, not the engine's work, decide
+ *   much of the wall-time ratio.
  * - Previews: the linear latent→RGB map on one state, a full VAE decode of a
  *   state (decodeState) and the same state again from the engine's cache.
  *
@@ -32,7 +33,7 @@
  * hardest case: a real-size UNet call is 10³–10⁴ times longer while the
  * engine's work per step grows only with the latent's size.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -60,7 +61,7 @@ interface SizeResult {
   stepMs: number;
   /** Median over repeats of run / (steps × UNet call) − 1, the run's autosave left out. */
   overhead: number;
-  /** Median over repeats of the same ratio in main-thread CPU time (Linux; NaN elsewhere): the engine's own work, free of the waits of a loaded machine. */
+  /** Median over repeats of the same ratio in the process's CPU time: the engine's own work (and what it makes ONNX Runtime's threads do), free of the waits of a loaded machine. */
   cpuOverhead: number;
   repeats: number;
   /** The same with the autosave in. */
@@ -122,25 +123,16 @@ async function bareUnet(pipeline: DiffusersPipeline, run: RunRecord, text: { pro
 }
 
 /**
- * On-CPU seconds of the main thread so far (Linux: the scheduler's own count, ns
- * resolution), or null elsewhere. ONNX Runtime runs a graph on the calling
- * thread (with its worker threads), so the engine's own work is the difference
- * of this between a run and the bare calls; unlike wall time it leaves out the
- * time the thread waits for a core on a loaded machine.
+ * Wall-clock and CPU seconds of `work`, the CPU time of all the process's
+ * threads (ONNX Runtime's workers with the main thread): unlike wall time it
+ * leaves out the time the threads wait for a core on a loaded machine.
  */
-const mainThreadStat = `/proc/self/task/${process.pid}/schedstat`;
-function mainThreadSeconds(): number | null {
-  if (!existsSync(mainThreadStat)) return null;
-  return Number(readFileSync(mainThreadStat, 'utf8').split(' ')[0]) / 1e9;
-}
-
-/** Wall-clock and main-thread CPU seconds of `work`. */
 async function timed(work: () => Promise<void> | void): Promise<Time> {
   const wall = performance.now();
-  const cpu = mainThreadSeconds();
+  const cpu = process.cpuUsage();
   await work();
-  const after = mainThreadSeconds();
-  return { wall: (performance.now() - wall) / 1000, cpu: cpu !== null && after !== null ? after - cpu : Number.NaN };
+  const used = process.cpuUsage(cpu);
+  return { wall: (performance.now() - wall) / 1000, cpu: (used.user + used.system) / 1e6 };
 }
 
 interface Time {
@@ -249,7 +241,7 @@ async function main(): Promise<void> {
     const pipeline = await engine.registry.loadPipeline(model.manifest.id);
     console.log(`Diffusers per-step overhead beyond the UNet call — ${folder} on ${pipeline.provider}, ${steps} Euler steps, CFG 7.5, previews as the studio sends them`);
     console.log(`(${cpus().length} CPU cores, load average ${loadavg()[0]!.toFixed(1)} during the run: timings on a loaded machine scatter, hence medians of ${results.map((r) => r.repeats).join(' / ')} interleaved repeats)`);
-    console.log('size      latent   UNet step (bare)   step        overhead (median)   (fastest)   main-thread CPU   target   autosave per run   overhead with it   preview   VAE decode   cached decode');
+    console.log('size      latent   UNet step (bare)   step        overhead (median)   (fastest)   CPU time    target   autosave per run   overhead with it   preview   VAE decode   cached decode');
     for (const r of results) {
       console.log(
         [
@@ -259,7 +251,7 @@ async function main(): Promise<void> {
           `${r.stepMs.toFixed(3)} ms`.padEnd(11),
           `${(100 * r.overhead).toFixed(1)} %`.padEnd(19),
           `${(100 * r.overheadFastest).toFixed(1)} %`.padEnd(11),
-          (Number.isNaN(r.cpuOverhead) ? 'n/a' : `${(100 * r.cpuOverhead).toFixed(1)} %`).padEnd(17),
+          `${(100 * r.cpuOverhead).toFixed(1)} %`.padEnd(11),
           '≤ 5 %'.padEnd(8),
           `${r.autosaveMs.toFixed(1)} ms`.padEnd(18),
           `${(100 * r.overheadWithAutosave).toFixed(1)} %`.padEnd(18),
