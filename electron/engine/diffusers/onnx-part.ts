@@ -99,7 +99,7 @@ export class OnnxPart {
     if (feed.constant !== true || typeof feed.values !== 'object') return toGraphFeed(feed, type);
     let converted = this.converted.get(feed.values);
     if (converted === undefined || converted.type !== type || !sameDims(converted.dims, feed.dims)) {
-      converted = toGraphFeed(feed, type);
+      converted = { ...toGraphFeed(feed, type), constant: true };
       this.converted.set(feed.values, converted);
     }
     return converted;
