@@ -2,17 +2,40 @@
  * `npm run bench:diffusers`: issue 10's per-step targets for diffusers
  * pipelines, measured in one process and printed as ratios (never a CI gate).
  *
- * - Per-step overhead beyond the UNet call: wall time per step of a 30-step
- *   CFG run through the engine's API (scheduler and sampler, guidance — the
- *   prompt pair in one batch-2 call, then D_u + g·(D_c − D_u) —, progress
- *   previews, recording) ÷ one bare UNet call on the same batch of 2
- *   (session.run on inputs made once, the engine's session options), − 1.
- *   Target ≤ 5 %. Beside it, the same for the extra steps of a 30-step run
- *   over a 10-step one — the cost of a step without what a run pays once
- *   (the sampler's convergence warning, the run's autosave file), which is
- *   shown on its own. Runs and bare calls are interleaved so that machine load
- *   affects both alike; the result is the median over repeats, with the
- *   fastest run over the fastest calls beside it.
+ * - Per-step overhead beyond the UNet call: wall time of a 30-step CFG run
+ *   through the engine's API (scheduler and sampler, guidance — the prompt
+ *   pair in one batch-2 call, then D_u + g·(D_c − D_u) —, progress previews,
+ *   recording) ÷ (30 × one bare UNet call), − 1. The bare call is
+ *   session.run on a session opened with the engine's options, fed once-made
+ *   tensors of exactly what the engine feeds mid-run: the pipeline's own
+ *   unetFeeds (the state at the middle step, its timestep, the run's prompt
+ *   pair) converted by the engine's own toGraphFeed (float16 for a float16
+ *   UNet). Everything the engine does beyond that — float16 conversion of the
+ *   sample and of the output, tensor creation, the sampler, guidance,
+ *   previews, recording — is overhead. Target ≤ 5 %. The run's autosave
+ *   (writeRun with its fsync, once per run, not per step) is timed on the same
+ *   record and shown apart: on the fixture's 60 ms of UNet calls a 10–20 ms
+ *   fsync would otherwise read as 20–30 % "per step". Runs and bare calls are
+ *   interleaved so that machine load affects both alike; each figure is the
+ *   median over repeats, with the fastest run over the fastest calls beside
+ *   the overhead. Beside it, the cost of a step alone: each repeat also
+ *   times a run of a third as many steps, and the long run's extra steps over
+ *   it, per step, ÷ the bare call, − 1, are free of everything a run pays once
+ *   (autosave, the sampler's warning, bookkeeping). The same ratios in CPU time (all the process's threads) are
+ *   shown too: on a loaded machine the main thread waits for a core most of
+ *   the time (2/3 of a bare call's wall time under a load of 10 on 2 cores,
+ *   by /proc's schedstat), and those waits, not the engine's work, decide
+ *   much of the wall-time ratio.
+ *
+ *   Where the rest goes at 64 px (a V8 profile of 300 sampler runs against a
+ *   bare loop): the engine's JavaScript per step — sampler, guidance, feeds,
+ *   tensor creation, x̂0, garbage collection — is about 8 % of the native
+ *   call's main-thread time; the sessions' own calls also take longer in a
+ *   run than back to back (1.45 against 1.16 ms, wall; likely ONNX Runtime's
+ *   workers, which stop spinning in the pause between steps and must be
+ *   woken on a busy machine); and per run, besides the autosave,
+ *   the sampler-accuracy warning (about 1 ms) and the run's bookkeeping. At
+ *   512 px the engine's JavaScript is under 1 % of a step.
  * - Previews: the linear latent→RGB map on one state, a full VAE decode of a
  *   state (decodeState) and the same state again from the engine's cache.
  *
@@ -23,13 +46,16 @@
  * hardest case: a real-size UNet call is 10³–10⁴ times longer while the
  * engine's work per step grows only with the latent's size.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ProviderChoice } from '../electron/api/contract';
 import { openCheckedSession } from '../electron/engine/denoisers/onnx';
+import { toGraphFeed } from '../electron/engine/diffusers/onnx-part';
+import type { DiffusersPipeline } from '../electron/engine/diffusers/pipeline';
 import { applyPreview } from '../electron/engine/diffusers/preview';
+import { writeRun, type RunRecord } from '../electron/engine/runs';
 import { Engine } from '../electron/engine/service';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -39,25 +65,6 @@ function flag(name: string, fallback: string): string {
   return index >= 0 && index + 1 < process.argv.length ? process.argv[index + 1]! : fallback;
 }
 
-/** float32 → IEEE half bits (round to nearest), for float16 UNets. */
-function toHalf(value: number): number {
-  const f32 = new Float32Array([value]);
-  const bits = new Uint32Array(f32.buffer)[0]!;
-  const sign = (bits >>> 16) & 0x8000;
-  const exponent = ((bits >>> 23) & 0xff) - 127 + 15;
-  const mantissa = bits & 0x7fffff;
-  if (exponent <= 0) return sign;
-  if (exponent >= 31) return sign | 0x7c00;
-  return sign | (exponent << 10) | Math.round(mantissa / 8192);
-}
-
-function tensorOf(type: string, length: number, value: number, dims: number[]): ort.Tensor {
-  if (type === 'float16') return new ort.Tensor('float16', new Uint16Array(length).fill(toHalf(value)), dims);
-  if (type === 'int64') return new ort.Tensor('int64', new BigInt64Array(length).fill(BigInt(Math.round(value))), dims);
-  if (type === 'int32') return new ort.Tensor('int32', new Int32Array(length).fill(Math.round(value)), dims);
-  return new ort.Tensor('float32', new Float32Array(length).fill(value), dims);
-}
-
 interface SizeResult {
   pixels: number;
   latent: number;
@@ -65,47 +72,92 @@ interface SizeResult {
   unetMs: number;
   /** Median run time per step. */
   stepMs: number;
-  /** Median over repeats of run / (steps × UNet call) − 1. */
+  /** Median over repeats of run / (steps × UNet call) − 1, the run's autosave left out. */
   overhead: number;
-  /** Fastest run / (steps × fastest UNet call) − 1. */
-  overheadFastest: number;
-  /** Median of (time of the extra steps of a long run over a short one, per step) / UNet call − 1. */
+  /** Median over repeats of the same ratio in the process's CPU time: the engine's own work (and what it makes ONNX Runtime's threads do), free of the waits of a loaded machine. */
+  cpuOverhead: number;
+  repeats: number;
+  /** The same with the autosave in. */
+  overheadWithAutosave: number;
+  /** Median over repeats of (a long run − a run of a third its steps) per extra step / UNet call − 1: a step's cost without what a run pays once. */
   stepOverhead: number;
-  /** Median of what a run costs once, whatever its steps (warning, autosave). */
-  runFixedMs: number;
+  /** The same in CPU time. */
+  stepCpuOverhead: number;
+  /** Median autosave (writeRun of the run's record, fsync included). */
+  autosaveMs: number;
+  /** Fastest run less its autosave / (steps × fastest UNet call) − 1. */
+  overheadFastest: number;
   previewMs: number;
   decodeMs: number;
   cachedDecodeMs: number;
 }
 
-/** Seconds per bare UNet call at batch 2 (the CFG pair), inputs made once, the engine's session options. */
-async function bareUnet(unetPath: string, latent: number, channels: number, text: { tokens: number; width: number } | null, provider: ProviderChoice): Promise<() => Promise<number>> {
-  const { session } = await openCheckedSession(unetPath, { provider, subject: 'the benchmark UNet' });
+/**
+ * Seconds per bare UNet step: what the engine feeds at the middle step of
+ * `run` (the pipeline's unetFeeds, in the graph's dtypes through the engine's
+ * own conversion) as tensors made once, on a session opened with the engine's
+ * options; a UNet with a fixed batch of 1 takes the prompt pair in two calls,
+ * as the engine does.
+ */
+async function bareUnet(pipeline: DiffusersPipeline, run: RunRecord, text: { prompt: string; negativePrompt: string } | null, provider: ProviderChoice): Promise<() => Promise<Time>> {
+  const { session } = await openCheckedSession(pipeline.folder.parts.unet, { provider, subject: 'the benchmark UNet' });
   const typeOf = (name: string): string => {
     const meta = session.inputMetadata.find((m) => m.name === name);
     return meta !== undefined && meta.isTensor ? meta.type : 'float32';
   };
-  const timestepMeta = session.inputMetadata.find((m) => m.name === 'timestep');
-  const timestepDims = timestepMeta !== undefined && timestepMeta.isTensor && timestepMeta.shape.length === 0 ? [] : [1];
-  const feeds: Record<string, ort.Tensor> = {
-    sample: tensorOf(typeOf('sample'), 2 * channels * latent * latent, 0.1, [2, channels, latent, latent]),
-    timestep: tensorOf(typeOf('timestep'), 1, 500, timestepDims),
-  };
-  if (text !== null) feeds['encoder_hidden_states'] = tensorOf(typeOf('encoder_hidden_states'), 2 * text.tokens * text.width, 0.1, [2, text.tokens, text.width]);
+  const dim = run.image.channels * run.image.height * run.image.width;
+  const middle = Math.floor(run.summary.stepCount / 2);
+  const sigma = run.summary.sigmas[middle]!;
+  // The σ-form state the sampler holds at that step (the record keeps the model's convention).
+  const scale = pipeline.schedule.modelScale(sigma);
+  const x = run.xt.slice(middle * dim, (middle + 1) * dim).map((value) => value / scale);
+  const states = text !== null ? await pipeline.textCondition(text.prompt, text.negativePrompt).then((condition) => [condition.cond, condition.uncond]) : [null];
+  const rowsPerCall = pipeline.fixedBatch ?? states.length;
+  const calls: Record<string, ort.Tensor>[] = [];
+  for (let start = 0; start < states.length; start += rowsPerCall) {
+    const { feeds } = pipeline.unetFeeds(x, [sigma], run.image, states, start, Math.min(states.length, start + rowsPerCall));
+    const tensors: Record<string, ort.Tensor> = {};
+    for (const [name, feed] of Object.entries(feeds)) {
+      const typed = toGraphFeed(feed, typeOf(name));
+      tensors[name] = new ort.Tensor(typed.type, typed.data, [...typed.dims]);
+    }
+    calls.push(tensors);
+  }
   const once = async (): Promise<void> => {
-    const result = await session.run(feeds);
-    for (const tensor of Object.values(result)) tensor.dispose();
+    for (const feeds of calls) {
+      const result = await session.run(feeds);
+      for (const tensor of Object.values(result)) tensor.dispose();
+    }
   };
   for (let i = 0; i < 3; i++) await once();
   return async () => {
-    const repeats = 30;
-    const started = performance.now();
-    for (let i = 0; i < repeats; i++) await once();
-    return (performance.now() - started) / 1000 / repeats;
+    const repeats = run.summary.stepCount - 1;
+    const time = await timed(async () => {
+      for (let i = 0; i < repeats; i++) await once();
+    });
+    return { wall: time.wall / repeats, cpu: time.cpu / repeats };
   };
 }
 
-async function measure(engine: Engine, modelId: string, pixels: number, steps: number, provider: ProviderChoice): Promise<SizeResult> {
+/**
+ * Wall-clock and CPU seconds of `work`, the CPU time of all the process's
+ * threads (ONNX Runtime's workers with the main thread): unlike wall time it
+ * leaves out the time the threads wait for a core on a loaded machine.
+ */
+async function timed(work: () => Promise<void> | void): Promise<Time> {
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
+  await work();
+  const used = process.cpuUsage(cpu);
+  return { wall: (performance.now() - wall) / 1000, cpu: (used.user + used.system) / 1e6 };
+}
+
+interface Time {
+  wall: number;
+  cpu: number;
+}
+
+async function measure(engine: Engine, home: string, modelId: string, pixels: number, steps: number, provider: ProviderChoice): Promise<SizeResult> {
   const pipeline = await engine.registry.loadPipeline(modelId);
   const scale = pipeline.folder.vaeScale;
   const latent = pixels / scale;
@@ -125,36 +177,45 @@ async function measure(engine: Engine, modelId: string, pixels: number, steps: n
   const progress = { emit: (): void => {} };
   let runId = '';
   let count = 0;
-  const runOnce = async (stepCount: number): Promise<number> => {
-    if (runId !== '') await engine.call('deleteRuns', { runIds: [runId] });
-    const started = performance.now();
+  const runSteps = async (stepCount: number): Promise<void> => {
     runId = (await engine.call('generate', { jobId: `run-${count++}`, ...request, steps: stepCount }, progress)).runId;
-    return (performance.now() - started) / 1000;
   };
-  await runOnce(steps); // warm-up: text states (encoded once and kept), preview map, warm sessions
-  const textShape = pipeline.textShape;
-  const bare = await bareUnet(pipeline.folder.parts.unet, latent, pipeline.channels, text ? textShape : null, provider);
-  // Each repeat runs `steps` and a third as many steps: the difference over the extra steps is the
-  // cost of a step, without what a run pays once (the sampler's warning, the run's autosave file).
-  // The machine is shared: each repeat gives a ratio and the result is their median; the
-  // fastest long run over the fastest UNet calls (the least disturbed) is shown beside it.
+  const runOnce = (): Promise<void> => runSteps(steps);
+  // A run of a third as many steps: the long run's extra steps cost what a step costs, without
+  // anything a run pays once (the sampler's convergence warning, the autosave, the bookkeeping).
   const short = Math.max(1, Math.round(steps / 3));
-  const repeats = 9;
+  const runShort = (): Promise<void> => runSteps(short);
+  const warmUp = await timed(runOnce); // text states (encoded once and kept), preview map, warm sessions
+  const bare = await bareUnet(pipeline, engine.getRunRecord(runId), text ? { prompt: request.prompt!, negativePrompt: request.negativePrompt! } : null, provider);
+  const saves = join(home, 'autosave-timing');
+  mkdirSync(saves, { recursive: true });
+  // The machine is shared: each repeat gives a ratio, and the result is their median (more
+  // repeats of short runs); the ratio of the fastest run to the fastest UNet calls is shown beside it.
+  const repeats = warmUp.wall < 0.5 ? 31 : 9;
   const runs: number[] = [];
   const unets: number[] = [];
+  const autosaves: number[] = [];
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
+  const ratiosWithAutosave: number[] = [];
   const stepRatios: number[] = [];
-  const fixed: number[] = [];
+  const stepCpuRatios: number[] = [];
   for (let r = 0; r < repeats; r++) {
-    const shortRun = await runOnce(short);
-    const run = await runOnce(steps);
+    await engine.call('deleteRuns', { runIds: [runId] });
+    const shortRun = await timed(runShort);
+    await engine.call('deleteRuns', { runIds: [runId] });
+    const run = await timed(runOnce);
+    // The engine's autosave of this run (service.ts keep → writeRun), timed again on its record.
+    const autosave = await timed(() => writeRun(join(saves, `${r % 2}.safetensors`), engine.getRunRecord(runId)));
     const unet = await bare();
-    const perStep = (run - shortRun) / (steps - short);
-    runs.push(run);
-    unets.push(unet);
-    ratios.push(run / (steps * unet) - 1);
-    stepRatios.push(perStep / unet - 1);
-    fixed.push(run - steps * perStep);
+    runs.push(run.wall);
+    unets.push(unet.wall);
+    autosaves.push(autosave.wall);
+    ratios.push((run.wall - autosave.wall) / (steps * unet.wall) - 1);
+    cpuRatios.push((run.cpu - autosave.cpu) / (steps * unet.cpu) - 1);
+    ratiosWithAutosave.push(run.wall / (steps * unet.wall) - 1);
+    stepRatios.push((run.wall - shortRun.wall) / ((steps - short) * unet.wall) - 1);
+    stepCpuRatios.push((run.cpu - shortRun.cpu) / ((steps - short) * unet.cpu) - 1);
   }
   const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -183,9 +244,13 @@ async function measure(engine: Engine, modelId: string, pixels: number, steps: n
     unetMs: median(unets) * 1000,
     stepMs: (median(runs) * 1000) / steps,
     overhead: median(ratios),
-    overheadFastest: Math.min(...runs) / (steps * Math.min(...unets)) - 1,
+    cpuOverhead: median(cpuRatios),
+    repeats,
+    overheadWithAutosave: median(ratiosWithAutosave),
     stepOverhead: median(stepRatios),
-    runFixedMs: median(fixed) * 1000,
+    stepCpuOverhead: median(stepCpuRatios),
+    autosaveMs: median(autosaves) * 1000,
+    overheadFastest: (Math.min(...runs) - median(autosaves)) / (steps * Math.min(...unets)) - 1,
     previewMs,
     decodeMs,
     cachedDecodeMs,
@@ -202,23 +267,25 @@ async function main(): Promise<void> {
   try {
     const model = await engine.registry.addFolder(folder);
     const results: SizeResult[] = [];
-    for (const pixels of sizes) results.push(await measure(engine, model.manifest.id, pixels, steps, provider));
+    for (const pixels of sizes) results.push(await measure(engine, home, model.manifest.id, pixels, steps, provider));
     const pipeline = await engine.registry.loadPipeline(model.manifest.id);
     console.log(`Diffusers per-step overhead beyond the UNet call — ${folder} on ${pipeline.provider}, ${steps} Euler steps, CFG 7.5, previews as the studio sends them`);
-    console.log(`(${cpus().length} CPU cores, load average ${loadavg()[0]!.toFixed(1)} during the run: timings on a loaded machine scatter, hence the median of 9 repeats)`);
-    console.log('size      latent   UNet call (batch 2)   step        overhead (median)   (fastest)   per extra step   target   once per run   preview   VAE decode   cached decode');
+    console.log(`(${cpus().length} CPU cores, load average ${loadavg()[0]!.toFixed(1)} during the run: timings on a loaded machine scatter, hence medians of ${results.map((r) => r.repeats).join(' / ')} interleaved repeats)`);
+    console.log('size      latent   UNet step (bare)   step        overhead (median)   (fastest)   CPU time    extra step (wall / CPU)   target   autosave per run   overhead with it   preview   VAE decode   cached decode');
     for (const r of results) {
       console.log(
         [
           `${r.pixels}×${r.pixels}`.padEnd(9),
           `${r.latent}×${r.latent}`.padEnd(8),
-          `${r.unetMs.toFixed(3)} ms`.padEnd(21),
+          `${r.unetMs.toFixed(3)} ms`.padEnd(18),
           `${r.stepMs.toFixed(3)} ms`.padEnd(11),
           `${(100 * r.overhead).toFixed(1)} %`.padEnd(19),
           `${(100 * r.overheadFastest).toFixed(1)} %`.padEnd(11),
-          `${(100 * r.stepOverhead).toFixed(1)} %`.padEnd(16),
+          `${(100 * r.cpuOverhead).toFixed(1)} %`.padEnd(11),
+          `${(100 * r.stepOverhead).toFixed(1)} % / ${(100 * r.stepCpuOverhead).toFixed(1)} %`.padEnd(25),
           '≤ 5 %'.padEnd(8),
-          `${r.runFixedMs.toFixed(1)} ms`.padEnd(14),
+          `${r.autosaveMs.toFixed(1)} ms`.padEnd(18),
+          `${(100 * r.overheadWithAutosave).toFixed(1)} %`.padEnd(18),
           `${r.previewMs.toFixed(3)} ms`.padEnd(9),
           `${r.decodeMs.toFixed(1)} ms`.padEnd(12),
           `${r.cachedDecodeMs.toFixed(4)} ms`,

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readDiffusersFolder } from '../../electron/engine/diffusers/folder';
 import { DiffusersPipeline } from '../../electron/engine/diffusers/pipeline';
 import { ClipTokenizer } from '../../electron/engine/diffusers/tokenizer';
-import { floatToHalf, halfToFloat, OnnxPart } from '../../electron/engine/diffusers/onnx-part';
+import { floatsToHalf, floatToHalf, halfToFloat, halvesToFloats, OnnxPart } from '../../electron/engine/diffusers/onnx-part';
 import { Vae } from '../../electron/engine/diffusers/vae';
 import { onnxModel } from '../helpers/onnx-writer';
 
@@ -128,6 +128,29 @@ describe('first step against PyTorch', () => {
     expect(loaded.fixedBatch).toBeNull();
   });
 
+  it("runs x again under extra states (guidance's pair) exactly as a copied batch, with the pair's states stacked once", async () => {
+    const reference = expected.pipelines['tiny-sd']!;
+    const loaded = await pipeline('tiny-sd');
+    const text = await loaded.textCondition(reference.prompt, reference.negativePrompt);
+    const image = loaded.gridImage();
+    const dim = image.channels * image.height * image.width;
+    const x = Float32Array.from({ length: 2 * dim }, (_, i) => Math.sin(i) * 3);
+    const sigmas = [reference.sigma, reference.sigma];
+    const states = [text.cond, text.cond, text.uncond, text.uncond];
+    const doubled = new Float32Array(2 * x.length);
+    doubled.set(x);
+    doubled.set(x, x.length);
+    // Same inputs to the same graph: equal to the last bit.
+    expect(await loaded.predict(x, sigmas, image, states)).toEqual(await loaded.predict(doubled, [...sigmas, ...sigmas], image, states));
+    const first = loaded.unetFeeds(x, sigmas, image, states, 0, 4).feeds['encoder_hidden_states']!;
+    const again = loaded.unetFeeds(x, sigmas, image, states, 0, 4).feeds['encoder_hidden_states']!;
+    expect(again.values).toBe(first.values);
+    expect(first.constant).toBe(true);
+    expect(Array.from(first.values as Float32Array).slice(2 * text.cond.length)).toEqual(Array.from(text.uncond).concat(Array.from(text.uncond)));
+    // One row: the prompt's own states, no copy.
+    expect(loaded.unetFeeds(x, sigmas, image, [text.uncond], 0, 1).feeds['encoder_hidden_states']!.values).toBe(text.uncond);
+  });
+
   it('tiny-ddpm: the unconditional pixel pipeline gives PyTorch\'s x̂0', async () => {
     const reference = expected.pipelines['tiny-ddpm']!;
     const loaded = await pipeline('tiny-ddpm');
@@ -176,6 +199,15 @@ describe('float16 at the boundary', () => {
     expect(halfToFloat(floatToHalf(1 + 3 * 2 ** -11))).toBe(1 + 2 ** -9);
     expect(halfToFloat(floatToHalf(1e6))).toBe(Infinity);
     expect(Number.isNaN(halfToFloat(floatToHalf(Number.NaN)))).toBe(true);
+  });
+
+  it('converts whole arrays as the one-value functions do (every half, and floats between halves)', () => {
+    const halves = Uint16Array.from({ length: 0x10000 }, (_, h) => h);
+    expect(halvesToFloats(halves)).toEqual(Float32Array.from(halves, halfToFloat));
+    // From below the smallest subnormal half to past the largest half, both signs; a view at an offset.
+    const floats = Float32Array.from({ length: 20000 }, (_, i) => (i % 2 ? -1 : 1) * 2 ** (i / 700 - 26) * (1 + Math.sin(i) / 3));
+    expect(floatsToHalf(floats.subarray(1))).toEqual(Uint16Array.from(floats.subarray(1), floatToHalf));
+    expect(Array.from(floatsToHalf([0.5, -2]))).toEqual([floatToHalf(0.5), floatToHalf(-2)]);
   });
 });
 

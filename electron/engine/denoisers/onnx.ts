@@ -818,6 +818,8 @@ export interface GraphFeed {
   /** float16 values as their IEEE binary16 bits. */
   data: Float32Array | Uint16Array | BigInt64Array | Int32Array | Float64Array;
   dims: readonly number[];
+  /** The data never changes (a prompt's text states): its tensor is made once and kept while the data lives. */
+  constant?: boolean;
 }
 
 /** A graph input or output as the session describes it. */
@@ -834,6 +836,9 @@ export interface GraphTensor {
  * output's data and dims. Dtype conversions happen in the caller.
  */
 export class OnnxGraph {
+  /** Tensors of constant feeds, by their data. */
+  private readonly constants = new WeakMap<object, ort.Tensor>();
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly path: string,
@@ -857,7 +862,7 @@ export class OnnxGraph {
 
   async run(feeds: Record<string, GraphFeed>, output: string): Promise<{ type: string; data: unknown; dims: number[] }> {
     const tensors: Record<string, ort.Tensor> = {};
-    for (const [name, feed] of Object.entries(feeds)) tensors[name] = new ort.Tensor(feed.type, feed.data, [...feed.dims]);
+    for (const [name, feed] of Object.entries(feeds)) tensors[name] = this.tensorOf(feed);
     let result: ort.InferenceSession.ReturnType;
     try {
       result = await this.session.run(tensors);
@@ -866,10 +871,21 @@ export class OnnxGraph {
     }
     const tensor = result[output];
     if (tensor === undefined) throw new PainterError('BAD_MODEL', `${quoteText(this.path)} gave no output "${output}".`, { path: this.path, tensor: output });
-    const data = (tensor.data as Float32Array | Uint16Array | Float64Array).slice();
-    const answer = { type: tensor.type, data, dims: [...tensor.dims] };
+    // onnxruntime-node copies each CPU output into a buffer of its own; dispose() only drops the
+    // tensor's reference to it, so the data is kept without another copy.
+    const answer = { type: tensor.type, data: tensor.data, dims: [...tensor.dims] };
     for (const value of Object.values(result)) value.dispose();
     return answer;
+  }
+
+  private tensorOf(feed: GraphFeed): ort.Tensor {
+    if (feed.constant !== true) return new ort.Tensor(feed.type, feed.data, [...feed.dims]);
+    let tensor = this.constants.get(feed.data);
+    if (tensor === undefined || tensor.type !== feed.type || tensor.dims.length !== feed.dims.length || tensor.dims.some((size, i) => size !== feed.dims[i])) {
+      tensor = new ort.Tensor(feed.type, feed.data, [...feed.dims]);
+      this.constants.set(feed.data, tensor);
+    }
+    return tensor;
   }
 
   async dispose(): Promise<void> {

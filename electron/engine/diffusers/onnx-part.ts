@@ -16,6 +16,11 @@ export type { GraphTensor } from '../denoisers/onnx';
 export interface Feed {
   values: ArrayLike<number>;
   dims: readonly number[];
+  /**
+   * The values never change (a prompt's text states): their conversion to the
+   * graph's dtype is made once and kept while the array lives.
+   */
+  constant?: boolean;
 }
 
 /** True for a dimension that takes any size (a name, -1 or absent). */
@@ -26,6 +31,8 @@ export function isDynamic(dim: number | string | undefined): boolean {
 export class OnnxPart {
   /** Each input's declared dtype, read once (the feeds of every call are converted to it). */
   private readonly inputTypes: Map<string, string>;
+  /** Converted constant feeds, by their source values. */
+  private readonly converted = new WeakMap<object, GraphFeed>();
 
   private constructor(private readonly graph: OnnxGraph) {
     this.inputTypes = new Map(graph.inputs().map((entry) => [entry.name, entry.type]));
@@ -83,9 +90,19 @@ export class OnnxPart {
   /** Runs the graph, each feed in the dtype its input declares; returns `output` as float32 with its dims. */
   async run(feeds: Record<string, Feed>, output: string): Promise<{ data: Float32Array; dims: number[] }> {
     const typed: Record<string, GraphFeed> = {};
-    for (const [name, feed] of Object.entries(feeds)) typed[name] = toGraphFeed(feed, this.inputTypes.get(name) ?? 'float32');
+    for (const [name, feed] of Object.entries(feeds)) typed[name] = this.convert(feed, this.inputTypes.get(name) ?? 'float32');
     const result = await this.graph.run(typed, output);
     return { data: toFloat32(result.type, result.data, this.path), dims: result.dims };
+  }
+
+  private convert(feed: Feed, type: string): GraphFeed {
+    if (feed.constant !== true || typeof feed.values !== 'object') return toGraphFeed(feed, type);
+    let converted = this.converted.get(feed.values);
+    if (converted === undefined || converted.type !== type || !sameDims(converted.dims, feed.dims)) {
+      converted = { ...toGraphFeed(feed, type), constant: true };
+      this.converted.set(feed.values, converted);
+    }
+    return converted;
   }
 
   async dispose(): Promise<void> {
@@ -93,11 +110,19 @@ export class OnnxPart {
   }
 }
 
-function toGraphFeed(feed: Feed, type: string): GraphFeed {
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
+/** A feed in the graph's dtype `type` (the one conversion of inputs for every diffusers graph). */
+export function toGraphFeed(feed: Feed, type: string): GraphFeed {
   const { values, dims } = feed;
   switch (type) {
-    case 'int64':
-      return { type: 'int64', data: BigInt64Array.from(Array.from(values, (v) => BigInt(Math.round(v)))), dims };
+    case 'int64': {
+      const data = new BigInt64Array(values.length);
+      for (let i = 0; i < values.length; i++) data[i] = BigInt(Math.round(values[i]!));
+      return { type: 'int64', data, dims };
+    }
     case 'int32':
       return { type: 'int32', data: Int32Array.from(values, (v) => Math.round(v)), dims };
     case 'float16':
@@ -116,12 +141,17 @@ function toFloat32(type: string, data: unknown, path: string): Float32Array {
   throw new PainterError('BAD_MODEL', `${quoteText(path)}: an output of type ${type} is not a float tensor.`, { path });
 }
 
-const scratch = new DataView(new ArrayBuffer(4));
+const scratchFloat = new Float32Array(1);
+const scratchBits = new Uint32Array(scratchFloat.buffer);
 
 /** IEEE 754 binary32 → binary16, round to nearest even (subnormals, ±∞ and NaN kept). */
 export function floatToHalf(value: number): number {
-  scratch.setFloat32(0, value);
-  const bits = scratch.getUint32(0);
+  scratchFloat[0] = value;
+  return halfOfBits(scratchBits[0]!);
+}
+
+/** binary16 bits of the binary32 whose bits are `bits`. */
+function halfOfBits(bits: number): number {
   const sign = (bits >>> 16) & 0x8000;
   const exponent = (bits >>> 23) & 0xff;
   let mantissa = bits & 0x7fffff;
@@ -152,14 +182,28 @@ export function halfToFloat(half: number): number {
   return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
 }
 
-function floatsToHalf(values: ArrayLike<number>): Uint16Array {
+/** binary16 → binary32 for each of the 65,536 halves (256 KB, made on the first float16 output). */
+let halfTable: Float32Array | null = null;
+
+export function floatsToHalf(values: ArrayLike<number>): Uint16Array {
   const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = floatToHalf(values[i]!);
+  if (values instanceof Float32Array) {
+    // The float's bits read in place: no per-value round trip through a scratch buffer.
+    const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+    for (let i = 0; i < bits.length; i++) out[i] = halfOfBits(bits[i]!);
+  } else {
+    for (let i = 0; i < values.length; i++) out[i] = floatToHalf(values[i]!);
+  }
   return out;
 }
 
-function halvesToFloats(values: Uint16Array): Float32Array {
+export function halvesToFloats(values: Uint16Array): Float32Array {
+  if (halfTable === null) {
+    halfTable = new Float32Array(0x10000);
+    for (let h = 0; h < 0x10000; h++) halfTable[h] = halfToFloat(h);
+  }
+  const table = halfTable;
   const out = new Float32Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = halfToFloat(values[i]!);
+  for (let i = 0; i < values.length; i++) out[i] = table[values[i]!]!;
   return out;
 }

@@ -18,7 +18,7 @@ import { quoteText } from '../files';
 import type { ImageSpec, PredictionType } from '../manifest';
 import { vpAlpha, type NoiseSchedule } from '../schedules';
 import type { DiffusersFolder } from './folder';
-import { isDynamic, OnnxPart } from './onnx-part';
+import { isDynamic, OnnxPart, type Feed } from './onnx-part';
 import { parseSchedulerConfig, predictionOf, scheduleFromConfig, type DiffusersSchedule } from './scheduler-config';
 import { ClipTokenizer } from './tokenizer';
 import { Vae } from './vae';
@@ -59,6 +59,8 @@ export class DiffusersPipeline {
   private readonly timestepRank: number;
   /** Prompt states by prompt text (the text encoder runs once per prompt). */
   private readonly encoded = new Map<string, Promise<Float32Array>>();
+  /** Text states of several rows stacked for one UNet call, by the first row's states (see stackStates). */
+  private readonly stacked = new WeakMap<Float32Array, { rows: Float32Array[]; data: Float32Array }[]>();
   /** Text encoder output: tokens × width. */
   textShape: { tokens: number; width: number } | null = null;
   /** UNet calls so far (a guidance pair batched together counts once). */
@@ -229,73 +231,106 @@ export class DiffusersPipeline {
   }
 
   /**
-   * x̂0 of a batch (x in σ form, [B·C·H·W]) with one text state per row
-   * (`states[b]`, or none for an unconditional pipeline).
+   * x̂0 of a batch: row b is x's row b mod B (x in σ form, [B·C·H·W], at
+   * σ = sigmas[b mod B]) under the text state `states[b]` (null for an
+   * unconditional pipeline). More states than rows of x run x again under the
+   * other states: guidance's prompt pair without a copy of x.
    */
   async predict(x: Float32Array, sigmas: ArrayLike<number>, image: ImageSpec, states: ReadonlyArray<Float32Array | null>): Promise<Float32Array> {
     const dim = image.channels * image.height * image.width;
-    const batch = x.length / dim;
-    const out = new Float32Array(x.length);
+    const batch = states.length;
+    const out = new Float32Array(batch * dim);
+    const given = x.length / dim;
     let start = 0;
     while (start < batch) {
       let end = this.fixedBatch === null ? batch : Math.min(batch, start + this.fixedBatch);
       if (!this.timestepPerRow) {
         // One timestep for the call: rows that share σ.
         let same = start + 1;
-        while (same < end && sigmas[same] === sigmas[start]) same++;
+        while (same < end && sigmas[same % given] === sigmas[start % given]) same++;
         end = same;
       }
-      out.set(await this.predictChunk(x, sigmas, image, states, start, end), start * dim);
+      const { feeds, used, rows } = this.unetFeeds(x, sigmas, image, states, start, end);
+      const { data } = await this.unet.run(feeds, 'out_sample');
+      if (data.length !== rows * dim) {
+        throw new PainterError('BAD_MODEL', `${quoteText(this.folder.parts.unet)}: out_sample has ${data.length} values; expected ${rows}×${dim}.`, { path: this.folder.parts.unet });
+      }
+      this.toX0(feeds['sample']!.values as Float32Array, data, used, end - start, dim, out.subarray(start * dim, end * dim));
       start = end;
     }
     this.forwardCalls++;
     return out;
   }
 
-  private async predictChunk(
+  /**
+   * The UNet's inputs for rows `start` to `end` of {@link predict}'s batch (padded
+   * to a fixed batch with the last row) and the σ each row stands for. The
+   * benchmark feeds its bare UNet calls these same inputs (bench/diffusers-bench.ts).
+   */
+  unetFeeds(
     x: Float32Array,
     sigmas: ArrayLike<number>,
     image: ImageSpec,
     states: ReadonlyArray<Float32Array | null>,
     start: number,
     end: number,
-  ): Promise<Float32Array> {
+  ): { feeds: Record<string, Feed>; used: Float64Array; rows: number } {
     const dim = image.channels * image.height * image.width;
+    const given = x.length / dim;
     const count = end - start;
     const rows = this.fixedBatch ?? count;
     const input = new Float32Array(rows * dim);
     const used = new Float64Array(rows);
     const timesteps = new Array<number>(rows);
-    const text = this.folder.conditioning === 'text';
-    const stateLength = text ? states[start]!.length : 0;
-    const hidden = text ? new Float32Array(rows * stateLength) : null;
+    const rowStates = new Array<Float32Array | null>(rows);
     for (let r = 0; r < rows; r++) {
       const b = start + Math.min(r, count - 1);
-      const { timestep, sigma } = unetTimestep(this.schedule, sigmas[b]!);
+      const source = b % given;
+      const { timestep, sigma } = unetTimestep(this.schedule, sigmas[source]!);
       used[r] = sigma;
       timesteps[r] = timestep;
+      rowStates[r] = states[b]!;
       const alpha = vpAlpha(sigma);
-      for (let i = 0; i < dim; i++) input[r * dim + i] = x[b * dim + i]! * alpha;
-      if (hidden !== null) hidden.set(states[b]!, r * stateLength);
+      for (let i = 0, k = r * dim, j = source * dim; i < dim; i++) input[k + i] = x[j + i]! * alpha;
     }
-    const feeds: Record<string, { values: ArrayLike<number>; dims: number[] }> = {
+    const feeds: Record<string, Feed> = {
       sample: { values: input, dims: [rows, image.channels, image.height, image.width] },
       timestep: this.timestepRank === 0 ? { values: [timesteps[0]!], dims: [] } : this.timestepPerRow ? { values: timesteps, dims: [rows] } : { values: [timesteps[0]!], dims: [1] },
     };
-    if (hidden !== null) {
+    if (this.folder.conditioning === 'text') {
       const shape = this.textShape!;
-      feeds['encoder_hidden_states'] = { values: hidden, dims: [rows, shape.tokens, shape.width] };
+      feeds['encoder_hidden_states'] = { values: this.stackStates(rowStates as Float32Array[]), dims: [rows, shape.tokens, shape.width], constant: true };
     }
-    const { data } = await this.unet.run(feeds, 'out_sample');
-    if (data.length !== rows * dim) {
-      throw new PainterError('BAD_MODEL', `${quoteText(this.folder.parts.unet)}: out_sample has ${data.length} values; expected ${rows}×${dim}.`, { path: this.folder.parts.unet });
-    }
-    return this.toX0(input, data, used, count, dim);
+    return { feeds, used, rows };
   }
 
-  /** x̂0 from the UNet's output: VP x_t = α x0 + s ε with α = 1/sqrt(1+σ²), s = σα (DESIGN.md §2). */
-  private toX0(modelInput: Float32Array, output: Float32Array, sigmas: Float64Array, count: number, dim: number): Float32Array {
-    const x0 = new Float32Array(count * dim);
+  /**
+   * The text states of a call's rows, one after the other: a prompt's own
+   * states for one row, otherwise made once per combination (guidance's
+   * [prompt; negative prompt]) and kept while the prompt's states live, so
+   * neither the copy nor its float16 conversion is repeated at every step.
+   */
+  private stackStates(rows: readonly Float32Array[]): Float32Array {
+    const first = rows[0]!;
+    if (rows.length === 1) return first;
+    let stacks = this.stacked.get(first);
+    if (stacks === undefined) {
+      stacks = [];
+      this.stacked.set(first, stacks);
+    }
+    const found = stacks.find((stack) => stack.rows.length === rows.length && stack.rows.every((state, r) => state === rows[r]));
+    if (found !== undefined) return found.data;
+    const data = new Float32Array(rows.length * first.length);
+    rows.forEach((state, r) => data.set(state, r * first.length));
+    stacks.push({ rows: [...rows], data });
+    return data;
+  }
+
+  /**
+   * x̂0 into `x0` ([count·dim]) from the UNet's output: VP x_t = α x0 + s ε with
+   * α = 1/sqrt(1+σ²), s = σα (DESIGN.md §2).
+   */
+  private toX0(modelInput: Float32Array, output: Float32Array, sigmas: Float64Array, count: number, dim: number, x0: Float32Array): void {
     for (let r = 0; r < count; r++) {
       const alpha = vpAlpha(sigmas[r]!);
       const s = sigmas[r]! * alpha;
@@ -307,29 +342,6 @@ export class DiffusersPipeline {
     }
     const clip = this.clipSample;
     if (clip !== null) for (let k = 0; k < x0.length; k++) x0[k] = Math.min(clip, Math.max(-clip, x0[k]!));
-    return x0;
-  }
-
-  /**
-   * Seconds per bare UNet call on `rows` rows of the grid `size` (feeds made
-   * once, a mid-schedule timestep): the denominator of the per-step overhead
-   * benchmark (bench/diffusers-bench.ts).
-   */
-  async timeBareForward(size: { height: number; width: number }, rows: number, repeats: number): Promise<number> {
-    const dim = this.channels * size.height * size.width;
-    const timestep = this.schedule.timestepOf(this.schedule.sigmaMax / 10);
-    const feeds: Record<string, { values: ArrayLike<number>; dims: number[] }> = {
-      sample: { values: new Float32Array(rows * dim).fill(0.1), dims: [rows, this.channels, size.height, size.width] },
-      timestep: this.timestepRank === 0 ? { values: [timestep], dims: [] } : this.timestepPerRow ? { values: new Array<number>(rows).fill(timestep), dims: [rows] } : { values: [timestep], dims: [1] },
-    };
-    if (this.folder.conditioning === 'text') {
-      const { tokens, width } = this.textShape ?? { tokens: 77, width: 768 };
-      feeds['encoder_hidden_states'] = { values: new Float32Array(rows * tokens * width).fill(0.01), dims: [rows, tokens, width] };
-    }
-    for (let i = 0; i < 3; i++) await this.unet.run(feeds, 'out_sample');
-    const started = performance.now();
-    for (let i = 0; i < repeats; i++) await this.unet.run(feeds, 'out_sample');
-    return (performance.now() - started) / 1000 / repeats;
   }
 
   async dispose(): Promise<void> {
@@ -374,13 +386,7 @@ export class PipelineDenoiser implements Denoiser {
     // As diffusers' pipelines: guidance ≤ 1 is no guidance, the prompt alone in one call (SD-Turbo runs at 0).
     if (guidance <= 1) return this.pipeline.predict(x, sigmas, this.image, new Array<Float32Array>(batch).fill(text.cond));
     // Prompt and negative prompt in one call ([cond; uncond]), as diffusers batches them.
-    const doubled = new Float32Array(2 * x.length);
-    doubled.set(x);
-    doubled.set(x, x.length);
-    const both = await this.pipeline.predict(doubled, [...Array.from(sigmas), ...Array.from(sigmas)], this.image, [
-      ...new Array<Float32Array>(batch).fill(text.cond),
-      ...new Array<Float32Array>(batch).fill(text.uncond),
-    ]);
+    const both = await this.pipeline.predict(x, sigmas, this.image, [...new Array<Float32Array>(batch).fill(text.cond), ...new Array<Float32Array>(batch).fill(text.uncond)]);
     return combineGuidance(both.subarray(x.length), both.subarray(0, x.length), guidance);
   }
 
