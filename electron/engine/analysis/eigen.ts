@@ -26,10 +26,12 @@ export function symmetrizedEigen(matrix: ArrayLike<number>, n: number): ReturnTy
  * @see Wilkinson & Reinsch, "Handbook for Automatic Computation II" (1971), procedures tred2 and tql2
  */
 export function tridiagonalEigen(a: Float64Array, n: number): ReturnType<typeof symmetricEigen> {
-  const v = a;
+  // W = Vᵀ throughout (a symmetric input is its own transpose): every inner
+  // loop below then runs along a row of W, not down a column of V.
+  const w = a;
   const d = new Float64Array(n);
   const e = new Float64Array(n);
-  const at = (i: number, j: number): number => v[i * n + j]!;
+  const at = (i: number, j: number): number => w[j * n + i]!;
   // Householder reduction to tridiagonal form (d: diagonal, e: sub-diagonal), V accumulating the reflections.
   for (let j = 0; j < n; j++) d[j] = at(n - 1, j);
   for (let i = n - 1; i > 0; i--) {
@@ -40,8 +42,8 @@ export function tridiagonalEigen(a: Float64Array, n: number): ReturnType<typeof 
       e[i] = d[i - 1]!;
       for (let j = 0; j < i; j++) {
         d[j] = at(i - 1, j);
-        v[i * n + j] = 0;
-        v[j * n + i] = 0;
+        w[j * n + i] = 0;
+        w[i * n + j] = 0;
       }
     } else {
       for (let k = 0; k < i; k++) {
@@ -57,7 +59,7 @@ export function tridiagonalEigen(a: Float64Array, n: number): ReturnType<typeof 
       for (let j = 0; j < i; j++) e[j] = 0;
       for (let j = 0; j < i; j++) {
         f = d[j]!;
-        v[j * n + i] = f;
+        w[i * n + j] = f;
         g = e[j]! + at(j, j) * f;
         for (let k = j + 1; k <= i - 1; k++) {
           g += at(k, j) * d[k]!;
@@ -75,35 +77,37 @@ export function tridiagonalEigen(a: Float64Array, n: number): ReturnType<typeof 
       for (let j = 0; j < i; j++) {
         f = d[j]!;
         g = e[j]!;
-        for (let k = j; k <= i - 1; k++) v[k * n + j]! -= f * e[k]! + g * d[k]!;
+        for (let k = j; k <= i - 1; k++) w[j * n + k]! -= f * e[k]! + g * d[k]!;
         d[j] = at(i - 1, j);
-        v[i * n + j] = 0;
+        w[j * n + i] = 0;
       }
     }
     d[i] = h;
   }
   for (let i = 0; i < n - 1; i++) {
-    v[(n - 1) * n + i] = at(i, i);
-    v[i * n + i] = 1;
+    w[i * n + (n - 1)] = at(i, i);
+    w[i * n + i] = 1;
     const h = d[i + 1]!;
     if (h !== 0) {
       for (let k = 0; k <= i; k++) d[k] = at(k, i + 1) / h;
       for (let j = 0; j <= i; j++) {
         let g = 0;
         for (let k = 0; k <= i; k++) g += at(k, i + 1) * at(k, j);
-        for (let k = 0; k <= i; k++) v[k * n + j]! -= g * d[k]!;
+        for (let k = 0; k <= i; k++) w[j * n + k]! -= g * d[k]!;
       }
     }
-    for (let k = 0; k <= i; k++) v[k * n + i + 1] = 0;
+    for (let k = 0; k <= i; k++) w[(i + 1) * n + k] = 0;
   }
   for (let j = 0; j < n; j++) {
     d[j] = at(n - 1, j);
-    v[(n - 1) * n + j] = 0;
+    w[j * n + (n - 1)] = 0;
   }
-  v[(n - 1) * n + n - 1] = 1;
+  w[(n - 1) * n + (n - 1)] = 1;
   e[0] = 0;
 
-  // Implicit QL on the tridiagonal matrix.
+  // Implicit QL on the tridiagonal matrix. Its rotations mix two columns of V
+  // at a time, i.e. two contiguous rows of W = Vᵀ.
+  const vt = w;
   for (let i = 1; i < n; i++) e[i - 1] = e[i]!;
   e[n - 1] = 0;
   let shift = 0;
@@ -144,11 +148,13 @@ export function tridiagonalEigen(a: Float64Array, n: number): ReturnType<typeof 
           c = p / r;
           p = c * d[i]! - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]!);
+          const row = i * n;
+          const next = row + n;
           for (let k = 0; k < n; k++) {
-            const vk = k * n;
-            h = v[vk + i + 1]!;
-            v[vk + i + 1] = s * v[vk + i]! + c * h;
-            v[vk + i] = c * v[vk + i]! - s * h;
+            h = vt[next + k]!;
+            const here = vt[row + k]!;
+            vt[next + k] = s * here + c * h;
+            vt[row + k] = c * here - s * h;
           }
         }
         p = (-s * s2 * c3 * el1 * e[l]!) / dl1;
@@ -163,7 +169,7 @@ export function tridiagonalEigen(a: Float64Array, n: number): ReturnType<typeof 
   const values = Float64Array.from(order, (i) => d[i]!);
   const vectors = new Float64Array(n * n);
   order.forEach((source, target) => {
-    for (let k = 0; k < n; k++) vectors[k * n + target] = v[k * n + source]!;
+    for (let k = 0; k < n; k++) vectors[k * n + target] = vt[source * n + k]!;
   });
   return { values, vectors };
 }
