@@ -33,7 +33,8 @@ export class GaussianStatsCache {
     const cached = this.cache.get(modelId);
     if (cached !== undefined) return cached;
     const entry = await this.load(modelId);
-    this.cache.set(modelId, entry);
+    // Only a model is kept: statistics a user computes while the studio is open (painter stats) are found at the next request.
+    if (entry.model !== null) this.cache.set(modelId, entry);
     return entry;
   }
 
@@ -48,7 +49,11 @@ export class GaussianStatsCache {
       const detail = error instanceof PainterError && error.code === 'BAD_ARGUMENT' ? '' : ` (${(error as Error).message})`;
       return {
         model: null,
-        reason: `"${registered.manifest.name}" has no Gaussian statistics, and no Gaussian model of its image size is installed${detail}.`,
+        reason:
+          `"${registered.manifest.name}" has no Gaussian statistics, and no Gaussian model of its image size is installed${detail}.` +
+          (registered.manifest.kind === 'diffusers'
+            ? ` Compute the statistics of its latents with: painter stats --model "${registered.folder}" --from-samples 200 (or --images FOLDER of your pictures).`
+            : ''),
       };
     }
   }

@@ -218,6 +218,11 @@ describe('the theory lab on latent runs', () => {
     const data = mkdtempSync(join(tmpdir(), 'painter-dstudio-theory-'));
     const local = new Engine({ nativeModelsDir: join(data, 'no-bundled'), userDataDir: data, provider: 'cpu' });
     const { id } = await local.call('addModelFolder', { folder: FOLDER });
+    // Asked before the statistics exist (the studio is open while painter stats runs): unavailable, and says how to make them.
+    const early = await local.call('generate', { jobId: 'g0', modelId: id, seed: 5, steps: 6, sampler: 'euler', classLabel: null, guidance: 3, prompt: 'a fox' });
+    const none = await local.call('gaussianGhost', { runId: early.runId });
+    expect(none.available).toBe(false);
+    if (!none.available) expect(none.reason).toContain(`painter stats --model "${FOLDER}" --from-samples`);
     const pipeline = await local.registry.loadPipeline(id);
     const latents = await latentsOfSamples(pipeline, { count: 24, steps: 4, sampler: 'euler', seed: 100, prompt: 'a fox', negativePrompt: '', guidance: 3 });
     const dim = pipeline.denoiser().dim;
@@ -230,6 +235,8 @@ describe('the theory lab on latent runs', () => {
     const summary = await local.call('generate', { jobId: 'g', modelId: id, seed: 5, steps: 6, sampler: 'euler', classLabel: null, guidance: 3, prompt: 'a fox' });
     const ghost = await local.call('gaussianGhost', { runId: summary.runId });
     expect(ghost.available).toBe(true);
+    // The run made before the statistics gets its ghost too, without a restart.
+    expect((await local.call('gaussianGhost', { runId: early.runId })).available).toBe(true);
     const space = await local.call('trajectorySpace', { jobId: 't', runId: summary.runId, count: 3, basis: 'run' });
     expect(space.seeds).toHaveLength(3);
     expect(space.ghost).not.toBeNull();

@@ -46,7 +46,8 @@ class CurrentRun {
     if (cached !== undefined) return;
     try {
       const ghost = await api.call('gaussianGhost', { runId });
-      this.ghosts.set(runId, ghost);
+      // An unavailable ghost is asked again when the run is shown again: its statistics may have been made since (painter stats).
+      if (ghost.available) this.ghosts.set(runId, ghost);
       if (this.tensors?.summary.runId === runId) this.ghost = ghost;
     } catch {
       // The ghost is an overlay; without it the run is still fully usable.
