@@ -42,6 +42,15 @@ const TINY_SD = join(ROOT, 'tests', 'fixtures', 'diffusers', 'tiny-sd');
 const LATENT_STEPS = 30;
 const CHROMIUM = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p !== undefined && existsSync(p));
 
+/** Headless Debian Chromium, as the e2e tests start it (no background networking: this machine has no network). */
+function launchChromium(): ReturnType<typeof chromium.launch> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -93,11 +102,7 @@ async function browser(): Promise<BrowserResults> {
     nativeModelsDir: NATIVE,
     userDataDir,
   });
-  const browserProcess = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browserProcess = await launchChromium();
   try {
     const page = await browserProcess.newPage({ viewport: { width: 1280, height: 720 } });
     await page.goto(server.url);
@@ -252,11 +257,7 @@ async function latentBrowser(size: number): Promise<LatentResults> {
     userDataDir,
     modelFolders: [TINY_SD],
   });
-  const browserProcess = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browserProcess = await launchChromium();
   try {
     const page = await browserProcess.newPage({ viewport: { width: 1280, height: 720 } });
     await page.goto(server.url);
