@@ -215,6 +215,18 @@ describe('studio in a real browser (painter serve + Chromium)', () => {
     expect(await studio.treeRows().count()).toBe(rowsBefore + 1);
   });
 
+  it('a class model asks for guidance only with a class chosen, and keeps the value typed', async () => {
+    await studio.selectModel('fashion-mnist');
+    const page = studio.page;
+    await page.locator('#class').selectOption({ label: 'None (unconditional)' });
+    await expect.poll(() => page.locator('#guidance').count()).toBe(0);
+    await page.locator('#class').selectOption({ label: 'Sneaker' });
+    await page.locator('#guidance').fill('3.5');
+    await page.locator('#guidance').blur();
+    await page.locator('#class').selectOption({ label: 'Bag' });
+    expect(await page.locator('#guidance').inputValue()).toBe('3.5');
+  });
+
   it('shows a readable error for a bad model folder and keeps working', async () => {
     const page = studio.page;
     await page.getByRole('button', { name: '+ Add…' }).click();
