@@ -60,6 +60,8 @@ describe('a diffusers pipeline in the studio (painter serve + Chromium)', () => 
     expect(await studio.page.getByTestId('run-prompt').getAttribute('title')).toBe('Prompt: a watercolor fox\nNegative prompt: blurry');
     expect(await studio.page.getByTestId('run-title').textContent()).toMatch(/64×64 · seed 1 · 8 steps · euler · guidance/);
     expect(await studio.stepLabel()).toMatch(/^Step 8 \/ 8 .*final image/);
+    // No latent statistics yet: no Gaussian ghost, so the label claims no "decided" share (the ghost pane says how to make them).
+    await expect.poll(() => studio.page.getByTestId('step-label').textContent()).toMatch(/^Step 8 \/ 8 · σ = [^·]+ · \d+ network evaluations · final image$/);
     // The final image is decoded at 64×64 and is a picture, not a flat field.
     await expect.poll(() => studio.shown('x0-canvas')).toEqual({ shown: 'decoded', index: '8' });
     const final = await studio.canvasStats('x0-canvas');
