@@ -3,6 +3,7 @@
  * Gaussian estimate against its definition, the image preparation, the VAE
  * encoding of the fixture against PyTorch, and the file the ghost finds.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,6 +185,16 @@ describe('statistics of the fixture pipeline', () => {
     const run = await sample({ denoiser, sampler: 'euler', sigmas, seeds: [7], condition: { labels: [null], guidance: 7.5, text } });
     const last = run.states.subarray(3 * 256, 4 * 256);
     for (let i = 0; i < 256; i++) expect(latents[2 * 256 + i]).toBe(last[i]);
+  });
+
+  it('refuses a FIFO named like a PNG in one line, without blocking', async () => {
+    const hostile = join(home, 'hostile-images');
+    mkdirSync(hostile);
+    writeFileSync(join(hostile, 'a.png'), readFileSync(imageFiles(images)[0]!));
+    execFileSync('mkfifo', [join(hostile, 'b.png')]);
+    const started = performance.now();
+    await expect(latentsOfImages(pipeline, imageFiles(hostile))).rejects.toThrow(/b\.png"? is a pipe \(FIFO\); Painter reads only regular files/);
+    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   it('refuses a folder with fewer than 2 PNGs, and says why other images are skipped', () => {

@@ -13,11 +13,12 @@
  * with the folder and the registration hash it was computed for, so a
  * changed or different folder under the same id does not pick it up.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import type { SamplerName } from '../../api/contract';
 import { PainterError, quoteText, throwIfCancelled } from '../errors';
 import { symmetricEigen } from '../linalg';
+import { readRegularFile } from '../files';
 import { decodePng, type DecodedPng } from '../png';
 import { readSafetensorsMetadata, serializeSafetensors, writeFileAtomic } from '../safetensors';
 import { sample } from '../samplers';
@@ -265,7 +266,8 @@ export async function latentsOfImages(pipeline: DiffusersPipeline, files: readon
     const file = files[n]!;
     let png: DecodedPng;
     try {
-      png = decodePng(readFileSync(file), quoteText(file));
+      // A regular file only, size-capped before it is read (a FIFO named *.png must not block).
+      png = decodePng(readRegularFile(file, 'image'), quoteText(file));
     } catch (error) {
       if (error instanceof PainterError) throw error;
       throw new PainterError('BAD_FILE', `Cannot read the image ${quoteText(file)}.`, { path: file });
