@@ -88,6 +88,17 @@ function makeEngine(provider: ProviderChoice | undefined): Engine {
   });
 }
 
+/** Runs one command on an engine of its own, released however the command ends. */
+async function withEngine(provider: ProviderChoice | undefined, command: (engine: Engine) => Promise<void>): Promise<0> {
+  const engine = makeEngine(provider);
+  try {
+    await command(engine);
+  } finally {
+    await engine.dispose();
+  }
+  return 0;
+}
+
 async function commandModels(args: string[], provider: ProviderChoice | undefined): Promise<void> {
   const [action, target, ...more] = args;
   if (action === 'add' || action === 'remove') {
@@ -302,42 +313,20 @@ export async function main(argv: string[]): Promise<number> {
         await (await import('./inspect')).commandInspect(rest);
         return 0;
       case 'evaluate': {
-        const engine = makeEngine(provider);
-        try {
-          await (await import('./evaluate')).commandEvaluate(await modelPathsToIds(rest, engine), engine);
-        } finally {
-          await engine.dispose();
-        }
-        return 0;
+        return await withEngine(provider, async (engine) => (await import('./evaluate')).commandEvaluate(await modelPathsToIds(rest, engine), engine));
       }
       case 'analyze':
       case 'report': {
-        const engine = makeEngine(provider);
-        try {
+        return await withEngine(provider, async (engine) => {
           const lab = await import('./analyze');
           await (command === 'analyze' ? lab.commandAnalyze(rest, engine) : lab.commandReport(rest, engine));
-        } finally {
-          await engine.dispose();
-        }
-        return 0;
+        });
       }
       case 'calibrate-local': {
-        const engine = makeEngine(provider);
-        try {
-          await (await import('./calibrate')).commandCalibrateLocal(rest, engine);
-        } finally {
-          await engine.dispose();
-        }
-        return 0;
+        return await withEngine(provider, async (engine) => (await import('./calibrate')).commandCalibrateLocal(rest, engine));
       }
       case 'stats': {
-        const engine = makeEngine(provider);
-        try {
-          await (await import('./stats')).commandStats(rest, engine);
-        } finally {
-          await engine.dispose();
-        }
-        return 0;
+        return await withEngine(provider, async (engine) => (await import('./stats')).commandStats(rest, engine));
       }
       case undefined:
       case '--help':
