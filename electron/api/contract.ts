@@ -8,6 +8,7 @@
  */
 
 import type { ImageSpec } from '../engine/manifest';
+import type { LinearPreviewMap } from './preview-map';
 
 /** Stable error codes; the message is a sentence a user can act on. */
 export type ErrorCode =
@@ -653,9 +654,10 @@ export interface RunTensors {
   /**
    * Latent runs: a preview of every recorded state as an RGB image at the
    * latent grid's size (the model's linear latent→RGB map), stacked like
-   * `xt` and `x0Hat`; the full VAE decode of a state comes from `decodeState`.
+   * `xt` and `x0Hat`, with the map itself (the studio draws other latents of
+   * the run through it); the full VAE decode of a state comes from `decodeState`.
    */
-  preview?: { image: ImageSpec; xt: Float32Array; x0Hat: Float32Array };
+  preview?: { image: ImageSpec; xt: Float32Array; x0Hat: Float32Array; map: LinearPreviewMap };
 }
 
 /** The VAE decode of one recorded state of a latent run. */

@@ -142,7 +142,7 @@ describe("a latent run's preview map, recovered from its own states", () => {
       image: latent,
       xt,
       x0Hat,
-      preview: { image: previewImage, xt: previewOf(xt), x0Hat: previewOf(x0Hat) },
+      preview: { image: previewImage, xt: previewOf(xt), x0Hat: previewOf(x0Hat), map },
     } as RunTensors;
   }
 

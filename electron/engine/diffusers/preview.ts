@@ -6,6 +6,7 @@
  * engine. Its pseudo-inverse turns a colour push painted on the image into a
  * push on the latent channels (brushes on latent runs).
  */
+import { applyPreviewMap, type LinearPreviewMap } from '../../api/preview-map';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PainterError } from '../errors';
@@ -15,10 +16,7 @@ import { seededNormal } from '../rng';
 import { writeFileAtomic } from '../safetensors';
 import type { Vae } from './vae';
 
-export interface PreviewMap {
-  /** 3 rows of `channels` weights. */
-  weights: number[][];
-  bias: number[];
+export interface PreviewMap extends LinearPreviewMap {
   /** Mean squared error of the fit, per colour value (how far the preview is from the decode). */
   residual: number;
   /** Identifies the model the map was fitted on (the registration's hash). */
@@ -125,24 +123,7 @@ export async function fitPreviewFromVae(vae: Vae, channels: number, grid: number
 
 /** The RGB preview [count·3·h·w] of latents [count·C·h·w]. */
 export function applyPreview(map: PreviewMap, latents: Float32Array, latent: ImageSpec): Float32Array {
-  const { channels: c, height: h, width: w } = latent;
-  const cells = h * w;
-  const count = latents.length / (c * cells);
-  const out = new Float32Array(count * 3 * cells);
-  for (let b = 0; b < count; b++) {
-    for (let ch = 0; ch < 3; ch++) {
-      const weights = map.weights[ch]!;
-      const bias = map.bias[ch]!;
-      const target = (b * 3 + ch) * cells;
-      out.fill(bias, target, target + cells);
-      for (let k = 0; k < c; k++) {
-        const weight = weights[k]!;
-        const source = (b * c + k) * cells;
-        for (let i = 0; i < cells; i++) out[target + i]! += weight * latents[source + i]!;
-      }
-    }
-  }
-  return out;
+  return applyPreviewMap(map, latents, latent);
 }
 
 /**

@@ -5,7 +5,7 @@
  * VAE decodes kept in an LRU cache, brushes painted on the decoded image
  * moved onto the latent grid, and decoded strips and variation cells.
  */
-import type { Brush, DecodedState, GenerateRequest, RunSummary, VariationGrid } from '../../api/contract';
+import type { Brush, DecodedState, GenerateRequest, RunSummary, RunTensors, VariationGrid } from '../../api/contract';
 import type { DenoiseCondition } from '../denoisers/types';
 import { PainterError } from '../errors';
 import type { ImageSpec } from '../manifest';
@@ -38,11 +38,12 @@ export async function runDenoiser(pipeline: DiffusersPipeline, summary: RunSumma
 }
 
 /** Every recorded state's preview (RGB at the latent grid's size), stacked like the run's tensors. */
-export function runPreview(map: PreviewMap, run: RunRecord): { image: ImageSpec; xt: Float32Array; x0Hat: Float32Array } {
+export function runPreview(map: PreviewMap, run: RunRecord): NonNullable<RunTensors['preview']> {
   return {
     image: { channels: 3, height: run.image.height, width: run.image.width, range: [-1, 1] },
     xt: applyPreview(map, run.xt, run.image),
     x0Hat: applyPreview(map, run.x0Hat, run.image),
+    map: { weights: map.weights, bias: map.bias },
   };
 }
 
