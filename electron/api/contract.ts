@@ -273,6 +273,13 @@ export interface DirectionSearch {
 export interface LocalSearch {
   /** Region weights used, H·W. */
   mask: Float32Array;
+  /**
+   * Where the directions live: on the region's own values, where J was applied to each and the problem solved
+   * exactly ('region'), or anywhere, by a converging search ('free'). Absent in runs saved before it was reported: free.
+   */
+  support?: 'free' | 'region';
+  /** How many values that is (C·H·W for free directions). */
+  supportSize?: number;
   /** Top directions of the outside's Jacobian (I − M)J projected out of each direction. */
   nullSpaceRank: number;
   rankChosenBy: 'energy' | 'user';

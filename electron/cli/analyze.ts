@@ -9,8 +9,8 @@
  *            --direction random|data-pc:K|x0-pc:K|patch:S[@T,L] --convention model|vp · teleport --skips f,g --pc-dims N --bootstrap N
  *            --class-cycle · retrieval --delta ID · manifold --step S --k K --budget N --tolerance DEG --block B --fd-step h
  *            --generator-k K --generator-blocks N --amplitudes a,b --grid-directions N
- *            [--mask mask.png [--null-space-rank R] [--null-space-energy F] [--local-k K]] ·
- *            locality --inject-steps a,b --amplitude A --budget N [--mask mask.png] [--null-space-rank R] [--null-space-energy F]
+ *            [--mask mask.png [--null-space-rank R] [--null-space-energy F] [--support auto|region|free] [--halo P] [--local-k K]] ·
+ *            locality --inject-steps a,b --amplitude A --budget N [--mask mask.png] [--null-space-rank R] [--null-space-energy F] [--support auto|region|free] [--halo P]
  *   painter report --model ID|FOLDER --out DIR [--steps N] [--sampler S] [--class N] [--only a,b] [--quick]
  *
  * Each JSON carries the settings it ran with and where its Gaussian, reference
@@ -51,8 +51,8 @@ const SPECIFIC: Record<AnalysisName, string[]> = {
   perturbation: ['inject-steps', 'strengths', 'direction', 'convention'],
   teleport: ['skips', 'pc-dims', 'bootstrap', 'gmm'],
   retrieval: ['delta'],
-  manifold: ['step', 'k', 'budget', 'tolerance', 'block', 'fd-step', 'generator-k', 'generator-blocks', 'amplitudes', 'grid-directions', 'mask', 'null-space-rank', 'null-space-energy', 'local-k'],
-  locality: ['inject-steps', 'amplitude', 'budget', 'mask', 'null-space-rank', 'null-space-energy'],
+  manifold: ['step', 'k', 'budget', 'tolerance', 'block', 'fd-step', 'generator-k', 'generator-blocks', 'amplitudes', 'grid-directions', 'mask', 'null-space-rank', 'null-space-energy', 'support', 'halo', 'local-k'],
+  locality: ['inject-steps', 'amplitude', 'budget', 'mask', 'null-space-rank', 'null-space-energy', 'support', 'halo'],
 };
 const DEFAULT_SEEDS: Record<AnalysisName, number> = { trajectory: 8, agreement: 2, emergence: 8, perturbation: 8, teleport: 32, retrieval: 8, manifold: 1, locality: 8 };
 
@@ -100,11 +100,15 @@ export function parseDirection(text: string): DirectionSpec {
   }
 }
 
-/** --null-space-rank R and --null-space-energy F of the local directions. */
-function localFlags(flags: ParsedFlags): { nullSpaceRank?: number; energyThreshold?: number } {
+/** --null-space-rank R, --null-space-energy F, --support and --halo of the local directions. */
+function localFlags(flags: ParsedFlags): { nullSpaceRank?: number; energyThreshold?: number; support?: 'auto' | 'free' | 'region'; halo?: number } {
   const rank = flags.values.get('null-space-rank');
   const energy = flags.values.get('null-space-energy');
+  const support = flags.values.get('support');
+  if (support !== undefined && support !== 'auto' && support !== 'free' && support !== 'region') throw new PainterError('BAD_ARGUMENT', `--support must be auto, free or region; got "${support}".`);
   return {
+    ...(support !== undefined ? { support } : {}),
+    ...(flags.values.has('halo') ? { halo: integerFlag(flags, 'halo', 2, 0, 64) } : {}),
     ...(rank !== undefined ? { nullSpaceRank: integerFlag(flags, 'null-space-rank', 0, 0, 100_000) } : {}),
     ...(energy !== undefined ? { energyThreshold: numberFlag(flags, 'null-space-energy', 0.98, 1e-6, 1) } : {}),
   };
@@ -191,7 +195,7 @@ export function headline(result: AnalysisResult): string[] {
         `  convergence (degrees moved since half the space): ${first.convergenceDeg.map((a) => (Number.isFinite(a) ? a.toFixed(1) : '–')).join(', ')}`,
         ...(local
           ? [
-              `local directions: ${local.found} of ${local.strengths.length} converged in ${local.forwardPasses} of at most ${local.budget} forward passes (${local.seconds.toFixed(1)} s); null space R = ${local.nullSpaceRank} (${(100 * local.explainedEnergy).toFixed(1)} % of the outside's energy, ${local.rankChosenBy === 'user' ? 'given' : `threshold ${(100 * local.energyThreshold).toFixed(0)} %`}); skew share ${local.asymmetry.toFixed(3)}`,
+              `local directions: ${local.support === 'region' ? `${local.found} on the region's ${local.supportSize} values, exact there,` : `${local.found} of ${local.strengths.length} converged`} in ${local.forwardPasses} of at most ${local.budget} forward passes (${local.seconds.toFixed(1)} s); null space R = ${local.nullSpaceRank} (${(100 * local.explainedEnergy).toFixed(1)} % of the outside's energy, ${local.rankChosenBy === 'user' ? 'given' : `threshold ${+(100 * local.energyThreshold).toFixed(1)} %`}); skew share ${local.asymmetry.toFixed(3)}`,
               `  share of x̂0's change inside the region (first order): ${local.insideShare.map((v) => v.toFixed(2)).join(', ')}; convergence ${local.convergenceDeg.map((a) => (Number.isFinite(a) ? a.toFixed(1) : '–')).join(', ')}°`,
             ]
           : []),

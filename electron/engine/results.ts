@@ -215,6 +215,8 @@ export function parseResults(bytes: Uint8Array, path: string, dims: ReadonlyMap<
       if (tensor === undefined || tensor.dtype !== 'F32' || tensor.shape.length !== 1) throw bad(`tensor "variations.${i}.mask" is missing or not F32 [H·W]`);
       grid.local = {
         mask: tensor.data as Float32Array,
+        ...(entry['support'] !== undefined ? { support: check.oneOf(entry['support'], `${where}.local.support`, ['free', 'region'] as const) } : {}),
+        ...(entry['supportSize'] !== undefined ? { supportSize: check.integer(entry['supportSize'], `${where}.local.supportSize`, 0, 1 << 30) } : {}),
         nullSpaceRank: check.integer(entry['nullSpaceRank'], `${where}.local.nullSpaceRank`, 0, 1 << 20),
         rankChosenBy: check.oneOf(entry['rankChosenBy'], `${where}.local.rankChosenBy`, ['energy', 'user'] as const),
         energyThreshold: check.number(entry['energyThreshold'], `${where}.local.energyThreshold`),

@@ -249,6 +249,8 @@ export async function variationGrid(options: VariationOptions): Promise<Variatio
     search = searchOf(found, count);
     local = {
       mask: Float32Array.from(options.mask!),
+      support: found.support,
+      supportSize: found.supportSize,
       nullSpaceRank: found.nullSpaceRank,
       rankChosenBy: found.rankChosenBy,
       energyThreshold: found.energyThreshold,

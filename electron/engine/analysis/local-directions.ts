@@ -33,6 +33,15 @@
  * only slow the search, never bias the strengths, which are computed
  * exactly. The masked intermediates W J v join the space too: their products
  * J (W J v) are the Krylov step itself, so they come free.
+ *
+ * Region support (the default when it fits the budget): the directions may
+ * only use the region's own values, so the search space is their unit
+ * vectors, J is applied to each once (2 forward passes a value), and both
+ * problems are exact in that space — nothing to converge, no Jᵀ needed.
+ * A kick confined to the region also stays there through the rest of the
+ * run far better than a free one, whose outside part cancels the change to
+ * x̂0 only to first order (final share inside 0.82–0.96 against 0.48–0.85 at
+ * steps 25 and 40 of 50; docs/local-variations.md).
  */
 import type { Denoiser } from '../denoisers/types';
 import { PainterError } from '../errors';
@@ -45,8 +54,17 @@ import { IncrementalGram, ProductBasis } from './product-basis';
 
 /** Inside energies (squared singular values) closer than this share of the top one count as tied: 1 % in singular value. */
 const LOCAL_TIE_SHARE = 0.02;
-/** Default share of the outside's Jacobian energy that the projected-out directions carry. */
+/**
+ * Default share of the outside's Jacobian energy that the projected-out directions carry: 98 % for free
+ * directions (a higher share needs a null space that takes far longer to converge), 99.5 % on the region's
+ * support, where the problem is exact and the higher share keeps more of the final change inside (0.69–0.80
+ * against 0.31–0.35 at step 10 of 50; docs/local-variations.md).
+ */
 export const DEFAULT_ENERGY_THRESHOLD = 0.98;
+export const REGION_ENERGY_THRESHOLD = 0.995;
+export function defaultEnergyThreshold(support: 'free' | 'region'): number {
+  return support === 'region' ? REGION_ENERGY_THRESHOLD : DEFAULT_ENERGY_THRESHOLD;
+}
 /** Checkpoints each time the space has grown by half: the m × m eigenproblems, not the forward passes, set the pace here. */
 const CHECK_GROWTH = 1.5;
 const EXTRA = 4;
@@ -68,6 +86,17 @@ export interface LocalSearchOptions {
   energyThreshold?: number;
   /** Start the search with every pixel of the region and a 2-pixel halo (default true, when it fits in a quarter of the budget). */
   seedRegion?: boolean;
+  /**
+   * Where the directions may live (default 'auto'):
+   * - 'region': only on the region's own values (weight > 0) and a halo of `halo` pixels (default 0). J is applied
+   *   to each of them once (2 forward passes a value) and both problems are solved exactly in their span: nothing
+   *   to converge. Kicks confined to the region also stay there through the rest of the run far better than free
+   *   ones (docs/local-variations.md).
+   * - 'free': anywhere in R^D, by the block Krylov search below (converged to the tolerance, within the budget).
+   * - 'auto': 'region' when it fits in the budget, else 'free' (a large region, or a latent model's many values).
+   */
+  support?: 'auto' | 'free' | 'region';
+  halo?: number;
 }
 
 export interface LocalDirections {
@@ -92,6 +121,10 @@ export interface LocalDirections {
   toleranceDeg: number;
   /** Per direction, the others whose inside energies are within 2 % of the top one's (only their span is defined). */
   tiedWith: number[][];
+  /** Where the directions live: the region's values (and halo), solved exactly there, or all of R^D. */
+  support: 'free' | 'region';
+  /** How many values that is (D for free directions). */
+  supportSize: number;
   nullSpaceRank: number;
   rankChosenBy: 'energy' | 'user';
   energyThreshold: number;
@@ -132,7 +165,7 @@ export function regionWeights(mask: ArrayLike<number>, image: { channels: number
   return weights;
 }
 
-/** Pixels around a region in which its local directions live: those within `halo` pixels of a weight > 0. */
+/** The free search starts with the region's pixels and those within this many pixels of it. */
 const REGION_HALO = 2;
 
 /** Indices (into C·H·W) of the values within `halo` pixels (Chebyshev distance) of the region, every channel. */
@@ -210,7 +243,14 @@ export async function localDirections(
   if (options.nullSpaceRank !== undefined && !(Number.isInteger(options.nullSpaceRank) && options.nullSpaceRank >= 0 && options.nullSpaceRank <= dim)) {
     throw new PainterError('BAD_ARGUMENT', `The null-space rank must be an integer from 0 to ${dim}; got ${options.nullSpaceRank}.`);
   }
-  const threshold = options.energyThreshold ?? DEFAULT_ENERGY_THRESHOLD;
+  const halo = options.halo ?? 0;
+  if (!(Number.isInteger(halo) && halo >= 0)) throw new PainterError('BAD_ARGUMENT', `The halo must be a whole number of pixels; got ${halo}.`, { halo });
+  const supportPixels = options.support === 'free' ? [] : regionPixels(weights, denoiser.image, halo);
+  if (options.support === 'region' && 2 * supportPixels.length > budget) {
+    throw new PainterError('BAD_ARGUMENT', `The region covers ${supportPixels.length} values, which needs ${2 * supportPixels.length} forward passes; the budget is ${budget}.`, { values: supportPixels.length, budget });
+  }
+  const restricted = options.support !== 'free' && 2 * supportPixels.length <= budget;
+  const threshold = options.energyThreshold ?? defaultEnergyThreshold(restricted ? 'region' : 'free');
   if (!(threshold > 0 && threshold <= 1)) throw new PainterError('BAD_ARGUMENT', `The energy threshold must be in (0, 1]; got ${threshold}.`);
 
   const outsideWeights = Float64Array.from(weights, (w) => 1 - w);
@@ -239,6 +279,15 @@ export async function localDirections(
     onProgress?.(counter.images, budget);
     return { products, count: n };
   };
+  /** The unit vectors of these values (indices into C·H·W), into the space in batches of 64. */
+  const evaluatePixels = async (pixels: number[]): Promise<void> => {
+    for (let from = 0; from < pixels.length; from += 64) {
+      const chunk = pixels.slice(from, from + 64);
+      const rows = new Float64Array(chunk.length * dim);
+      chunk.forEach((pixel, r) => (rows[r * dim + pixel] = 1));
+      await evaluate(rows, chunk.length);
+    }
+  };
   const checkpoint = (): boolean => {
     const m = basis.size;
     const problem = problemAt(m);
@@ -247,7 +296,7 @@ export async function localDirections(
     // The estimate from the space at about half this size, with the same null space: how much the directions still move.
     const half = checkpoints.filter((size) => size <= m / 2).pop();
     let angles: number[];
-    if (m >= dim) angles = new Array<number>(shown).fill(0); // the whole of R^D: exact
+    if (m >= dim || restricted) angles = new Array<number>(shown).fill(0); // the whole of the allowed space: exact
     else if (half === undefined) angles = new Array<number>(shown).fill(Number.NaN);
     else {
       const earlier = smallerSpaceImages(problem, half, next.nullColumns, next.rank, wanted);
@@ -262,28 +311,22 @@ export async function localDirections(
     return shown >= k && convergedPrefix(angles, toleranceDeg) >= k;
   };
 
+  if (restricted) await evaluatePixels(supportPixels);
   // Two Krylov chains share one space: J(M J y) for the region, J((I − M) J y) for the rest.
   // The outside chain gets twice the block: its top-R space (R of order tens) is the larger problem.
   const start = startBlock(dim, Math.min(2 * blockSize, dim), options.seed);
-  const first = await evaluate(start.rows, start.count);
-  if (options.seedRegion ?? true) {
+  const first = restricted ? { products: new Float64Array(0), count: 0 } : await evaluate(start.rows, start.count);
+  if (!restricted && (options.seedRegion ?? true)) {
     // Every pixel of the region and a halo around it joins the space at once: the inside problem is then solved
     // exactly there (a local direction lives mostly there), and only the outside's null space is left to converge.
     const pixels = regionPixels(weights, denoiser.image, REGION_HALO);
-    if (2 * pixels.length <= budget / 4) {
-      for (let from = 0; from < pixels.length; from += 64) {
-        const chunk = pixels.slice(from, from + 64);
-        const rows = new Float64Array(chunk.length * dim);
-        chunk.forEach((pixel, r) => (rows[r * dim + pixel] = 1));
-        await evaluate(rows, chunk.length);
-      }
-    }
+    if (2 * pixels.length <= budget / 4) await evaluatePixels(pixels);
   }
   let chains: Chain[] = [
     { weights, images: first.products.subarray(0, Math.min(blockSize, first.count) * dim), count: Math.min(blockSize, first.count) },
     { weights: outsideWeights, images: first.products, count: first.count },
   ];
-  while (basis.size < dim && room() >= 1) {
+  while (!restricted && basis.size < dim && room() >= 1) {
     // Masked intermediates U = W J y (all zero for the outside of a whole-image region); their JVPs J U are the Krylov step.
     const intermediates = chains.map((chain) => maskedRows(chain, dim));
     const step = await evaluate(concatRows(intermediates, dim), intermediates.reduce((n, u) => n + u.count, 0));
@@ -341,6 +384,8 @@ export async function localDirections(
     found: toleranceDeg > 0 ? Math.min(shown, convergedPrefix(angles, toleranceDeg)) : shown,
     toleranceDeg,
     tiedWith: groups.map((group, j) => group.filter((i) => i !== j && i < shown)),
+    support: restricted ? 'region' : 'free',
+    supportSize: restricted ? supportPixels.length : dim,
     nullSpaceRank: final.rank,
     rankChosenBy: options.nullSpaceRank !== undefined ? 'user' : 'energy',
     energyThreshold: threshold,

@@ -15,7 +15,7 @@ import { vpAlpha } from '../schedules';
 import { type AnalysisContext, ProgressMeter, resolveRunSettings, type ResolvedRunSettings, type RunSettings, sampleBatch } from './context';
 import { DEFAULT_TOLERANCE_DEG, jacobianDirections } from './jacobian';
 import { meanSd, type MeanSd } from './linalg';
-import { DEFAULT_ENERGY_THRESHOLD, localDirections, regionWeights } from './local-directions';
+import { localDirections, regionWeights } from './local-directions';
 
 /** A region of the image: H·W weights in [0, 1]. */
 export interface NamedRegion {
@@ -51,6 +51,10 @@ export interface LocalityOptions extends RunSettings {
   jacobianBudget?: number;
   energyThreshold?: number;
   nullSpaceRank?: number;
+  /** Where local directions may live (local-directions.ts; default 'auto': on the region when it fits the budget). */
+  support?: 'auto' | 'free' | 'region';
+  /** Region support only: pixels around the region the directions may also use (default 0). */
+  halo?: number;
   /** Apply the first seed's local direction to the other seeds (default true). */
   transfer?: boolean;
 }
@@ -66,6 +70,9 @@ export interface LocalityCase {
   linear: number;
   projectedLinear: number;
   rank: number;
+  /** Where the local direction lived (local-directions.ts), and the outside-energy share its null space carried. */
+  support: 'free' | 'region';
+  energyThreshold: number;
   converged: boolean;
   convergenceDeg: number;
   forwardPasses: number;
@@ -100,7 +107,7 @@ export interface TransferCell {
 
 export interface LocalityResult {
   analysis: 'locality';
-  settings: ResolvedRunSettings & { injectSteps: number[]; sigmas: number[]; amplitude: number; budget: number; jacobianBudget: number; energyThreshold: number; nullSpaceRank: number | null; toleranceDeg: number };
+  settings: ResolvedRunSettings & { injectSteps: number[]; sigmas: number[]; amplitude: number; budget: number; jacobianBudget: number; energyThreshold: number | null; support: 'auto' | 'free' | 'region'; halo: number; nullSpaceRank: number | null; toleranceDeg: number };
   regions: Array<{ name: string; mask: Float32Array; area: number }>;
   cells: LocalityCell[];
   cases: LocalityCase[];
@@ -128,7 +135,9 @@ export async function localityAnalysis(denoiser: Denoiser, options: LocalityOpti
   if (!(amplitude > 0)) throw new PainterError('BAD_ARGUMENT', `The kick amplitude must be positive; got ${amplitude}.`);
   const budget = options.budget ?? 1600;
   const jacobianBudget = options.jacobianBudget ?? 800;
-  const energyThreshold = options.energyThreshold ?? DEFAULT_ENERGY_THRESHOLD;
+  const energyThreshold = options.energyThreshold ?? null;
+  const support = options.support ?? 'auto';
+  const halo = options.halo ?? 0;
   const transfer = (options.transfer ?? true) && run.seeds.length > 1;
   const seeds = run.seeds;
   const searchOptions = { blockSize: 4, fdStep: 0.05, maxBatch: 64, toleranceDeg: DEFAULT_TOLERANCE_DEG };
@@ -165,7 +174,9 @@ export async function localityAnalysis(denoiser: Denoiser, options: LocalityOpti
             k: 1,
             budget,
             seed,
-            energyThreshold,
+            support,
+            halo,
+            ...(energyThreshold !== null ? { energyThreshold } : {}),
             ...(options.nullSpaceRank !== undefined ? { nullSpaceRank: options.nullSpaceRank } : {}),
           }),
         );
@@ -223,6 +234,8 @@ export async function localityAnalysis(denoiser: Denoiser, options: LocalityOpti
           linear: found.insideShare[0] ?? Number.NaN,
           projectedLinear: found.projectedInsideShare[0] ?? Number.NaN,
           rank: found.nullSpaceRank,
+          support: found.support,
+          energyThreshold: found.energyThreshold,
           converged: found.found >= 1,
           convergenceDeg: found.convergenceDeg[0] ?? Number.NaN,
           forwardPasses: found.forwardPasses,
@@ -326,6 +339,8 @@ export async function localityAnalysis(denoiser: Denoiser, options: LocalityOpti
       budget,
       jacobianBudget,
       energyThreshold,
+      support,
+      halo,
       nullSpaceRank: options.nullSpaceRank ?? null,
       toleranceDeg: DEFAULT_TOLERANCE_DEG,
     },

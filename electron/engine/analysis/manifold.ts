@@ -66,6 +66,9 @@ export interface ManifoldOptions extends RunSettings {
   mask?: Float32Array;
   /** Local directions wanted (default min(k, 6)); the null-space rank (default: energy threshold) and threshold (default 0.98); their forward-pass cap (default 1600). */
   localK?: number;
+  /** Where the local directions may live (local-directions.ts; default 'auto') and, on the region, its halo in pixels (default 0). */
+  support?: 'auto' | 'free' | 'region';
+  halo?: number;
   nullSpaceRank?: number;
   energyThreshold?: number;
   localBudget?: number;
@@ -221,6 +224,8 @@ export async function manifoldAnalysis(denoiser: Denoiser, gaussian: GaussianMod
         seed: run.seeds[0]!,
         ...(options.nullSpaceRank !== undefined ? { nullSpaceRank: options.nullSpaceRank } : {}),
         ...(options.energyThreshold !== undefined ? { energyThreshold: options.energyThreshold } : {}),
+        ...(options.support !== undefined ? { support: options.support } : {}),
+        ...(options.halo !== undefined ? { halo: options.halo } : {}),
       },
       (done) => {
         meter.advance(done - reported, 'local directions');

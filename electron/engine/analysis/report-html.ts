@@ -226,8 +226,14 @@ function localitySection(data: ReportData, image: ImageSpec): string {
     )
     .join('');
   const regions = l.regions.map((r) => `${escapeHtml(r.name)} (${(100 * r.area).toFixed(0)} % of the image)`).join(', ');
+  const thresholds = [...new Set(l.cases.map((c) => c.energyThreshold))].map((t) => `${+(100 * t).toFixed(1)} %`).join(' or ');
+  const onRegion = l.cases.filter((c) => c.support === 'region').length;
+  const supportText =
+    onRegion === l.cases.length
+      ? `Directions live on the region's own pixels${l.settings.halo > 0 ? ` and ${l.settings.halo} around it` : ''}: J is applied to each once and both problems are solved exactly there`
+      : `${onRegion > 0 ? `${onRegion} of ${l.cases.length} directions live on the region's pixels (solved exactly there), the rest` : 'Directions'} anywhere in the image, by a block Krylov search in which J stands in for Jᵀ to grow the space`;
   return `<h2>8 · Local variations</h2>
-<p>After LOCO Edit (Chen et al., NeurIPS 2024): the top eigenvector of JᵀMJ (M the region) within the approximate null space of (I − M)J, whose top-R right singular vectors — R for ${(100 * l.settings.energyThreshold).toFixed(0)} % of its energy in the search space — are removed; J by central-difference JVPs, Jᵀ only to grow the search space (skew share of the Jacobian there ${formatMeanSd(l.asymmetry, 2)}; 0 for an exact denoiser).
+<p>After LOCO Edit (Chen et al., NeurIPS 2024): the top eigenvector of JᵀMJ (M the region) within the approximate null space of (I − M)J, whose top-R right singular vectors — R for ${thresholds} of its energy in the search space — are removed; J by central-difference JVPs. ${supportText} (skew share of the Jacobian there ${formatMeanSd(l.asymmetry, 2)}; 0 for an exact denoiser).
 Kicks of ±${l.settings.amplitude} (unit-variance x_t) along the top local and the top global Jacobian direction, the run finished from there; cells: the share of the final image's squared change inside the region, over ${l.settings.seeds.length} seeds. Regions: ${regions}.</p>
 <table><tr><th>step</th><th>region</th><th>local</th><th>global</th><th>first order (x̂0 at the step)</th><th>local ≥ 0.8</th><th>null-space R</th><th>converged</th><th>forward passes</th><th>seconds</th></tr>${rows}</table>
 ${transfer ? `<p>Transfer: the local direction found on seed ${l.transfer[0]!.sourceSeed}, kicked at the same step on the ${l.transfer[0]!.others.seeds.length} other seeds: share inside, and the coarse-scale content change of the final image (RMS after a blur of 1/20 of the side, over the data range).</p>

@@ -50,13 +50,20 @@ describe('painter analyze / report', () => {
     const json = join(out, 'local.json');
     let result = painter('analyze', 'manifold', '--model', join(FIXTURES, 'fixture-eps-int64'), '--steps', '10', '--k', '3', '--budget', '64', '--generator-k', '0', '--grid-directions', '2', '--amplitudes', '-1,0,1', '--mask', mask, '--null-space-rank', '2', '--json', json, '--png', join(out, 'local.png'));
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/local directions: \d of 3 converged/);
+    // The region's 4 pixels fit the budget: the directions live there, J applied to each (8 passes), exact.
+    expect(result.stdout).toMatch(/local directions: 3 on the region's 4 values, exact there, in 8 of at most 1600 forward passes/);
     expect(result.stdout).toMatch(/null space R = 2 \(.*given\)/);
+    const free = painter('analyze', 'manifold', '--model', join(FIXTURES, 'fixture-eps-int64'), '--steps', '10', '--k', '3', '--budget', '64', '--generator-k', '0', '--grid-directions', '0', '--mask', mask, '--support', 'free', '--json', join(out, 'free.json'));
+    expect(free.code, free.stderr).toBe(0);
+    expect(free.stdout).toMatch(/local directions: \d of 3 converged in \d+ of at most 1600 forward passes .*threshold 98 %/);
+    const badSupport = painter('analyze', 'manifold', '--model', join(FIXTURES, 'fixture-eps-int64'), '--steps', '10', '--mask', mask, '--support', 'everywhere', '--json', join(out, 'bad.json'));
+    expect(badSupport.code).toBe(2);
+    expect(badSupport.stderr).toMatch(/--support must be auto, free or region; got "everywhere"/);
     const written = JSON.parse(readFileSync(json, 'utf-8')) as {
-      result: { local: { mask: number[]; nullSpaceRank: number; rankChosenBy: string; insideShare: number[]; convergenceDeg: number[]; forwardPasses: number; directions: number[] } };
+      result: { local: { mask: number[]; support: string; supportSize: number; nullSpaceRank: number; rankChosenBy: string; insideShare: number[]; convergenceDeg: number[]; forwardPasses: number; directions: number[] } };
     };
     expect(written.result.local.mask).toEqual([1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    expect(written.result.local).toMatchObject({ nullSpaceRank: 2, rankChosenBy: 'user' });
+    expect(written.result.local).toMatchObject({ support: 'region', supportSize: 4, nullSpaceRank: 2, rankChosenBy: 'user', convergenceDeg: [0, 0, 0] });
     expect(written.result.local.forwardPasses).toBeLessThanOrEqual(1600);
     expect(written.result.local.directions).toHaveLength(3 * 16);
     expect(readFileSync(join(out, 'local.png')).subarray(1, 4).toString()).toBe('PNG');
@@ -66,7 +73,11 @@ describe('painter analyze / report', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/step 3 .* top: final change inside — local/);
     expect(result.stdout).toMatch(/transfer step 6 /);
-    const measured = JSON.parse(readFileSync(locality, 'utf-8')) as { result: { cells: Array<{ local: { n: number } }>; transfer: Array<{ others: { seeds: number[] } }>; cases: unknown[] } };
+    const measured = JSON.parse(readFileSync(locality, 'utf-8')) as {
+      result: { settings: { support: string; halo: number }; cells: Array<{ local: { n: number } }>; transfer: Array<{ others: { seeds: number[] } }>; cases: Array<{ support: string; energyThreshold: number }> };
+    };
+    expect(measured.result.settings).toMatchObject({ support: 'auto', halo: 0 });
+    expect(measured.result.cases.every((c) => c.support === 'region' && c.energyThreshold === 0.995)).toBe(true);
     expect(measured.result.cells).toHaveLength(2 * 3);
     expect(measured.result.cases).toHaveLength(3 * 2 * 3);
     expect(measured.result.transfer[0]!.others.seeds).toEqual([1, 2]);

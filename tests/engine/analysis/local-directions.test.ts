@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveRunSettings } from '../../../electron/engine/analysis/context';
 import { symmetrizedEigen } from '../../../electron/engine/analysis/eigen';
 import { jacobianDirections } from '../../../electron/engine/analysis/jacobian';
-import { DEFAULT_ENERGY_THRESHOLD, localDirections, regionWeights } from '../../../electron/engine/analysis/local-directions';
+import { DEFAULT_ENERGY_THRESHOLD, REGION_ENERGY_THRESHOLD, localDirections, regionWeights } from '../../../electron/engine/analysis/local-directions';
 import { Random } from '../../../electron/engine/rng';
 import { exactJacobian, spatialGaussian } from '../../helpers/spatial-gaussian';
 
@@ -87,7 +87,7 @@ describe('local directions (LOCO Edit with finite differences) on a Gaussian who
     const k = 3;
     const rank = 8;
     const exact = exactLocal(mask, k, rank);
-    const found = await localDirections(denoiser, state, sigma, run, regionWeights(mask, denoiser.image), { ...options, k, budget: 600, toleranceDeg: 2, nullSpaceRank: rank });
+    const found = await localDirections(denoiser, state, sigma, run, regionWeights(mask, denoiser.image), { ...options, k, budget: 600, toleranceDeg: 2, nullSpaceRank: rank, support: 'free' });
     expect(found.found).toBe(k);
     expect(found.nullSpaceRank).toBe(rank);
     expect(found.rankChosenBy).toBe('user');
@@ -123,7 +123,7 @@ describe('local directions (LOCO Edit with finite differences) on a Gaussian who
 
   it('chooses the null-space rank by explained energy, close to the closed form, and matches it at that rank', { timeout: 180_000 }, async () => {
     const mask = squareMask(5, 5, 3);
-    const found = await localDirections(denoiser, state, sigma, run, regionWeights(mask, denoiser.image), { ...options, k: 2, budget: 480, toleranceDeg: 2 });
+    const found = await localDirections(denoiser, state, sigma, run, regionWeights(mask, denoiser.image), { ...options, k: 2, budget: 480, toleranceDeg: 2, support: 'free' });
     const exact = exactLocal(mask, 2, 0);
     const total = exact.outsideEnergies.reduce((a, b) => a + b, 0);
     let rank = 0;
@@ -144,6 +144,7 @@ describe('local directions (LOCO Edit with finite differences) on a Gaussian who
     const found = await localDirections(denoiser, state, sigma, run, regionWeights(new Float32Array(side * side).fill(1), denoiser.image), { ...options, k, budget: 240, toleranceDeg: 1 });
     const global = await jacobianDirections(denoiser, state, sigma, run, { ...options, k, budget: 240, toleranceDeg: 1 });
     expect(found.nullSpaceRank).toBe(0);
+    expect(found.support).toBe('free'); // 256 pixels need 512 passes: more than the budget, so the search runs free
     for (let j = 0; j < k; j++) {
       expect(found.insideShare[j]).toBeCloseTo(1, 9);
       // Both are the data's top eigenvectors u_j (J's eigenvalues are distinct here); measured ≤ 0.01°.
@@ -151,6 +152,68 @@ describe('local directions (LOCO Edit with finite differences) on a Gaussian who
       const u = Float64Array.from({ length: dim }, (_, i) => gaussian.eigvecs[i * gaussian.rank + j]!);
       expect(angle(found.directions, j * dim, u, 0)).toBeLessThan(2);
     }
+  });
+
+  it('on the region\'s support: J applied to each of its pixels, and the closed form restricted to them, within 2°', async () => {
+    const mask = squareMask(2, 3, 4);
+    const weights = regionWeights(mask, denoiser.image);
+    const k = 3;
+    const found = await localDirections(denoiser, state, sigma, run, weights, { ...options, k, budget: 600 });
+    const pixels = Array.from(weights.keys()).filter((i) => weights[i]! > 0);
+    expect(found.support).toBe('region'); // 'auto': 16 pixels fit the budget
+    expect(found.supportSize).toBe(16);
+    expect(found.forwardPasses).toBe(32);
+    expect(found.found).toBe(k);
+    expect(found.convergenceDeg).toEqual([0, 0, 0]);
+    expect(found.energyThreshold).toBe(REGION_ENERGY_THRESHOLD);
+    // The closed form on the span of the region's pixels E: A = (JE)ᵀ M (JE), B = (JE)ᵀ (I − M)(JE), both p × p;
+    // R by explained energy of B; the directions are the top eigenvectors of P A P, P = I − QQᵀ (Q: B's top R).
+    const p = pixels.length;
+    const je = (i: number, a: number): number => J[i * dim + pixels[a]!]!;
+    const gram = (w: (i: number) => number): Float64Array => {
+      const out = new Float64Array(p * p);
+      for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) for (let i = 0; i < dim; i++) out[a * p + b]! += je(i, a) * w(i) * je(i, b);
+      return out;
+    };
+    const inside = gram((i) => weights[i]!);
+    const outside = symmetrizedEigen(gram((i) => 1 - weights[i]!), p);
+    const total = Array.from(outside.values).reduce((a, b) => a + Math.max(b, 0), 0);
+    let rank = 0;
+    let carried = 0;
+    while (carried < REGION_ENERGY_THRESHOLD * total) carried += Math.max(outside.values[rank++]!, 0);
+    expect(Math.abs(found.nullSpaceRank - rank)).toBeLessThanOrEqual(1);
+    const projector = new Float64Array(p * p);
+    for (let a = 0; a < p; a++) projector[a * p + a] = 1;
+    for (let r = 0; r < found.nullSpaceRank; r++) {
+      for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) projector[a * p + b]! -= outside.vectors[a * p + r]! * outside.vectors[b * p + r]!;
+    }
+    const product = (x: Float64Array, y: Float64Array): Float64Array => {
+      const out = new Float64Array(p * p);
+      for (let a = 0; a < p; a++) for (let c = 0; c < p; c++) for (let b = 0; b < p; b++) out[a * p + b]! += x[a * p + c]! * y[c * p + b]!;
+      return out;
+    };
+    const exact = symmetrizedEigen(product(projector, product(inside, projector)), p);
+    for (let j = 0; j < k; j++) {
+      const embedded = new Float64Array(dim);
+      pixels.forEach((pixel, a) => (embedded[pixel] = exact.vectors[a * p + j]!));
+      // Measured ≤ 0.01°: the only error is the finite difference's.
+      expect(angle(found.directions, j * dim, embedded, 0)).toBeLessThan(2);
+      // Nothing outside the region moves.
+      for (let i = 0; i < dim; i++) if (weights[i] === 0) expect(found.directions[j * dim + i]).toBe(0);
+    }
+  });
+
+  it('a halo widens the support; a region too large for the budget runs free, or is refused when region support is asked for', async () => {
+    const weights = regionWeights(squareMask(5, 5, 3), denoiser.image);
+    const haloed = await localDirections(denoiser, state, sigma, run, weights, { ...options, k: 2, budget: 600, halo: 1 });
+    expect(haloed.supportSize).toBe(25);
+    expect(haloed.forwardPasses).toBe(50);
+    const free = await localDirections(denoiser, state, sigma, run, weights, { ...options, k: 2, budget: 16, toleranceDeg: 0 });
+    expect(free.support).toBe('free');
+    expect(free.energyThreshold).toBe(DEFAULT_ENERGY_THRESHOLD);
+    await expect(localDirections(denoiser, state, sigma, run, weights, { ...options, k: 2, budget: 16, support: 'region' })).rejects.toThrow(
+      /covers 9 values, which needs 18 forward passes; the budget is 16/,
+    );
   });
 
   it('refuses an empty region, a mask of the wrong size and values outside 0…1', () => {
