@@ -276,7 +276,7 @@ export async function localDirections(
     const products = await operator(unit, n);
     for (let r = 0; r < n; r++) for (let i = 0; i < dim; i++) products[r * dim + i]! *= norms[r]!;
     basis.add(rows, products, n);
-    onProgress?.(counter.images, budget);
+    onProgress?.(counter.images, restricted ? 2 * supportPixels.length : budget); // region support: exactly that many passes
     return { products, count: n };
   };
   /** The unit vectors of these values (indices into C·H·W), into the space in batches of 64. */
