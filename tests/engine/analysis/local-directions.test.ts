@@ -152,6 +152,14 @@ describe('local directions (LOCO Edit with finite differences) on a Gaussian who
       const u = Float64Array.from({ length: dim }, (_, i) => gaussian.eigvecs[i * gaussian.rank + j]!);
       expect(angle(found.directions, j * dim, u, 0)).toBeLessThan(2);
     }
+    // With the budget for all 256 pixels, the whole image is the region's support: J measured in full, exact.
+    const exact = await localDirections(denoiser, state, sigma, run, regionWeights(new Float32Array(side * side).fill(1), denoiser.image), { ...options, k, budget: 512 });
+    expect(exact.support).toBe('region');
+    expect(exact.nullSpaceRank).toBe(0);
+    for (let j = 0; j < k; j++) {
+      const u = Float64Array.from({ length: dim }, (_, i) => gaussian.eigvecs[i * gaussian.rank + j]!);
+      expect(angle(exact.directions, j * dim, u, 0)).toBeLessThan(2);
+    }
   });
 
   it('on the region\'s support: J applied to each of its pixels, and the closed form restricted to them, within 2°', async () => {
