@@ -140,7 +140,7 @@ describe('studio in a real browser (painter serve + Chromium)', () => {
     await studio.waitForJob(170_000);
     expect(await studio.page.getByTestId('variation-caption').textContent()).toMatch(/Local \(region\) at step 10/);
     expect(await studio.page.getByTestId('search-caption').textContent()).toMatch(/directions on the region's own \d+ values, exact there, in \d+ forward passes.*Rest kept fixed by removing the outside's top \d+ direction.*threshold 99\.5 %/s);
-    expect(await studio.page.getByTestId('direction-note-0').textContent()).toMatch(/% of the change inside/);
+    expect(await studio.page.getByTestId('direction-note-0').textContent()).toMatch(/^strength [\d.e+-]+ · exact · \d+ % of the change inside$/);
     const plain = await studio.canvasStats('variation-0-2');
     const kicked = await studio.canvasStats('variation-0-4');
     expect(kicked.pixels).not.toEqual(plain.pixels);
