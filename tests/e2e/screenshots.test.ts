@@ -20,6 +20,13 @@ const diffusersEnabled = enabled || process.env['PAINTER_SCREENSHOTS'] === 'diff
 const DIFFUSERS_FIXTURES = join(__dirname, '..', 'fixtures', 'diffusers');
 const MODEL = process.env['PAINTER_SCREENSHOT_MODEL'] ?? 'fashion-mnist';
 
+/** The page as it stands, without hover effects, once transitions have settled. */
+async function capture(page: Studio['page'], file: string): Promise<void> {
+  await page.mouse.move(1279, 719);
+  await page.waitForTimeout(400);
+  await page.screenshot({ path: join(OUT, file) });
+}
+
 describe.skipIf(!enabled)('screenshots of the main screens', () => {
   let studio: Studio;
   beforeAll(async () => {
@@ -40,13 +47,11 @@ describe.skipIf(!enabled)('screenshots of the main screens', () => {
       undefined,
       { timeout: 120_000 },
     );
-    await page.mouse.move(1279, 719); // no hover effects in the picture
     for (const theme of ['dark', 'light'] as const) {
       await page.evaluate((t) => {
         if (document.documentElement.dataset['theme'] !== t) (document.querySelector('[aria-label^="Switch to the"]') as HTMLButtonElement).click();
       }, theme);
-      await page.waitForTimeout(400);
-      await page.screenshot({ path: join(OUT, `${name}-${theme}.png`) });
+      await capture(page, `${name}-${theme}.png`);
     }
     await page.evaluate(() => {
       if (document.documentElement.dataset['theme'] !== 'dark') (document.querySelector('[aria-label^="Switch to the"]') as HTMLButtonElement).click();
@@ -147,9 +152,7 @@ describe.skipIf(!emojiEnabled)('screenshot of the colour network', () => {
       await studio.generate();
       await studio.showStep(18);
       await page.getByTestId('ghost-canvas').waitFor();
-      await page.mouse.move(1279, 719);
-      await page.waitForTimeout(400);
-      await page.screenshot({ path: join(OUT, 'studio-emoji-dark.png') });
+      await capture(page, 'studio-emoji-dark.png');
     } finally {
       await studio.close();
     }
@@ -179,9 +182,7 @@ describe.skipIf(!diffusersEnabled)('screenshot of a diffusers pipeline', () => {
       // The list filtered to the pipeline, so the whole Next run form is in the picture.
       await page.getByLabel('Filter the models').fill('sd');
       await page.getByLabel('Filter the models').blur();
-      await page.mouse.move(1279, 719);
-      await page.waitForTimeout(400);
-      await page.screenshot({ path: join(OUT, 'studio-diffusers-dark.png') });
+      await capture(page, 'studio-diffusers-dark.png');
     } finally {
       await studio.close();
     }
