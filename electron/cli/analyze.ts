@@ -28,6 +28,7 @@ import { meanSd } from '../engine/analysis/linalg';
 import { analysisPicture, type AnalysisResult } from '../engine/analysis/figures';
 import { localityAnalysis } from '../engine/analysis/locality';
 import { manifoldAnalysis } from '../engine/analysis/manifold';
+import { SUPPORT_CHOICES, type SupportChoice } from '../engine/analysis/local-directions';
 import { readMaskFile } from '../engine/mask-file';
 import { perturbationAnalysis, type DirectionSpec } from '../engine/analysis/perturbation';
 import { ANALYSIS_NAMES, runReport, type AnalysisName } from '../engine/analysis/report';
@@ -101,13 +102,15 @@ export function parseDirection(text: string): DirectionSpec {
 }
 
 /** --null-space-rank R, --null-space-energy F, --support and --halo of the local directions. */
-function localFlags(flags: ParsedFlags): { nullSpaceRank?: number; energyThreshold?: number; support?: 'auto' | 'free' | 'region'; halo?: number } {
+function localFlags(flags: ParsedFlags): { nullSpaceRank?: number; energyThreshold?: number; support?: SupportChoice; halo?: number } {
   const rank = flags.values.get('null-space-rank');
   const energy = flags.values.get('null-space-energy');
   const support = flags.values.get('support');
-  if (support !== undefined && support !== 'auto' && support !== 'free' && support !== 'region') throw new PainterError('BAD_ARGUMENT', `--support must be auto, free or region; got "${support}".`);
+  if (support !== undefined && !(SUPPORT_CHOICES as readonly string[]).includes(support)) {
+    throw new PainterError('BAD_ARGUMENT', `--support must be ${SUPPORT_CHOICES.slice(0, -1).join(', ')} or ${SUPPORT_CHOICES.at(-1)}; got "${support}".`);
+  }
   return {
-    ...(support !== undefined ? { support } : {}),
+    ...(support !== undefined ? { support: support as SupportChoice } : {}),
     ...(flags.values.has('halo') ? { halo: integerFlag(flags, 'halo', 2, 0, 64) } : {}),
     ...(rank !== undefined ? { nullSpaceRank: integerFlag(flags, 'null-space-rank', 0, 0, 100_000) } : {}),
     ...(energy !== undefined ? { energyThreshold: numberFlag(flags, 'null-space-energy', 0.98, 1e-6, 1) } : {}),

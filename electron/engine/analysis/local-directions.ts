@@ -61,8 +61,12 @@ const LOCAL_TIE_SHARE = 0.02;
  * against 0.31–0.35 at step 10 of 50; docs/local-variations.md).
  */
 export const DEFAULT_ENERGY_THRESHOLD = 0.98;
+/** Where local directions live (see LocalSearchOptions.support), and what a caller may ask for. */
+export type LocalSupport = 'free' | 'region';
+export const SUPPORT_CHOICES = ['auto', 'free', 'region'] as const;
+export type SupportChoice = (typeof SUPPORT_CHOICES)[number];
 export const REGION_ENERGY_THRESHOLD = 0.995;
-export function defaultEnergyThreshold(support: 'free' | 'region'): number {
+export function defaultEnergyThreshold(support: LocalSupport): number {
   return support === 'region' ? REGION_ENERGY_THRESHOLD : DEFAULT_ENERGY_THRESHOLD;
 }
 /** Checkpoints each time the space has grown by half: the m × m eigenproblems, not the forward passes, set the pace here. */
@@ -95,7 +99,7 @@ export interface LocalSearchOptions {
    * - 'free': anywhere in R^D, by the block Krylov search below (converged to the tolerance, within the budget).
    * - 'auto': 'region' when it fits in the budget, else 'free' (a large region, or a latent model's many values).
    */
-  support?: 'auto' | 'free' | 'region';
+  support?: SupportChoice;
   halo?: number;
 }
 
@@ -122,7 +126,7 @@ export interface LocalDirections {
   /** Per direction, the others whose inside energies are within 2 % of the top one's (only their span is defined). */
   tiedWith: number[][];
   /** Where the directions live: the region's values (and halo), solved exactly there, or all of R^D. */
-  support: 'free' | 'region';
+  support: LocalSupport;
   /** How many values that is (D for free directions). */
   supportSize: number;
   nullSpaceRank: number;

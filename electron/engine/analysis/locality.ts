@@ -15,7 +15,7 @@ import { vpAlpha } from '../schedules';
 import { type AnalysisContext, ProgressMeter, resolveRunSettings, type ResolvedRunSettings, type RunSettings, sampleBatch } from './context';
 import { DEFAULT_TOLERANCE_DEG, jacobianDirections } from './jacobian';
 import { meanSd, type MeanSd } from './linalg';
-import { localDirections, regionWeights } from './local-directions';
+import { localDirections, regionWeights, type LocalSupport, type SupportChoice } from './local-directions';
 
 /** A region of the image: H·W weights in [0, 1]. */
 export interface NamedRegion {
@@ -52,7 +52,7 @@ export interface LocalityOptions extends RunSettings {
   energyThreshold?: number;
   nullSpaceRank?: number;
   /** Where local directions may live (local-directions.ts; default 'auto': on the region when it fits the budget). */
-  support?: 'auto' | 'free' | 'region';
+  support?: SupportChoice;
   /** Region support only: pixels around the region the directions may also use (default 0). */
   halo?: number;
   /** Apply the first seed's local direction to the other seeds (default true). */
@@ -71,7 +71,7 @@ export interface LocalityCase {
   projectedLinear: number;
   rank: number;
   /** Where the local direction lived (local-directions.ts), and the outside-energy share its null space carried. */
-  support: 'free' | 'region';
+  support: LocalSupport;
   energyThreshold: number;
   converged: boolean;
   convergenceDeg: number;
@@ -107,7 +107,7 @@ export interface TransferCell {
 
 export interface LocalityResult {
   analysis: 'locality';
-  settings: ResolvedRunSettings & { injectSteps: number[]; sigmas: number[]; amplitude: number; budget: number; jacobianBudget: number; energyThreshold: number | null; support: 'auto' | 'free' | 'region'; halo: number; nullSpaceRank: number | null; toleranceDeg: number };
+  settings: ResolvedRunSettings & { injectSteps: number[]; sigmas: number[]; amplitude: number; budget: number; jacobianBudget: number; energyThreshold: number | null; support: SupportChoice; halo: number; nullSpaceRank: number | null; toleranceDeg: number };
   regions: Array<{ name: string; mask: Float32Array; area: number }>;
   cells: LocalityCell[];
   cases: LocalityCase[];

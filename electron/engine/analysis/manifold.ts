@@ -16,7 +16,7 @@ import type { Denoiser } from '../denoisers/types';
 import { PainterError } from '../errors';
 import type { Trajectory } from '../samplers';
 import { DEFAULT_TOLERANCE_DEG, jacobianDirections, type JacobianDirections } from './jacobian';
-import { insideShares, localDirections, regionWeights, type LocalDirections } from './local-directions';
+import { insideShares, localDirections, regionWeights, type LocalDirections, type SupportChoice } from './local-directions';
 import { blockKrylov, restrictedSvd, type BlockOperator } from './krylov';
 import { columnMeanSd, meanSd, pca, principalAngles, type MeanSd } from './linalg';
 import {
@@ -64,10 +64,10 @@ export interface ManifoldOptions extends RunSettings {
    * rest (issue 14; local-directions.ts), at the step, for the first seed, with their grid.
    */
   mask?: Float32Array;
-  /** Local directions wanted (default min(k, 6)); the null-space rank (default: energy threshold) and threshold (default 0.98); their forward-pass cap (default 1600). */
+  /** Local directions wanted (default min(k, 6)); the null-space rank (default: energy threshold) and threshold (default by support: local-directions.ts); their forward-pass cap (default 1600). */
   localK?: number;
   /** Where the local directions may live (local-directions.ts; default 'auto') and, on the region, its halo in pixels (default 0). */
-  support?: 'auto' | 'free' | 'region';
+  support?: SupportChoice;
   halo?: number;
   nullSpaceRank?: number;
   energyThreshold?: number;
