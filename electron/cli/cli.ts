@@ -47,7 +47,7 @@ const USAGE = `painter — watch diffusion models paint
                   [--prompt P] [--negative-prompt P] [--guidance G]
                   [--gaussian ID] [--judge FOLDER|none] [options] --json OUT.json [--png OUT.png] [--force]
   painter analyze gan-analogy --gan ID --model ID [--k K] [--class N] [--gan-class N] --json OUT.json [--png OUT.png]
-  painter analyze manifold --model ID --step K --mask mask.png [--null-space-rank R] --json F --png F
+  painter analyze manifold --model ID --step K --mask mask.png [--null-space-rank R] [--support auto|region|free] --json F --png F
                   (local directions of the white region of mask.png, issue 14)
   painter report --model ID|FOLDER --out DIR [--steps N] [--only a,b] [--quick] [--force]
   painter inspect RUN.safetensors|SESSION.painter|MODEL_FOLDER|JUDGE_FOLDER [--json]
